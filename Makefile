@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh Debian machine with Python 3.11:
+#   make demo   creates the venv, installs, crawls the embedded local cited web into ./archive
+#   make test   creates the venv, installs, runs ruff, mypy and pytest
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: venv demo test lint typecheck bench clean services
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+		echo "python venv support missing: installing python3-venv with apt"; \
+		apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+services:
+	bash tests/services.sh
+
+demo: venv
+	$(BIN)/scrubwatch demo --store ./archive
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv services lint typecheck
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) archive .pytest_cache .mypy_cache .ruff_cache
