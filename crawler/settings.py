@@ -50,7 +50,7 @@ DOWNLOADER_MIDDLEWARES = {
 
 EXTENSIONS = {
     "pipelines.warc.WarcCapture": 100,
-    "crawler.extensions.publish.PublishCrawl": 200,
+    "pipelines.publish.PublishCrawl": 200,
 }
 
 ITEM_PIPELINES = {
@@ -73,3 +73,5 @@ WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""
 WARC_GZIP = True
+
+ADDONS = {"crawler.addon.CrawlIdentity": 0}

@@ -1,0 +1,54 @@
+"""Names the reason a request failed, in the crawl log's words."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    UnsupportedURLSchemeError,
+)
+from twisted.internet.error import (
+    ConnectionRefusedError,
+    DNSLookupError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.python.failure import Failure
+
+from crawler.middlewares.ssrf import BlockedRequest
+from crawler.resolver import blocked_hosts
+
+KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((BlockedRequest,), "blocked"),
+    ((CannotResolveHostError, DNSLookupError), "dns"),
+    ((DownloadConnectionRefusedError, ConnectionRefusedError), "refused"),
+    ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),
+    ((DownloadCancelledError,), "too-large"),
+    ((ResponseDataLossError,), "data-loss"),
+    ((UnsupportedURLSchemeError,), "unsupported"),
+    ((DownloadFailedError,), "connection"),
+)
+
+
+def classify(failure: Failure, url: str) -> tuple[str, str]:
+    """(kind, message) for a failed request."""
+    exc = failure.value
+    message = str(exc) or type(exc).__name__
+    for types, kind in KINDS:
+        if isinstance(exc, types):
+            if kind == "dns":
+                host = urlsplit(url).hostname or ""
+                reason = blocked_hosts.get(host)
+                if reason:
+                    return "blocked", f"blocked: {reason}"
+            return kind, message
+    if isinstance(exc, IgnoreRequest):
+        return ("robots" if "robots.txt" in message else "ignored"), message
+    return "error", f"{type(exc).__name__}: {message}"

@@ -1,0 +1,61 @@
+"""What the cited spider yields: a captured page, or a URL that could not be captured."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class PageItem:
+    """One captured response, with where its record sits in the WARC files."""
+
+    url: str
+    status: int
+    role: str  # "seed", "cited", "requisite" or "linked"
+    fetched_at: str  # RFC 3339, UTC
+    content_type: str
+    headers: dict[str, list[str]]
+    body: bytes  # content-decoded
+    record_type: str  # "response" or "revisit"
+    payload_digest: str
+    warc_filename: str
+    warc_offset: int
+    warc_length: int
+    outlet: str | None = None
+    cited_by: str | None = None
+    context: str = ""
+    depth: int = 0
+    redirected_from: list[str] = field(default_factory=list)
+
+    @property
+    def is_html(self) -> bool:
+        return self.content_type.split(";")[0].strip().lower() in (
+            "text/html",
+            "application/xhtml+xml",
+        )
+
+    def log_entry(self) -> dict[str, Any]:
+        entry = asdict(self)
+        for heavy in ("body", "headers"):
+            entry.pop(heavy)
+        entry["outcome"] = "captured"
+        return entry
+
+
+@dataclass
+class FailureItem:
+    """A URL that was not captured, and why (``kind``: dns, refused, timeout, ...)."""
+
+    url: str
+    role: str
+    kind: str
+    error: str
+    time: str
+    cited_by: str | None = None
+    outlet: str | None = None
+
+    def log_entry(self) -> dict[str, Any]:
+        entry = asdict(self)
+        entry["outcome"] = "failed"
+        return entry

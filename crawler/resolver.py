@@ -1,0 +1,107 @@
+"""DNS resolver that enforces the SSRF policy where the connection is made.
+
+Installed through ``TWISTED_DNS_RESOLVER``. Checking here, not only before the
+request, means a name cannot resolve to a public address when checked and to a
+private one when connected (DNS rebinding): the addresses the socket will use
+are the ones checked. A refused name yields no address, so the download fails
+with ``DNSLookupError``; the reason is kept in ``blocked_hosts`` for the crawl log.
+
+Settings: ``SSRF_ALLOW_PRIVATE``, ``DNSCACHE_ENABLED``, ``DNSCACHE_SIZE``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.resolver import CachingHostnameResolver
+from scrapy.utils.datatypes import LocalCache
+from twisted.internet.interfaces import IResolutionReceiver
+from zope.interface import provider
+
+from crawler.addresses import blocked_reason
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from twisted.internet.interfaces import IAddress, IHostResolution
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+#: host name -> why it was refused; read by the spider to label DNS failures.
+blocked_hosts: LocalCache[str, str] = LocalCache(10_000)
+
+
+@provider(IResolutionReceiver)
+class _GuardedReceiver:
+    """Holds the addresses back until all are known, then passes all or none."""
+
+    def __init__(self, receiver: Any, host: str, stats: StatsCollector | None) -> None:
+        self.receiver = receiver
+        self.host = host
+        self.stats = stats
+        self.addresses: list[IAddress] = []
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
+        self.receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IAddress) -> None:
+        self.addresses.append(address)
+
+    def resolutionComplete(self) -> None:
+        for address in self.addresses:
+            host = getattr(address, "host", "")
+            try:
+                reason = blocked_reason(ipaddress.ip_address(host.split("%", 1)[0]))
+            except ValueError:
+                reason = f"unparseable address {host!r}"
+            if reason:
+                blocked_hosts[self.host] = f"{self.host} resolves to {reason}"
+                logger.warning("SSRF guard: refused %s (resolves to %s)", self.host, reason)
+                if self.stats is not None:
+                    self.stats.inc_value("ssrf/blocked")
+                self.receiver.resolutionComplete()
+                return
+        for address in self.addresses:
+            self.receiver.addressResolved(address)
+        self.receiver.resolutionComplete()
+
+
+class GuardedResolver(CachingHostnameResolver):
+    """IPv4 and IPv6 caching resolver that refuses non-public addresses."""
+
+    def __init__(
+        self, reactor: Any, cache_size: int, *, allow_private: bool, stats: Any = None
+    ) -> None:
+        super().__init__(reactor, cache_size)
+        self.allow_private = allow_private
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:
+        settings = crawler.settings
+        cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
+        return cls(
+            reactor,
+            cache_size,
+            allow_private=settings.getbool("SSRF_ALLOW_PRIVATE"),
+            stats=crawler.stats,
+        )
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: IResolutionReceiver,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type[IAddress]] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> IHostResolution:
+        if not self.allow_private:
+            resolutionReceiver = _GuardedReceiver(resolutionReceiver, hostName, self.stats)
+        return super().resolveHostName(
+            resolutionReceiver, hostName, portNumber, addressTypes, transportSemantics
+        )

@@ -1,0 +1,182 @@
+"""Spider ``cited``: the pages a seed article cites, their requisites, and ``depth`` hops more.
+
+Seeds come from the ``seeds`` argument (comma separated) or the ``SEEDS`` setting.
+A URL seed is fetched and archived, and the links in its main content are cited;
+a file seed is read here (see :mod:`crawler.seeds`). Every cited page is archived
+with its images, stylesheets and icons; with ``CRAWL_DEPTH`` > 0, links within
+the page's registered domain are followed that many hops.
+
+Settings: ``SEEDS``, ``CRAWL_DEPTH``, ``OUTLETS_REGISTRY``, ``EXTRA_OUTLETS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+
+from crawler.failures import classify
+from crawler.items import FailureItem, PageItem
+from crawler.outlets import OutletRegistry
+from crawler.requisites import page_links, page_requisites
+from crawler.scope import same_site
+from crawler.seeds import Citation, citations_from_html, load_seed
+from pipelines.warc import capture_of
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+    from typing_extensions import Self
+
+
+def is_url(seed: str) -> bool:
+    return seed.startswith(("http://", "https://"))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class CitedSpider(scrapy.Spider):
+    name = "cited"
+
+    def __init__(self, *args: Any, seeds: str | None = None, depth: str | None = None, **kw: Any):
+        super().__init__(*args, **kw)
+        self._seeds_arg = seeds
+        self._depth_arg = depth
+        self.seeds: list[str] = []
+        self.depth = 0
+        self.registry = OutletRegistry([])
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        if spider._seeds_arg:
+            spider.seeds = [s for s in spider._seeds_arg.split(",") if s]
+        else:
+            spider.seeds = settings.getlist("SEEDS")
+        depth = spider._depth_arg
+        spider.depth = int(depth) if depth is not None else settings.getint("CRAWL_DEPTH")
+        if spider.depth < 0:
+            raise ValueError(f"depth must be 0 or more, got {spider.depth}")
+        registries = [settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")]
+        spider.registry = OutletRegistry.load(*(Path(p) for p in registries if p))
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for seed in self.seeds:
+            if is_url(seed):
+                yield scrapy.Request(
+                    seed,
+                    callback=self.parse_seed,
+                    errback=self.failed,
+                    meta={"role": "seed", "depth": 0},
+                )
+                continue
+            for citation in load_seed(seed, self.registry):
+                yield self.cite(citation, cited_by=seed)
+
+    def cite(self, citation: Citation, cited_by: str) -> scrapy.Request:
+        return scrapy.Request(
+            citation.url,
+            callback=self.parse_page,
+            errback=self.failed,
+            meta={
+                "role": "cited",
+                "depth": 0,
+                "outlet": citation.outlet,
+                "context": citation.context,
+                "cited_by": cited_by,
+            },
+        )
+
+    async def parse_seed(self, response: Response) -> AsyncIterator[Any]:
+        yield await self.page_item(response)
+        if isinstance(response, TextResponse):
+            for citation in citations_from_html(response.body, response.url, self.registry):
+                yield self.cite(citation, cited_by=response.url)
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        item = await self.page_item(response)
+        yield item
+        if not (isinstance(response, TextResponse) and item.is_html):
+            return
+        for request in self.requisites(response):
+            yield request
+        depth = response.meta.get("depth", 0)
+        if depth < self.depth:
+            for url in page_links(response):
+                if same_site(url, response.url):
+                    yield response.follow(
+                        url,
+                        callback=self.parse_page,
+                        errback=self.failed,
+                        meta={"role": "linked", "depth": depth + 1, "cited_by": response.url},
+                    )
+
+    def requisites(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        for url in page_requisites(response):
+            yield scrapy.Request(
+                url,
+                callback=self.parse_requisite,
+                errback=self.failed,
+                priority=1,  # a page and its photo are captured close together in time
+                meta={"role": "requisite", "cited_by": response.url},
+            )
+
+    async def parse_requisite(self, response: Response) -> AsyncIterator[PageItem]:
+        yield await self.page_item(response)
+
+    async def page_item(self, response: Response) -> PageItem:
+        meta = response.meta
+        future = capture_of(meta)
+        if future is None:
+            raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
+        capture = await asyncio.wrap_future(future)
+        return PageItem(
+            url=response.url,
+            status=response.status,
+            role=meta.get("role", "cited"),
+            fetched_at=capture.warc_date,
+            content_type=(response.headers.get("Content-Type") or b"").decode("latin-1"),
+            headers={
+                k.decode("latin-1"): [v.decode("latin-1") for v in vs]
+                for k, vs in response.headers.items()
+            },
+            body=response.body,
+            record_type=capture.record_type,
+            payload_digest=capture.payload_digest,
+            warc_filename=capture.warc_filename,
+            warc_offset=capture.warc_offset,
+            warc_length=capture.warc_length,
+            outlet=meta.get("outlet") or self.outlet_of(response.url),
+            cited_by=meta.get("cited_by"),
+            context=meta.get("context", ""),
+            depth=meta.get("depth", 0),
+            redirected_from=list(meta.get("redirect_urls", [])),
+        )
+
+    def outlet_of(self, url: str) -> str | None:
+        outlet = self.registry.outlet_for_url(url)
+        return outlet.key if outlet else None
+
+    def failed(self, failure: Failure) -> Iterator[FailureItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        kind, message = classify(failure, request.url)
+        self.crawler.stats.inc_value(f"crawl/failed/{kind}")
+        self.logger.info("not captured (%s): %s: %s", kind, request.url, message)
+        yield FailureItem(
+            url=request.url,
+            role=request.meta.get("role", "cited"),
+            kind=kind,
+            error=message,
+            time=_now(),
+            cited_by=request.meta.get("cited_by"),
+            outlet=request.meta.get("outlet"),
+        )

@@ -1,0 +1,1 @@
+"""The stages a response or an item goes through: WARC capture, crawl log, extraction, dataset."""

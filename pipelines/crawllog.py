@@ -1,0 +1,55 @@
+"""Item pipeline that writes the crawl log: one JSON object per URL, captured or not.
+
+``crawls/<id>/crawl-log.jsonl`` in the staging folder, put into the store with
+the rest of the crawl. Nothing that was tried is silently dropped: failures (DNS,
+refused, timeout, too large, blocked, robots) are lines here too.
+
+Settings: ``CRAWL_ID``, ``STAGING_DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TextIO
+
+from crawler.addon import crawl_staging
+from crawler.items import FailureItem, PageItem
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+LOG_NAME = "crawl-log.jsonl"
+
+
+class CrawlLogPipeline:
+    def __init__(self, path: Path, stats: StatsCollector) -> None:
+        self.path = path
+        self.stats = stats
+        self._fh: TextIO | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        assert crawler.stats is not None
+        return cls(crawl_staging(crawler.settings) / LOG_NAME, crawler.stats)
+
+    def open_spider(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Line-buffered appends: a line is a few hundred bytes, and a crash
+        # must not lose the lines of URLs already settled.
+        self._fh = self.path.open("a", encoding="utf-8", buffering=1)
+
+    def close_spider(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, PageItem):
+            self.stats.inc_value(f"crawl/items/{item.role}")
+        if isinstance(item, PageItem | FailureItem) and self._fh is not None:
+            self._fh.write(json.dumps(item.log_entry(), ensure_ascii=False) + "\n")
+        return item

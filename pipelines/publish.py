@@ -1,0 +1,87 @@
+"""Extension that puts the finished crawl into the store once the engine has stopped.
+
+``engine_stopped`` comes after every ``spider_closed`` handler (the WARC writer
+closing its last file, the crawl log closing), so all files are final by then.
+The work runs in a thread (boto3 blocks). At start it refuses a crawl id that the
+store already holds and a store it cannot write to, before anything is fetched.
+
+Settings: ``STORE_URI``, ``CRAWL_ID``, ``STAGING_DIR``, ``SEEDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.utils.asyncio import run_in_thread
+
+from storage import Store, crawl_exists, open_store
+from storage.publish import PublishError, publish_crawl, write_info
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlExists(ValueError):
+    pass
+
+
+class PublishCrawl:
+    def __init__(
+        self, store: Store, staging_root: Path, crawl_id: str, seeds: list[str], stats: StatsCollector
+    ) -> None:
+        self.store = store
+        self.staging_root = staging_root
+        self.crawl_id = crawl_id
+        self.seeds = seeds
+        self.stats = stats
+        self.error: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        store = open_store(settings.get("STORE_URI"))
+        store.check_writable()
+        crawl_id = settings.get("CRAWL_ID")
+        if crawl_exists(store, crawl_id):
+            raise CrawlExists(
+                f"crawl {crawl_id} already exists in store {store.uri}: "
+                "nothing is overwritten; choose another --crawl-id"
+            )
+        assert crawler.stats is not None
+        ext = cls(
+            store, Path(settings.get("STAGING_DIR")), crawl_id, settings.getlist("SEEDS"), crawler.stats
+        )
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def info(self) -> dict[str, Any]:
+        stats = self.stats.get_stats()
+        return {
+            "crawl_id": self.crawl_id,
+            "seeds": self.seeds,
+            "started": stats.get("start_time"),
+            "finished": stats.get("finish_time"),
+            "finish_reason": stats.get("finish_reason"),
+            "counts": {
+                k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)
+            },
+        }
+
+    def _publish(self) -> None:
+        write_info(self.staging_root, self.crawl_id, self.info())
+        published = publish_crawl(self.store, self.staging_root, self.crawl_id)
+        self.stats.set_value("store/files", len(published.stored) + len(published.already_there))
+
+    async def engine_stopped(self) -> None:
+        try:
+            await run_in_thread(self._publish)
+        except PublishError as exc:
+            self.error = str(exc)
+            logger.error("%s", exc)

@@ -1,0 +1,168 @@
+"""Extension that captures every downloaded exchange into WARC 1.1 files.
+
+It listens to ``response_downloaded``, which fires before any downloader
+middleware touches the response: bodies are still content-encoded, redirects,
+errors and requisites are all seen. Records are built and written by one writer
+thread, in arrival order, off the reactor thread; the request's meta gets a
+future (``warc_capture``) that resolves to the record's :class:`Capture`.
+A payload already archived in this crawl becomes a revisit record.
+
+Settings: ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_OPERATOR``, ``CRAWL_ID``,
+``STAGING_DIR``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.utils.asyncio import run_in_thread
+from scrapy.utils.httpobj import urlparse_cached
+
+from crawler import __version__
+from crawler.addon import crawl_staging
+from pipelines.warcfile import RollingWarcFile
+from pipelines.warcrecords import Exchange, Original, build_exchange, sha256_digest
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Headers, Response
+    from scrapy.statscollectors import StatsCollector
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+META_KEY = "warc_capture"
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Where one response landed, for the dataset and the crawl log."""
+
+    record_type: str
+    payload_digest: str
+    warc_filename: str
+    warc_offset: int
+    warc_length: int
+    warc_date: str
+
+
+def _header_pairs(headers: Headers) -> list[tuple[str, str]]:
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+def exchange_from(request: Request, response: Response, now: datetime) -> Exchange:
+    parsed = urlparse_cached(request)
+    target = parsed.path or "/"
+    if parsed.params:
+        target += ";" + parsed.params
+    if parsed.query:
+        target += "?" + parsed.query
+    host = parsed.netloc.rpartition("@")[2]
+    return Exchange(
+        url=response.url,
+        method=request.method,
+        request_target=target,
+        request_headers=[("Host", host), *_header_pairs(request.headers)],
+        request_body=request.body,
+        protocol=response.protocol or "HTTP/1.1",
+        status=response.status,
+        response_headers=_header_pairs(response.headers),
+        body=response.body,
+        date=now,
+        ip_address=str(response.ip_address) if response.ip_address else None,
+        truncated="length" if "truncated" in response.flags else None,
+    )
+
+
+def warcinfo_fields(settings: Any) -> dict[str, str]:
+    return {
+        "software": f"scrubwatch/{__version__} (Scrapy {version('scrapy')}, "
+        f"warcio {version('warcio')}, Python {platform.python_version()})",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "isPartOf": settings.get("CRAWL_ID"),
+        "operator": settings.get("WARC_OPERATOR"),
+        "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+        "http-header-user-agent": settings.get("USER_AGENT"),
+        "seeds": " ".join(settings.getlist("SEEDS")),
+        "hostname": platform.node(),
+    }
+
+
+class WarcCapture:
+    def __init__(self, writer: RollingWarcFile, stats: StatsCollector) -> None:
+        self.writer = writer
+        self.stats = stats
+        self.digests: dict[str, Original] = {}
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        directory: Path = crawl_staging(settings) / "warc"
+        writer = RollingWarcFile(
+            directory,
+            prefix=settings.get("WARC_PREFIX"),
+            max_size=settings.getint("WARC_MAX_SIZE"),
+            warcinfo=warcinfo_fields(settings),
+        )
+        assert crawler.stats is not None
+        ext = cls(writer, crawler.stats)
+        crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        exchange = exchange_from(request, response, datetime.now(UTC))
+        request.meta[META_KEY] = self.executor.submit(self._capture, exchange)
+
+    def _capture(self, exchange: Exchange) -> Capture:
+        digest = sha256_digest(exchange.body)
+        # Empty bodies and 304s carry no payload worth deduplicating.
+        dedup = bool(exchange.body) and exchange.status != 304
+        original = self.digests.get(digest) if dedup else None
+        records = build_exchange(exchange, original=original, payload_digest=digest)
+        locations = self.writer.write(records.members)
+        if dedup and records.record_type == "response":
+            self.digests[digest] = Original(exchange.url, records.warc_date, records.record_id)
+        self.stats.inc_value(f"warc/records/{records.record_type}")
+        self.stats.inc_value("warc/records/request")
+        self.stats.inc_value("warc/bytes", sum(loc.length for loc in locations))
+        self.stats.inc_value("warc/payload_bytes", len(exchange.body))
+        first = locations[0]
+        return Capture(
+            record_type=records.record_type,
+            payload_digest=records.payload_digest,
+            warc_filename=first.filename,
+            warc_offset=first.offset,
+            warc_length=first.length,
+            warc_date=records.warc_date,
+        )
+
+    def _close(self) -> None:
+        self.executor.shutdown(wait=True)
+        closed = self.writer.close()
+        if closed is not None:
+            logger.info("closed %s", closed.name)
+        self.stats.set_value("warc/files", len(self.writer.closed_files))
+
+    async def spider_closed(self) -> None:
+        await run_in_thread(self._close)
+
+
+def capture_of(request_meta: dict[str, Any]) -> Future[Capture] | None:
+    return request_meta.get(META_KEY)

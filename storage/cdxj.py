@@ -1,0 +1,25 @@
+"""CDXJ index of a crawl's WARC files, in pywb's format, written by cdxj-indexer.
+
+One line per capture: ``SURT timestamp {"url", "mime", "status", "digest",
+"length", "offset", "filename", ...}``, sorted bytewise, so pywb and any tool of
+the field can use it. The index of a crawl sits in ``crawls/<id>/indexes/``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+from cdxj_indexer import CDXJIndexer
+
+
+def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
+    """The sorted CDXJ lines of the given WARC files (``filename`` is the base name)."""
+    lines: list[bytes] = []
+    for path in sorted(warc_paths):
+        out = io.StringIO()
+        CDXJIndexer(output=out, inputs=[str(path)]).process_all()
+        lines.extend(line.encode("utf-8") for line in out.getvalue().splitlines() if line.strip())
+    lines.sort()
+    return b"".join(line + b"\n" for line in lines)

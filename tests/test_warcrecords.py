@@ -1,0 +1,177 @@
+"""Golden WARC records: pinned ids and dates, compared byte for byte, then read back."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import subprocess
+import sys
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from pipelines.warcfile import RollingWarcFile
+from pipelines.warcrecords import Exchange, Original, build_exchange, build_warcinfo
+
+DATE = datetime(2026, 11, 25, 8, 30, 15, 123456, tzinfo=UTC)
+BODY = b"<html><body>Dong Jingwei</body></html>"
+
+
+def ids() -> object:
+    numbers = count(1)
+    return lambda: f"<urn:uuid:00000000-0000-0000-0000-{next(numbers):012d}>"
+
+
+def exchange(**changes: object) -> Exchange:
+    values: dict[str, object] = {
+        "url": "http://example.org/news?id=1",
+        "method": "GET",
+        "request_target": "/news?id=1",
+        "request_headers": [
+            ("Host", "example.org"),
+            ("User-Agent", "scrubwatch/test"),
+            ("Cookie", "session=SENTINEL-COOKIE"),
+            ("Authorization", "Bearer SENTINEL-TOKEN"),
+        ],
+        "request_body": b"",
+        "protocol": "HTTP/1.1",
+        "status": 200,
+        "response_headers": [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Transfer-Encoding", "chunked"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+        ],
+        "body": BODY,
+        "date": DATE,
+        "ip_address": "93.184.216.34",
+    }
+    values.update(changes)
+    return Exchange(**values)  # type: ignore[arg-type]
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+HTTP_HEAD = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n"
+    b"Set-Cookie: a=1\r\n"
+    b"Set-Cookie: b=2\r\n"
+    b"\r\n"
+)
+REQUEST_HEAD = (
+    b"GET /news?id=1 HTTP/1.1\r\n"
+    b"Host: example.org\r\n"
+    b"User-Agent: scrubwatch/test\r\n"
+    b"Cookie: [redacted]\r\n"
+    b"Authorization: [redacted]\r\n"
+    b"\r\n"
+)
+
+
+def test_response_and_request_records_byte_for_byte() -> None:
+    records = build_exchange(exchange(), make_id=ids())
+    response, request = (gzip.decompress(m) for m in records.members)
+    block = HTTP_HEAD + BODY
+    assert response == (
+        b"WARC/1.1\r\n"
+        b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
+        b"WARC-Date: 2026-11-25T08:30:15.123456Z\r\n"
+        b"WARC-Payload-Digest: " + sha(BODY).encode() + b"\r\n"
+        b"WARC-IP-Address: 93.184.216.34\r\n"
+        b"WARC-Block-Digest: " + sha(block).encode() + b"\r\n"
+        b"WARC-Type: response\r\n"
+        b"WARC-Target-URI: http://example.org/news?id=1\r\n"
+        b"Content-Type: application/http; msgtype=response\r\n"
+        b"Content-Length: " + str(len(block)).encode() + b"\r\n"
+        b"\r\n" + block + b"\r\n\r\n"
+    )
+    assert request == (
+        b"WARC/1.1\r\n"
+        b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000002>\r\n"
+        b"WARC-Date: 2026-11-25T08:30:15.123456Z\r\n"
+        b"WARC-Concurrent-To: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
+        b"WARC-Block-Digest: " + sha(REQUEST_HEAD).encode() + b"\r\n"
+        b"WARC-Payload-Digest: " + sha(b"").encode() + b"\r\n"
+        b"WARC-Type: request\r\n"
+        b"WARC-Target-URI: http://example.org/news?id=1\r\n"
+        b"Content-Type: application/http; msgtype=request\r\n"
+        b"Content-Length: " + str(len(REQUEST_HEAD)).encode() + b"\r\n"
+        b"\r\n" + REQUEST_HEAD + b"\r\n\r\n"
+    )
+    assert b"SENTINEL" not in response + request
+
+
+def test_identical_payload_becomes_revisit_referring_to_original() -> None:
+    original = Original("http://example.org/first", "2026-11-01T00:00:00.000000Z", "<urn:uuid:x>")
+    records = build_exchange(exchange(), original=original, make_id=ids())
+    revisit = gzip.decompress(records.members[0])
+    assert records.record_type == "revisit"
+    assert b"WARC-Type: revisit\r\n" in revisit
+    assert (
+        b"WARC-Profile: http://netpreserve.org/warc/1.1/revisit/identical-payload-digest\r\n"
+        in revisit
+    )
+    assert b"WARC-Refers-To-Target-URI: http://example.org/first\r\n" in revisit
+    assert b"WARC-Refers-To-Date: 2026-11-01T00:00:00.000000Z\r\n" in revisit
+    assert b"WARC-Refers-To: <urn:uuid:x>\r\n" in revisit
+    assert BODY not in revisit  # headers only
+    assert f"Content-Length: {len(HTTP_HEAD)}\r\n".encode() in revisit
+
+
+def test_not_modified_is_server_not_modified_revisit() -> None:
+    records = build_exchange(exchange(status=304, body=b""), make_id=ids())
+    revisit = gzip.decompress(records.members[0])
+    assert b"revisit/server-not-modified" in revisit
+    assert b"HTTP/1.1 304 Not Modified\r\n" in revisit
+
+
+def test_warcinfo_fields() -> None:
+    member = build_warcinfo(
+        "x.warc.gz", {"software": "scrubwatch/1", "robots": "obey", "operator": ""},
+        date=DATE, make_id=ids(),
+    )
+    record = gzip.decompress(member)
+    assert record.startswith(b"WARC/1.1\r\n")
+    assert b"WARC-Type: warcinfo\r\n" in record
+    assert b"WARC-Filename: x.warc.gz\r\n" in record
+    assert record.endswith(b"software: scrubwatch/1\r\nrobots: obey\r\n\r\n\r\n")
+
+
+def test_rolling_file_rolls_over_renames_and_reads_back(tmp_path: Path) -> None:
+    closed: list[Path] = []
+    writer = RollingWarcFile(
+        tmp_path, prefix="t", max_size=2000, warcinfo={"software": "test"},
+        host="h", on_closed=closed.append, clock=lambda: DATE,
+    )
+    locations = []
+    for n in range(6):
+        body = (f"page {n} ".encode() * 300)  # compresses small, but several per file
+        locations.append(writer.write(build_exchange(exchange(body=body)).members))
+    writer.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [p.name for p in sorted(closed)]
+    assert all(n.startswith("t-20261125083015123-") and n.endswith("-h.warc.gz") for n in names)
+    assert not any(n.endswith(".open") for n in names)
+    assert len(names) >= 2
+    for response_loc, _request_loc in locations:
+        path = tmp_path / response_loc.filename
+        with path.open("rb") as fh:
+            fh.seek(response_loc.offset)
+            record = next(iter(ArchiveIterator(fh)))
+            assert record.rec_type == "response"
+            assert record.content_stream().read().startswith(b"page ")
+    for path in tmp_path.iterdir():
+        with path.open("rb") as fh:
+            types = [r.rec_type for r in ArchiveIterator(fh)]
+        assert types[0] == "warcinfo"
+        assert types[1:] == ["response", "request"] * ((len(types) - 1) // 2)
+        check = subprocess.run(
+            [sys.executable, "-m", "warcio.cli", "check", str(path)],
+            capture_output=True, text=True,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
