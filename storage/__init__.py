@@ -1,0 +1,49 @@
+"""Stores, layout and manifests of a scrubwatch archive: plain Python, no Scrapy.
+
+The crawler publishes into a store through this package, and the CLI and later
+tools read the corpus through it.
+"""
+
+from __future__ import annotations
+
+from storage.errors import StoreConflict, StoreError, StoreMissing
+from storage.layout import (
+    crawl_exists,
+    crawl_log_key,
+    crawl_prefix,
+    index_key,
+    list_crawl_ids,
+    manifest_key,
+    new_crawl_id,
+    staged_files,
+    text_key,
+    validate_crawl_id,
+    warc_key,
+)
+from storage.manifest import Problem, build_manifest, load_manifest, verify_store, write_manifest
+from storage.stores import STORE_SCHEMES, Store, open_store
+
+__all__ = [
+    "STORE_SCHEMES",
+    "Problem",
+    "Store",
+    "StoreConflict",
+    "StoreError",
+    "StoreMissing",
+    "build_manifest",
+    "crawl_exists",
+    "crawl_log_key",
+    "crawl_prefix",
+    "index_key",
+    "list_crawl_ids",
+    "load_manifest",
+    "manifest_key",
+    "new_crawl_id",
+    "open_store",
+    "staged_files",
+    "text_key",
+    "validate_crawl_id",
+    "verify_store",
+    "warc_key",
+    "write_manifest",
+]

@@ -1,0 +1,183 @@
+"""Crawl manifests: what a crawl stored, with sizes and SHA-256, chained to the crawl before.
+
+``crawls/<id>/manifest.json`` lists every file a crawl published, the software that
+made it, its seeds and counts, and the SHA-256 of the previous crawl's manifest
+(the latest earlier crawl id that has one). Editing or deleting an earlier manifest
+therefore breaks the chain, which ``verify_store`` reports along with every file whose
+size or content no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from storage.errors import StoreError, StoreMissing
+from storage.hashing import sha256_chunks, sha256_file
+from storage.layout import list_crawl_ids, manifest_key, validate_crawl_id
+from storage.stores import Store
+
+FORMAT = "scrubwatch-manifest/1"
+SOFTWARE = ("scrubwatch", "scrapy", "warcio", "trafilatura")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something ``verify_store`` found wrong with the object at ``key``."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def _previous(store: Store, crawl_id: str) -> dict[str, str] | None:
+    for earlier in reversed([c for c in list_crawl_ids(store) if c < crawl_id]):
+        try:
+            data = store.get(manifest_key(earlier))
+        except StoreMissing:
+            continue
+        return {"crawl_id": earlier, "sha256": hashlib.sha256(data).hexdigest()}
+    return None
+
+
+def build_manifest(
+    store: Store,
+    crawl_id: str,
+    files: list[tuple[str, Path]],
+    info: dict[str, Any],
+    *,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """The manifest of ``crawl_id`` for ``files`` ((key, local path) pairs) about to be stored.
+
+    ``info`` gives ``counts`` (a dict of named numbers) and ``seeds`` (a list); the
+    previous manifest is looked up in ``store``.
+    """
+    keys = [key for key, _ in files]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"manifest of crawl {crawl_id} lists a key twice")
+    software: dict[str, str | None] = {name: _version(name) for name in SOFTWARE}
+    software["python"] = platform.python_version()
+    return {
+        "format": FORMAT,
+        "crawl_id": validate_crawl_id(crawl_id),
+        "created": (created or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "files": [
+            {"path": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            for key, path in sorted(files)
+        ],
+        "counts": dict(info.get("counts", {})),
+        "software": software,
+        "seeds": list(info.get("seeds", [])),
+        "previous": _previous(store, crawl_id),
+    }
+
+
+def serialize_manifest(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, sort_keys=True, indent=1) + "\n").encode()
+
+
+def write_manifest(
+    store: Store,
+    crawl_id: str,
+    files: list[tuple[str, Path]],
+    info: dict[str, Any],
+    *,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """Build the manifest of ``crawl_id`` and store it; a different one there is a StoreConflict."""
+    manifest = build_manifest(store, crawl_id, files, info, created=created)
+    store.put_bytes(manifest_key(crawl_id), serialize_manifest(manifest))
+    return manifest
+
+
+def load_manifest(store: Store, crawl_id: str) -> dict[str, Any]:
+    """The stored manifest of ``crawl_id``; StoreError if it is missing or unreadable."""
+    key = manifest_key(crawl_id)
+    data = store.get(key)
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
+        raise StoreError(f"manifest {key} in store {store.uri} is not valid JSON: {exc}") from exc
+    if not (
+        isinstance(manifest, dict)
+        and manifest.get("format") == FORMAT
+        and isinstance(manifest.get("files"), list)
+        and all(
+            isinstance(f, dict) and {"path", "bytes", "sha256"} <= f.keys()
+            for f in manifest["files"]
+        )
+        and (manifest.get("previous") is None or isinstance(manifest["previous"], dict))
+    ):
+        raise StoreError(f"manifest {key} in store {store.uri} is not a {FORMAT} manifest")
+    return manifest
+
+
+def _verify_file(store: Store, entry: dict[str, Any]) -> Problem | None:
+    key = entry["path"]
+    try:
+        size = store.size(key)
+    except StoreMissing:
+        return Problem(key, "missing")
+    except ValueError:
+        return Problem(str(key), "not a valid store key")
+    if size != entry["bytes"]:
+        return Problem(
+            key, f"size mismatch: manifest says {entry['bytes']} bytes, store has {size}"
+        )
+    if sha256_chunks(store.read_chunks(key)) != entry["sha256"]:
+        return Problem(key, "sha256 mismatch")
+    return None
+
+
+def _verify_chain(store: Store, crawl_id: str, previous: dict[str, Any] | None) -> Problem | None:
+    if previous is None:
+        return None
+    earlier = previous.get("crawl_id", "")
+    try:
+        data = store.get(manifest_key(earlier))
+    except (StoreMissing, ValueError):
+        return Problem(manifest_key(crawl_id), f"chain broken: previous manifest {earlier} missing")
+    if hashlib.sha256(data).hexdigest() != previous.get("sha256"):
+        return Problem(
+            manifest_key(crawl_id), f"chain broken: previous manifest {earlier} hash differs"
+        )
+    return None
+
+
+def verify_store(store: Store, crawl_id: str | None = None) -> list[Problem]:
+    """Re-hash every file the manifests list and check the chain, of one crawl or all."""
+    crawl_ids = [validate_crawl_id(crawl_id)] if crawl_id is not None else list_crawl_ids(store)
+    problems: list[Problem] = []
+    for cid in crawl_ids:
+        try:
+            manifest = load_manifest(store, cid)
+        except StoreMissing:
+            problems.append(Problem(manifest_key(cid), "missing"))
+            continue
+        except StoreError as exc:
+            problems.append(Problem(manifest_key(cid), str(exc)))
+            continue
+        if manifest.get("crawl_id") != cid:
+            problems.append(Problem(manifest_key(cid), f"names crawl {manifest.get('crawl_id')}"))
+        for entry in manifest["files"]:
+            if problem := _verify_file(store, entry):
+                problems.append(problem)
+        if problem := _verify_chain(store, cid, manifest.get("previous")):
+            problems.append(problem)
+    return problems

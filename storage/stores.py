@@ -1,0 +1,85 @@
+"""The ``Store`` protocol and ``open_store``, which picks a backend by URI scheme.
+
+A store is a flat namespace of '/'-separated keys (see ``storage.layout``) that never
+overwrites: ``put`` of a key that exists succeeds only when the content is identical.
+A plain path or ``file://`` URI is a local folder (``storage.localstore``);
+``s3://bucket/prefix`` is S3 (``storage.s3store``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from storage.errors import StoreError
+from storage.hashing import CHUNK_SIZE
+from storage.localstore import LocalStore
+from storage.s3store import S3Store
+
+
+class Store(Protocol):
+    """What the crawler, the CLI and the readers of a corpus need from a store."""
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def local_root(self) -> Path | None:
+        """The folder of a local store, ``None`` for a remote one."""
+
+    def check_writable(self) -> None:
+        """Raise ``StoreError`` unless the store can be reached and written to."""
+
+    def put(self, key: str, path: Path) -> bool:
+        """Store a file at ``key``: True if written, False if identical content was there.
+
+        Raises ``StoreConflict`` if ``key`` holds different content.
+        """
+
+    def put_bytes(self, key: str, data: bytes) -> bool:
+        """Like ``put``, for content held in memory."""
+
+    def get(self, key: str) -> bytes: ...
+
+    def download(self, key: str, dest: Path) -> None:
+        """Copy ``key`` to ``dest``, which appears complete or not at all."""
+
+    def open_range(self, key: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of ``key`` from ``offset`` (fewer at the end)."""
+
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        """The content of ``key`` streamed in chunks."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys starting with ``prefix``, sorted."""
+
+    def size(self, key: str) -> int: ...
+
+    def sha256(self, key: str) -> str | None:
+        """Hex SHA-256 of ``key`` if the store knows it cheaply, else ``None``."""
+
+
+STORE_SCHEMES: dict[str, Callable[[str], Store]] = {
+    "": LocalStore,
+    "file": LocalStore,
+    "s3": S3Store,
+}
+
+
+def open_store(uri: str) -> Store:
+    """The store for ``uri``: a folder path, ``file:///path`` or ``s3://bucket/prefix``."""
+    if not uri:
+        raise StoreError("empty store URI: give a folder path or s3://bucket/prefix")
+    scheme = urlsplit(uri).scheme.lower()
+    try:
+        backend = STORE_SCHEMES[scheme]
+    except KeyError:
+        raise StoreError(
+            f"store URI {uri} has an unknown scheme {scheme!r}: "
+            f"use a folder path, file:// or s3://bucket/prefix"
+        ) from None
+    return backend(uri)

@@ -1,0 +1,170 @@
+"""Tests of storage.manifest: building, storing and verifying chained crawl manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage import (
+    Problem,
+    Store,
+    StoreConflict,
+    StoreError,
+    StoreMissing,
+    build_manifest,
+    load_manifest,
+    manifest_key,
+    open_store,
+    staged_files,
+    verify_store,
+    warc_key,
+    write_manifest,
+)
+from storage.s3store import S3Store
+from tests.fixtures.s3 import s3_client
+
+FIRST, SECOND = "20260101T000000Z", "20260102T000000Z"
+CREATED = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "local":
+        return open_store(str(tmp_path / "archive"))
+    return open_store(request.getfixturevalue("s3_store_uri"))
+
+
+def publish(store: Store, staging: Path, crawl_id: str) -> dict[str, object]:
+    """Stage two files for ``crawl_id``, store them and their manifest, as a crawl does."""
+    for name in ("a.warc.gz", "b.warc.gz"):
+        path = staging / warc_key(crawl_id, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"{crawl_id} {name} ".encode() * 1000)
+    files = staged_files(staging, crawl_id)
+    for key, path in files:
+        store.put(key, path)
+    info = {"counts": {"responses": 2}, "seeds": ["https://example.org/"]}
+    return write_manifest(store, crawl_id, files, info, created=CREATED)
+
+
+def tamper(store: Store, key: str, data: bytes) -> None:
+    """Replace a stored object behind the store's back, as bit rot or an attacker would."""
+    if store.local_root is not None:
+        (store.local_root / key).write_bytes(data)
+    else:
+        assert isinstance(store, S3Store)
+        s3_client().put_object(Bucket=store.bucket, Key=f"{store.prefix}/{key}", Body=data)
+
+
+def test_manifest_contents(store: Store, tmp_path: Path) -> None:
+    first = publish(store, tmp_path / "staging", FIRST)
+    a_key = warc_key(FIRST, "a.warc.gz")
+    a_bytes = (tmp_path / "staging" / a_key).read_bytes()
+    assert first["format"] == "scrubwatch-manifest/1"
+    assert first["crawl_id"] == FIRST
+    assert first["created"] == "2026-01-01T00:05:00Z"
+    assert first["files"] == [
+        {"path": a_key, "bytes": len(a_bytes), "sha256": hashlib.sha256(a_bytes).hexdigest()},
+        {
+            "path": warc_key(FIRST, "b.warc.gz"),
+            "bytes": len(a_bytes),
+            "sha256": store.sha256(warc_key(FIRST, "b.warc.gz")),
+        },
+    ]
+    assert first["counts"] == {"responses": 2}
+    assert first["seeds"] == ["https://example.org/"]
+    software = first["software"]
+    assert isinstance(software, dict)
+    assert set(software) == {"scrubwatch", "scrapy", "warcio", "trafilatura", "python"}
+    assert software["python"] == "{}.{}.{}".format(*sys.version_info[:3])
+    assert software["warcio"] is not None
+    assert first["previous"] is None
+
+    stored = store.get(manifest_key(FIRST))
+    assert stored == (json.dumps(first, sort_keys=True, indent=1) + "\n").encode()
+    assert load_manifest(store, FIRST) == first
+
+    second = publish(store, tmp_path / "staging", SECOND)
+    assert second["previous"] == {"crawl_id": FIRST, "sha256": hashlib.sha256(stored).hexdigest()}
+
+
+def test_previous_skips_crawls_without_manifest(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "archive"))
+    publish(store, tmp_path / "staging", FIRST)
+    store.put_bytes(warc_key("20260101T120000Z", "unfinished.warc.gz"), b"x")
+    manifest = build_manifest(store, SECOND, [], {})
+    previous = manifest["previous"]
+    assert previous["crawl_id"] == FIRST
+    assert (manifest["counts"], manifest["seeds"], manifest["files"]) == ({}, [], [])
+
+
+def test_manifest_is_never_replaced(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "archive"))
+    publish(store, tmp_path / "staging", FIRST)
+    with pytest.raises(StoreConflict, match=manifest_key(FIRST)):
+        write_manifest(store, FIRST, [], {}, created=CREATED)
+
+
+def test_verify_passes_then_names_a_changed_file(store: Store, tmp_path: Path) -> None:
+    publish(store, tmp_path / "staging", FIRST)
+    publish(store, tmp_path / "staging", SECOND)
+    assert verify_store(store) == []
+    assert verify_store(store, FIRST) == []
+
+    key = warc_key(FIRST, "b.warc.gz")
+    data = bytearray(store.get(key))
+    data[100] ^= 0x01
+    tamper(store, key, bytes(data))
+    assert verify_store(store) == [Problem(key, "sha256 mismatch")]
+    assert verify_store(store, SECOND) == []
+
+
+def test_verify_reports_missing_and_truncated_files(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "archive"))
+    publish(store, tmp_path / "staging", FIRST)
+    assert store.local_root is not None
+    (store.local_root / warc_key(FIRST, "a.warc.gz")).unlink()
+    (store.local_root / warc_key(FIRST, "b.warc.gz")).write_bytes(b"short")
+    assert [str(p) for p in verify_store(store)] == [
+        f"{warc_key(FIRST, 'a.warc.gz')}: missing",
+        f"{warc_key(FIRST, 'b.warc.gz')}: size mismatch: manifest says 27000 bytes, store has 5",
+    ]
+
+
+def test_verify_reports_broken_chain(store: Store, tmp_path: Path) -> None:
+    first = publish(store, tmp_path / "staging", FIRST)
+    publish(store, tmp_path / "staging", SECOND)
+    first["seeds"] = ["https://example.org/", "https://inserted.example/"]
+    tamper(store, manifest_key(FIRST), json.dumps(first, sort_keys=True, indent=1).encode())
+    assert verify_store(store) == [
+        Problem(manifest_key(SECOND), f"chain broken: previous manifest {FIRST} hash differs")
+    ]
+
+
+def test_verify_reports_missing_manifests(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "archive"))
+    publish(store, tmp_path / "staging", FIRST)
+    publish(store, tmp_path / "staging", SECOND)
+    assert store.local_root is not None
+    (store.local_root / manifest_key(FIRST)).unlink()
+    assert verify_store(store) == [
+        Problem(manifest_key(FIRST), "missing"),
+        Problem(manifest_key(SECOND), f"chain broken: previous manifest {FIRST} missing"),
+    ]
+
+
+def test_load_manifest_errors_name_the_manifest(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "archive"))
+    with pytest.raises(StoreMissing, match=manifest_key(FIRST)):
+        load_manifest(store, FIRST)
+    store.put_bytes(manifest_key(FIRST), b"{not json")
+    with pytest.raises(StoreError, match=f"manifest {manifest_key(FIRST)} .* is not valid JSON"):
+        load_manifest(store, FIRST)
+    store.put_bytes(manifest_key(SECOND), b'{"format": "something else"}')
+    with pytest.raises(StoreError, match="is not a scrubwatch-manifest/1 manifest"):
+        load_manifest(store, SECOND)
