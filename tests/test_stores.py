@@ -163,16 +163,6 @@ def test_local_check_writable_under_a_file(tmp_path: Path) -> None:
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_local_check_writable_read_only_folder(tmp_path: Path) -> None:
-    tmp_path.chmod(0o500)
-    try:
-        with pytest.raises(StoreError, match="is not writable"):
-            open_store(str(tmp_path)).check_writable()
-    finally:
-        tmp_path.chmod(0o700)
-
-
 # --- S3 --------------------------------------------------------------------------
 
 
