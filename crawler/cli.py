@@ -60,16 +60,16 @@ def main() -> None:
     """Archive what a news article cites, and see what was scrubbed later."""
 
 
-def _registry(extra: tuple[str, ...]) -> OutletRegistry:
-    return OutletRegistry.load(OUTLETS_REGISTRY, *extra)
+def _registry(outlets: tuple[str, ...]) -> OutletRegistry:
+    return OutletRegistry.load(*(outlets or (OUTLETS_REGISTRY,)))
 
 
 outlets_option = click.option(
     "--outlets",
-    "extra_outlets",
+    "outlets",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Another outlet registry (TOML) beside seeds/outlets.toml; repeatable.",
+    help="Outlet registry (TOML) to use instead of seeds/outlets.toml; repeatable.",
 )
 
 
@@ -79,12 +79,14 @@ outlets_option = click.option(
 @click.option("--allow-private", is_flag=True, help="Let URL seeds on private addresses be fetched.")
 @outlets_option
 @one_line_errors
-def seeds(seeds: tuple[str, ...], as_json: bool, allow_private: bool, extra_outlets: tuple[str, ...]) -> None:
+def seeds(
+    seeds: tuple[str, ...], as_json: bool, allow_private: bool, outlets: tuple[str, ...]
+) -> None:
     """List what the SEEDS cite: URLs, .html, .txt/.md articles or .seeds lists."""
     from crawler.fetch import fetch_seed
     from crawler.seeds import load_seeds
 
-    registry = _registry(extra_outlets)
+    registry = _registry(outlets)
     citations = load_seeds(
         list(seeds), registry, fetch=lambda url: fetch_seed(url, allow_private=allow_private)
     )
@@ -106,6 +108,13 @@ def seeds(seeds: tuple[str, ...], as_json: bool, allow_private: bool, extra_outl
 @click.option("--allow-private", is_flag=True, help="Allow private and loopback addresses (local tests).")
 @click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo).")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting.")
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Scrapy's log level (the summary is printed at the end either way).",
+)
 @outlets_option
 @one_line_errors
 def crawl(
@@ -116,12 +125,13 @@ def crawl(
     allow_private: bool,
     ignore_robots: bool,
     overrides: tuple[str, ...],
-    extra_outlets: tuple[str, ...],
+    outlets: tuple[str, ...],
+    log_level: str,
 ) -> None:
     """Crawl what the SEEDS cite, with requisites, into WARC files in the store."""
     from crawler.crawl import run_crawl
 
-    settings: dict[str, str] = {}
+    settings: dict[str, object] = {"LOG_LEVEL": log_level, "STATS_DUMP": log_level == "DEBUG"}
     for pair in overrides:
         name, sep, value = pair.partition("=")
         if not sep or not name:
@@ -135,7 +145,7 @@ def crawl(
             depth=depth,
             allow_private=allow_private,
             ignore_robots=ignore_robots,
-            extra_outlets=list(extra_outlets),
+            outlets=list(outlets),
             overrides=settings,
         )
     for line in summary.lines():

@@ -83,7 +83,7 @@ def run_crawl(
     depth: int = 0,
     allow_private: bool = False,
     ignore_robots: bool = False,
-    extra_outlets: list[str] | None = None,
+    outlets: list[str] | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
     store = open_store(store_uri)
@@ -104,10 +104,12 @@ def run_crawl(
             "CRAWL_DEPTH": depth,
             "SSRF_ALLOW_PRIVATE": allow_private,
             "ROBOTSTXT_OBEY": not ignore_robots,
-            "EXTRA_OUTLETS": [str(Path(p).resolve()) for p in extra_outlets or []],
             **(overrides or {}),
         }
     )
+    if outlets:  # given registries replace the shipped one
+        settings.set("OUTLETS_REGISTRY", str(Path(outlets[0]).resolve()), priority="cmdline")
+        settings.set("EXTRA_OUTLETS", [str(Path(p).resolve()) for p in outlets[1:]], "cmdline")
     registry = OutletRegistry.load(
         settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
     )

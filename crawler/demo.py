@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from crawler.crawl import CrawlError
 from crawler.localweb import LocalWeb
 
 
@@ -38,4 +39,4 @@ def run_demo(store: str, *, port: int = 0, echo: Callable[[str], object] = print
         echo(f"local cited web on loopback, seed article: {web.seed_url}")
         done = subprocess.run(crawl_command(web.seed_url, store, registry), check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"demo crawl failed with exit status {done.returncode}")
+            raise CrawlError(f"demo crawl failed with exit status {done.returncode}")

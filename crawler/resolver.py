@@ -89,7 +89,8 @@ class GuardedResolver(CachingHostnameResolver):
             reactor,
             cache_size,
             allow_private=settings.getbool("SSRF_ALLOW_PRIVATE"),
-            stats=crawler.stats,
+            # Built for the process, not one crawler: there may be no stats here.
+            stats=getattr(crawler, "stats", None),
         )
 
     def resolveHostName(

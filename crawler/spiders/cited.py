@@ -76,7 +76,7 @@ class CitedSpider(scrapy.Spider):
                     seed,
                     callback=self.parse_seed,
                     errback=self.failed,
-                    meta={"role": "seed", "depth": 0},
+                    meta={"role": "seed", "hops": 0},
                 )
                 continue
             for citation in load_seed(seed, self.registry):
@@ -89,7 +89,7 @@ class CitedSpider(scrapy.Spider):
             errback=self.failed,
             meta={
                 "role": "cited",
-                "depth": 0,
+                "hops": 0,
                 "outlet": citation.outlet,
                 "context": citation.context,
                 "cited_by": cited_by,
@@ -109,7 +109,7 @@ class CitedSpider(scrapy.Spider):
             return
         for request in self.requisites(response):
             yield request
-        depth = response.meta.get("depth", 0)
+        depth = response.meta.get("hops", 0)
         if depth < self.depth:
             for url in page_links(response):
                 if same_site(url, response.url):
@@ -117,7 +117,7 @@ class CitedSpider(scrapy.Spider):
                         url,
                         callback=self.parse_page,
                         errback=self.failed,
-                        meta={"role": "linked", "depth": depth + 1, "cited_by": response.url},
+                        meta={"role": "linked", "hops": depth + 1, "cited_by": response.url},
                     )
 
     def requisites(self, response: TextResponse) -> Iterator[scrapy.Request]:
@@ -158,7 +158,7 @@ class CitedSpider(scrapy.Spider):
             outlet=meta.get("outlet") or self.outlet_of(response.url),
             cited_by=meta.get("cited_by"),
             context=meta.get("context", ""),
-            depth=meta.get("depth", 0),
+            depth=meta.get("hops", 0),
             redirected_from=list(meta.get("redirect_urls", [])),
         )
 

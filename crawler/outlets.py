@@ -1,0 +1,287 @@
+"""The outlet registry: which news outlets and platforms exist, by name and by domain.
+
+The registry is read from TOML files (``seeds/outlets.toml`` and any extra files, as the
+``OUTLETS_REGISTRY`` and ``EXTRA_OUTLETS`` settings list them; the caller passes the
+paths). It answers two questions: which outlet a URL belongs to (by registered domain,
+from tldextract's bundled public-suffix snapshot, never the network) and which outlets
+a text names (whole words, the longest name winning). ``seeds/README.md`` describes
+the file format.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import tldextract
+
+# No suffix-list URLs and no cache directory: the bundled snapshot, no network, no disk.
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+_LIST_FIELDS = ("aliases", "case_sensitive_aliases", "domains", "start_urls")
+_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_APOSTROPHES = "'’‘ʼ"
+# Han, kana and CJK punctuation: scripts written without spaces between words.
+_UNSPACED_SCRIPT = re.compile("[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_BLOCK_BREAK = re.compile(r"\n[ \t]*\n\s*|\n[ \t]*(?=[•◦▪*–-]\s)")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
+# Words whose full stop does not end a sentence: titles, months, initials (U.S.).
+_ABBREVIATION = re.compile(
+    r"(?i)mrs?|ms|dr|prof|st|[js]r|gen|sen|rep|gov|lt|col|capt|sgt|no|vs|etc|inc|ltd|co|corp"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|mt|ft|approx|(?:[a-z]\.)*[a-z]"
+)
+
+
+class SeedError(ValueError):
+    """Bad seed input (a seed file or URL, or the outlet registry), as a one-line message."""
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """A news outlet or platform that seeds cite."""
+
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    start_urls: tuple[str, ...] = ()
+    case_sensitive_aliases: tuple[str, ...] = ()
+
+
+def domain_of(url_or_host: str) -> str:
+    """The registered domain of a URL or host name; an IP address is its own domain.
+
+    ``https://news.ltn.com.tw/x`` -> ``ltn.com.tw``, ``http://127.0.0.2:8080/`` ->
+    ``127.0.0.2``; a host without a public suffix (``localhost``) is its own domain.
+    """
+    host: str | None = url_or_host
+    if "//" in url_or_host:
+        try:
+            host = urlsplit(url_or_host).hostname
+        except ValueError:  # e.g. a malformed IPv6 literal
+            return ""
+    host = (host or "").strip("[]").rstrip(".").lower()
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return _EXTRACT(host).top_domain_under_public_suffix or host
+
+
+def normalise_space(text: str) -> str:
+    """Collapse runs of whitespace to one space and strip the ends."""
+    return " ".join(text.split())
+
+
+def sentence_finder(text: str) -> Callable[[int], str]:
+    """A function giving the sentence of ``text`` around an offset, whitespace normalised."""
+    spans = _sentence_spans(text) or [(0, len(text))]
+    starts = [start for start, _ in spans]
+
+    def sentence_at(offset: int) -> str:
+        start, end = spans[max(bisect.bisect_right(starts, offset) - 1, 0)]
+        return normalise_space(text[start:end])
+
+    return sentence_at
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets of the sentences of a plain text, in order.
+
+    Paragraphs (blank lines) and list items end a sentence; a single newline does not,
+    so hard-wrapped text keeps its sentences; abbreviations (``Dr.``, ``Feb.``,
+    ``U.S.``) and punctuation followed by a lowercase word do not end one either.
+    """
+    spans: list[tuple[int, int]] = []
+    block_start = 0
+    blocks = [(m.start(), m.end()) for m in _BLOCK_BREAK.finditer(text)]
+    for block_end, next_block in [*blocks, (len(text), len(text))]:
+        start = block_start
+        for end in _SENTENCE_END.finditer(text, block_start, block_end):
+            words = text[max(start, end.start() - 40) : end.start()].split()
+            word = words[-1].lstrip("\"'“‘(") if words else ""
+            abbreviated = end.group()[:2].strip() == "." and _ABBREVIATION.fullmatch(word)
+            if not (abbreviated or text[end.end() : end.end() + 1].islower()):
+                spans.append((start, end.end()))
+                start = end.end()
+        spans.append((start, block_end))
+        block_start = next_block
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+class OutletRegistry:
+    """Outlets by key, looked up by the domain of a URL or by the names in a text.
+
+    Outlets come in order of precedence: where two claim a domain, the later one owns
+    it; where two share a name, the earlier one is no longer found by any of its names
+    (not only the shared one: its longer names would beat the later outlet's shorter).
+    """
+
+    def __init__(self, outlets: Iterable[Outlet]) -> None:
+        self.outlets: dict[str, Outlet] = {outlet.key: outlet for outlet in outlets}
+        self._by_domain = {d: o for o in self.outlets.values() for d in o.domains}
+        self._patterns: list[tuple[Outlet, re.Pattern[str]]] = []
+        claimed: set[str] = set()
+        for outlet in reversed(self.outlets.values()):
+            names = _names(outlet)
+            if not names & claimed:
+                self._patterns.insert(0, (outlet, _names_pattern(outlet)))
+            claimed |= names
+
+    @classmethod
+    def load(cls, *paths: Path | str) -> OutletRegistry:
+        """Read registry files in order; later files take precedence.
+
+        A later file adds outlets, or stands in for an earlier one under a key of its own
+        by claiming its names and giving other domains (how the local test web points
+        the shipped outlets at loopback addresses); for a key already defined it
+        replaces the fields it gives and keeps the others. Invalid TOML, a bad entry, or
+        a name or domain claimed twice in one file raises :class:`SeedError` naming the
+        file, the outlet key and the field.
+        """
+        fields: dict[str, dict[str, Any]] = {}
+        origin: dict[str, int] = {}
+        files = [Path(path) for path in paths]
+        for index, path in enumerate(files):
+            for key, entry in _read_registry_file(path).items():
+                fields.setdefault(key, {}).update(entry)
+                origin[key] = index
+        keys = sorted(fields, key=origin.__getitem__)  # stable: file order, then key order
+        outlets = [_build_outlet(files[origin[key]], key, fields[key]) for key in keys]
+        owners: dict[tuple[int, str, str], str] = {}
+        for outlet in outlets:
+            claims = [("domains", d) for d in outlet.domains]
+            claims += [("aliases", name) for name in sorted(_names(outlet))]
+            for field, value in claims:
+                owner = owners.setdefault((origin[outlet.key], field, value), outlet.key)
+                if owner != outlet.key:
+                    raise SeedError(
+                        f"outlet registry {files[origin[outlet.key]]}: outlets.{outlet.key}"
+                        f".{field}: {value!r} already belongs to outlet {owner!r}"
+                    )
+        return cls(outlets)
+
+    def __iter__(self) -> Iterator[Outlet]:
+        return iter(self.outlets.values())
+
+    def __len__(self) -> int:
+        return len(self.outlets)
+
+    def outlet_for_url(self, url: str) -> Outlet | None:
+        """The outlet whose registered domain (or IP address) the URL is on, if any."""
+        return self._by_domain.get(domain_of(url))
+
+    def find_named(self, text: str) -> list[tuple[Outlet, str]]:
+        """Outlets named in ``text``, each with the sentence of its first mention, in order.
+
+        Where names overlap ("The Daily Telegraph Australia" holds "Daily Telegraph"),
+        the longest match wins.
+        """
+        matches = [(m, o) for o, pattern in self._patterns for m in pattern.finditer(text)]
+        matches.sort(key=lambda mo: (-len(normalise_space(mo[0].group())), mo[0].start()))
+        taken: list[tuple[int, int, Outlet]] = []  # by start, never overlapping
+        for match, outlet in matches:
+            i = bisect.bisect(taken, match.start(), key=lambda t: t[0])
+            if (i and taken[i - 1][1] > match.start()) or (
+                i < len(taken) and taken[i][0] < match.end()
+            ):
+                continue
+            taken.insert(i, (match.start(), match.end(), outlet))
+        sentence_at = sentence_finder(text)
+        found: dict[str, tuple[Outlet, str]] = {}
+        for start, _, outlet in taken:
+            if outlet.key not in found:
+                found[outlet.key] = (outlet, sentence_at(start))
+        return list(found.values())
+
+
+def _names(outlet: Outlet) -> set[str]:
+    """The outlet's names as compared between outlets: whitespace normalised, casefolded."""
+    names = (outlet.name, *outlet.aliases, *outlet.case_sensitive_aliases)
+    return {normalise_space(name).casefold() for name in names}
+
+
+def _names_pattern(outlet: Outlet) -> re.Pattern[str]:
+    """One regex for all of an outlet's names: whole words, any whitespace, any apostrophe.
+
+    A name that begins or ends in Chinese or Japanese script needs no word boundary
+    there: those scripts put no spaces between words.
+    """
+    exact = set(outlet.case_sensitive_aliases)
+    names = [(n, True) for n in exact] + [
+        (n, False) for n in {outlet.name, *outlet.aliases} - exact
+    ]
+    alternatives = []
+    for name, case_sensitive in sorted(names, key=lambda n: -len(n[0])):
+        words = (
+            "".join(f"[{_APOSTROPHES}]" if c in _APOSTROPHES else re.escape(c) for c in word)
+            for word in name.split()
+        )
+        body = r"\s+".join(words)
+        body = body if case_sensitive else f"(?i:{body})"
+        before = "" if _UNSPACED_SCRIPT.match(name) else r"(?<!\w)"
+        after = "" if _UNSPACED_SCRIPT.match(name[-1]) else r"(?!\w)"
+        alternatives.append(f"{before}{body}{after}")
+    return re.compile("|".join(alternatives))
+
+
+def _read_registry_file(path: Path) -> dict[str, dict[str, Any]]:
+    """The outlet tables of one file, each field checked for its type."""
+    where = f"outlet registry {path}"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SeedError(f"{where}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedError(f"{where}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SeedError(f"{where}: invalid TOML ({exc})") from None
+    outlets = data.pop("outlets", {})
+    if data or not isinstance(outlets, dict):
+        raise SeedError(f"{where}: expected only [outlets.<key>] tables")
+    for key, entry in outlets.items():
+        if not _KEY.fullmatch(key) or not isinstance(entry, dict):
+            raise SeedError(f"{where}: outlets.{key}: must be a table with a lowercase key")
+        for field, value in entry.items():
+            if field == "name":
+                ok = isinstance(value, str) and bool(value.strip())
+            elif field in _LIST_FIELDS:
+                ok = isinstance(value, list) and all(
+                    isinstance(v, str) and v.strip() for v in value
+                )
+            else:
+                raise SeedError(f"{where}: outlets.{key}.{field}: unknown field")
+            if not ok:
+                kind = "a non-empty string" if field == "name" else "a list of non-empty strings"
+                raise SeedError(f"{where}: outlets.{key}.{field}: must be {kind}")
+    return outlets
+
+
+def _build_outlet(path: Path, key: str, entry: dict[str, Any]) -> Outlet:
+    """An outlet from its merged fields (``path`` gave the last), checking them together."""
+    where = f"outlet registry {path}: outlets.{key}"
+    if "name" not in entry:
+        raise SeedError(f"{where}.name: missing")
+    lists = {field: tuple(v.strip() for v in entry.get(field, [])) for field in _LIST_FIELDS}
+    domains = tuple(d.lower() for d in lists["domains"])
+    if not domains or not lists["start_urls"]:
+        raise SeedError(f"{where}.{'start_urls' if domains else 'domains'}: must not be empty")
+    for domain in domains:
+        if domain_of(domain) != domain:
+            raise SeedError(f"{where}.domains: {domain!r} is not a registered domain")
+    for url in lists["start_urls"]:
+        if not url.startswith(("http://", "https://")) or domain_of(url) not in domains:
+            raise SeedError(f"{where}.start_urls: {url!r} is not an http(s) URL on its domains")
+    return Outlet(
+        key,
+        entry["name"].strip(),
+        lists["aliases"],
+        domains,
+        lists["start_urls"],
+        lists["case_sensitive_aliases"],
+    )

@@ -1,0 +1,305 @@
+"""Seeds to citations: the URLs a seed article links to or names, for the spider to crawl.
+
+A seed is the http(s) URL of an article, a saved article (``.html``/``.htm``), article
+text (``.txt``/``.md``) or a list of URLs (``.seeds``, or a ``.txt``/``.md`` file holding
+nothing but URLs). From a page, only the links of its main content count (trafilatura
+finds it); from text, the URLs written in it. Outlets named without a link are cited by
+their start URL from the outlet registry (:mod:`crawler.outlets`). This module reads no
+settings: the caller passes ``SEEDS`` and the registry built from ``OUTLETS_REGISTRY``
+and ``EXTRA_OUTLETS``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import trafilatura
+from lxml.etree import _Element
+from lxml.html import HtmlElement
+from trafilatura.settings import Document, Extractor
+from w3lib.encoding import html_to_unicode, read_bom
+from w3lib.url import safe_url_string
+
+from crawler.outlets import OutletRegistry, SeedError, normalise_space, sentence_finder
+
+logger = logging.getLogger(__name__)
+
+Fetch = Callable[[str], bytes]
+CitationSource = Literal["link", "named", "url-in-text", "listed"]
+
+# Main content without comments or images. No url= on purpose: links stay as written
+# and are resolved here against the page's own base (trafilatura would use the host only).
+_EXTRACTOR = Extractor(output_format="python", links=True, comments=False, images=False)
+_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"“”‘’«»]+", re.IGNORECASE)
+_TRAILING_PUNCTUATION = ".,;:!?'\")]}’”»。，"
+_URL_SEED = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
+# A line of a seed list: a URL, then maybe a comment.
+_LIST_LINE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://\S+)(?:\s+#\s*(.*))?")
+# Block elements of trafilatura's XML: sentences never run across them.
+_BLOCKS = ("head", "p", "list", "item", "quote", "code", "table", "row", "cell")
+# Block elements of source HTML.
+_SOURCE_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt")
+_SUFFIXES = (".html", ".htm", ".txt", ".md", ".seeds")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A URL a seed cites: linked, written out, listed, or an outlet it names."""
+
+    url: str
+    outlet: str | None
+    source: CitationSource
+    context: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The citation as a plain dict (for JSON and the dataset)."""
+        return asdict(self)
+
+
+def citations_from_html(
+    html: bytes | str, base_url: str, registry: OutletRegistry
+) -> list[Citation]:
+    """Links in the main content of a page, then outlets its text names without a link.
+
+    Bytes are decoded by BOM, then the charset the page declares, then UTF-8. Relative
+    links resolve against the page's ``<base href>``, else ``base_url``; links to the
+    page itself, fragments, and anything that is not http(s) are dropped.
+    """
+    return _page_citations(_parse_html(base_url, html), base_url, registry)
+
+
+def citations_from_text(text: str, registry: OutletRegistry) -> list[Citation]:
+    """URLs written in the text, then outlets it names that no URL already cites."""
+    sentence_at = sentence_finder(text)
+    citations = []
+    for match in _URL_IN_TEXT.finditer(text):
+        url = _http_url("", _strip_trailing_punctuation(match.group()))
+        if url:
+            citations.append(_cite(registry, url, "url-in-text", sentence_at(match.start())))
+    return _unique(citations + _named(text, registry, citations))
+
+
+def citations_from_list(
+    text: str, registry: OutletRegistry, *, name: str = "seed list"
+) -> list[Citation]:
+    """A seed list: one http(s) URL per line, ``#`` comments (whole-line or after a URL).
+
+    A comment after a URL becomes the citation's context. Any other line raises
+    :class:`SeedError` naming ``name`` and the line number.
+    """
+    citations = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LIST_LINE.fullmatch(line.strip())
+        url = _http_url("", match[1]) if match else None
+        if match is None or url is None:
+            raise SeedError(f"seed {name}: line {number}: not an http(s) URL: {line.strip()!r}")
+        citations.append(_cite(registry, url, "listed", match[2] or ""))
+    return _unique(citations)
+
+
+def load_seed(seed: str, registry: OutletRegistry, fetch: Fetch | None = None) -> list[Citation]:
+    """The citations of one seed: a URL (fetched with ``fetch``) or a file, by its suffix.
+
+    A ``.txt``/``.md`` file whose every line (blank lines and ``#`` comments aside) is a
+    URL is a seed list, any other is article text. Bad input raises :class:`SeedError`.
+    """
+    if _URL_SEED.match(seed):
+        return _url_seed_citations(seed, registry, fetch)
+    path = Path(seed)
+    data = _read_seed_file(seed, path)
+    if path.suffix.lower() in (".html", ".htm"):
+        tree = _parse_html(seed, data)
+        file_uri = path.resolve().as_uri()
+        return _page_citations(tree, next(iter(_declared_urls(tree, file_uri)), file_uri), registry)
+    bom_encoding, bom = read_bom(data)
+    try:
+        text = data[len(bom or b"") :].decode(bom_encoding or "utf-8")
+    except UnicodeDecodeError as exc:
+        raise SeedError(f"seed {seed}: not text (invalid UTF-8 at byte {exc.start})") from None
+    lines = [line.strip() for line in text.splitlines()]
+    content = [line for line in lines if line and not line.startswith("#")]
+    if not content:
+        raise SeedError(f"seed {seed}: empty file (only comments)")
+    if path.suffix.lower() == ".seeds" or all(_LIST_LINE.fullmatch(line) for line in content):
+        return citations_from_list(text, registry, name=seed)
+    return citations_from_text(text, registry)
+
+
+def load_seeds(
+    seeds: Sequence[str], registry: OutletRegistry, fetch: Fetch | None = None
+) -> list[Citation]:
+    """The citations of all seeds, each URL once (its first citation wins)."""
+    citations = []
+    for seed in seeds:
+        found = load_seed(seed, registry, fetch)
+        logger.info("seed %s: %d citations", seed, len(found))
+        citations.extend(found)
+    return _unique(citations)
+
+
+def _read_seed_file(seed: str, path: Path) -> bytes:
+    """The bytes of a seed file that exists, has a known suffix, and holds text."""
+    if not path.exists():
+        raise SeedError(f"seed {seed}: file not found")
+    if not path.is_file():
+        raise SeedError(f"seed {seed}: not a file")
+    if path.suffix.lower() not in _SUFFIXES:
+        raise SeedError(f"seed {seed}: unsupported file type (use {', '.join(_SUFFIXES)})")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SeedError(f"seed {seed}: cannot read ({exc.strerror})") from None
+    _, bom = read_bom(data)
+    if not data[len(bom or b"") :].strip():
+        raise SeedError(f"seed {seed}: empty file")
+    if bom is None and b"\0" in data:
+        raise SeedError(f"seed {seed}: not text (binary content)")
+    return data
+
+
+def _url_seed_citations(seed: str, registry: OutletRegistry, fetch: Fetch | None) -> list[Citation]:
+    try:
+        parts = urlsplit(seed)
+    except ValueError:
+        raise SeedError(f"seed {seed}: not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise SeedError(f"seed {seed}: unsupported URL scheme (use http or https)")
+    if not parts.hostname:
+        raise SeedError(f"seed {seed}: not a valid URL (no host)")
+    if fetch is None:
+        raise SeedError(f"seed {seed}: URL seeds need a fetcher here; save the page as .html")
+    try:
+        body = fetch(seed)
+    except OSError as exc:
+        raise SeedError(f"seed {seed}: cannot fetch ({exc})") from None
+    if not body.strip():
+        raise SeedError(f"seed {seed}: empty response")
+    return citations_from_html(body, seed, registry)
+
+
+def _parse_html(seed: str, html: bytes | str) -> HtmlElement:
+    """The parsed page; bytes decoded by BOM, then declared charset, then UTF-8."""
+    tree = trafilatura.load_html(
+        html_to_unicode(None, html)[1] if isinstance(html, bytes) else html
+    )
+    if tree is None:
+        raise SeedError(f"seed {seed}: cannot parse HTML")
+    return tree
+
+
+def _cite(registry: OutletRegistry, url: str, source: CitationSource, context: str) -> Citation:
+    """A citation of ``url``, with the outlet that owns its domain."""
+    outlet = registry.outlet_for_url(url)
+    return Citation(url, outlet.key if outlet else None, source, context)
+
+
+def _page_citations(tree: HtmlElement, page_url: str, registry: OutletRegistry) -> list[Citation]:
+    """Main-content links of a parsed page, then the outlets its main text names."""
+    base_href = next((b.get("href", "").strip() for b in tree.iter("base") if b.get("href")), "")
+    base = urljoin(page_url, base_href)
+    itself = {urldefrag(url)[0] for url in (page_url, *_declared_urls(tree, page_url))}
+    document = trafilatura.bare_extraction(tree, options=_EXTRACTOR)
+    if not isinstance(document, Document) or document.body is None:
+        logger.warning("seed %s: no main content found", page_url)
+        return []
+    citations = []
+    for href, text in _main_links(tree, document.body):
+        url = _http_url(base, href) if href and not href.startswith("#") else None
+        if url and url not in itself:
+            citations.append(_cite(registry, url, "link", text))
+    return _unique(citations + _named(_plain_text(document.body), registry, citations))
+
+
+def _main_links(tree: HtmlElement, body: _Element) -> list[tuple[str, str]]:
+    """``(href, anchor text)`` of the main content's links, in document order.
+
+    The links trafilatura kept, and those of a block it dropped as link-dense ("<a>UPI
+    has more</a>:") when the block sits among paragraphs it kept (same parent): in an
+    article's body such a paragraph is a citation, not boilerplate.
+    """
+    kept = Counter(
+        (ref.get("target", "").strip(), normalise_space("".join(ref.itertext())))
+        for ref in body.iter("ref")
+    )
+    texts = {normalise_space("".join(block.itertext())) for block in body.iter(*_BLOCKS)}
+    containers = {
+        p.getparent() for p in tree.iter("p") if normalise_space(p.text_content()) in texts
+    }
+    links = []
+    for anchor in tree.iter("a"):
+        link = (anchor.get("href", "").strip(), normalise_space(anchor.text_content()))
+        block = next(anchor.iterancestors(*_SOURCE_BLOCKS), None)
+        if kept[link] > 0:
+            kept[link] -= 1
+            links.append(link)
+        elif block is not None and block.getparent() in containers:
+            links.append(link)
+    return links + list(kept.elements())  # any that trafilatura rewrote come last
+
+
+def _plain_text(body: _Element) -> str:
+    """The text of extracted content, a blank line between blocks, links as their text."""
+    body = copy.deepcopy(body)
+    for block in body.iter(*_BLOCKS):
+        block.text, block.tail = f"\n\n{block.text or ''}", f"\n\n{block.tail or ''}"
+    return "".join(body.itertext())
+
+
+def _declared_urls(tree: HtmlElement, page_url: str) -> list[str]:
+    """The page's own http(s) URLs as it declares them: canonical link, then og:url."""
+    declared = [
+        link.get("href", "")
+        for link in tree.iter("link")
+        if "canonical" in link.get("rel", "").lower().split()
+    ]
+    declared += [m.get("content", "") for m in tree.iter("meta") if m.get("property") == "og:url"]
+    return [url for url in (_http_url(page_url, d.strip()) for d in declared if d.strip()) if url]
+
+
+def _named(text: str, registry: OutletRegistry, cited: Iterable[Citation]) -> list[Citation]:
+    """Citations of the outlets ``text`` names, except those already cited."""
+    cited_outlets = {citation.outlet for citation in cited}
+    return [
+        Citation(outlet.start_urls[0], outlet.key, "named", sentence)
+        for outlet, sentence in registry.find_named(text)
+        if outlet.key not in cited_outlets
+    ]
+
+
+def _http_url(base: str, href: str) -> str | None:
+    """``href`` made absolute, without fragment and web-safe; None unless http(s)."""
+    try:
+        url = urldefrag(urljoin(base, re.sub(r"[\t\n\r]", "", href)))[0]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        return safe_url_string(url)
+    except ValueError:  # a malformed host or port
+        return None
+
+
+def _strip_trailing_punctuation(url: str) -> str:
+    """Drop punctuation that ends the sentence, not the URL (keeps balanced parentheses)."""
+    while url and url[-1] in _TRAILING_PUNCTUATION:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url
+
+
+def _unique(citations: Iterable[Citation]) -> list[Citation]:
+    """Each URL once, its first citation kept."""
+    first: dict[str, Citation] = {}
+    for citation in citations:
+        first.setdefault(citation.url, citation)
+    return list(first.values())

@@ -1,0 +1,275 @@
+"""The outlet registry: loading and checking TOML files, domains, names in text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.outlets import OutletRegistry, SeedError, domain_of, sentence_finder
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "seeds" / "outlets.toml"
+ARTICLE = ROOT / "seeds" / "dong-jingwei" / "article.txt"
+LOCAL = Path(__file__).parent / "data" / "seeds" / "local-outlets.toml"
+
+# Every outlet the shipped article names, in the order it first names them.
+ARTICLE_OUTLETS = [
+    "the-stream",
+    "daily-telegraph-au",
+    "baidu",
+    "twitter",
+    "abc-au",
+    "rumble",
+    "scmp",
+    "upi",
+    "spytalk",
+    "liberty-times",
+]
+
+
+@pytest.fixture(scope="module")
+def registry() -> OutletRegistry:
+    return OutletRegistry.load(SHIPPED)
+
+
+def named_keys(registry: OutletRegistry, text: str) -> list[str]:
+    return [outlet.key for outlet, _ in registry.find_named(text)]
+
+
+def test_shipped_registry_holds_the_article_outlets(registry: OutletRegistry) -> None:
+    assert {outlet.key for outlet in registry} == {*ARTICLE_OUTLETS, "telegraph-uk"}
+    assert registry.outlets["baidu"].start_urls[0] == (
+        "https://image.baidu.com/search/index?tn=baiduimage&word=%E8%91%A3%E7%BB%8F%E7%BA%AC"
+    )
+    assert "%23DongJingwei" in registry.outlets["twitter"].start_urls[0]
+
+
+def test_article_names_exactly_its_outlets_with_their_sentences(registry: OutletRegistry) -> None:
+    found = registry.find_named(ARTICLE.read_text(encoding="utf-8"))
+
+    assert [outlet.key for outlet, _ in found] == ARTICLE_OUTLETS
+    sentences = {outlet.key: sentence for outlet, sentence in found}
+    assert sentences["upi"] == "UPI has more:"
+    assert sentences["baidu"] == (
+        "The photo has since been removed from Chinese search engine Baidu."
+    )
+    assert sentences["spytalk"] == (
+        "Dong may have secretly traveled from Hong Kong to the United States on Feb. 10,"
+        " escaping with his daughter, Dong Yang, according to SpyTalk, a newsletter covering"
+        " U.S. intelligence."
+    )
+    assert sentences["abc-au"].startswith("Speaking on the ABC’s Insiders program this morning,")
+    assert (
+        sentences["twitter"] == "“That is not a picture of Dong Jingwei,” one Twitter user wrote."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("as the Daily Telegraph in Sydney reported Monday", ["daily-telegraph-au"]),
+        ("The Daily Telegraph Australia has more", ["daily-telegraph-au"]),
+        ("Sydney’s Daily Telegraph said", ["daily-telegraph-au"]),
+        ("London's Daily Telegraph said", ["telegraph-uk"]),
+        ("according to The Daily Telegraph, a British paper", ["telegraph-uk"]),
+        ("Taiwan’s Liberty Times reported Saturday", ["liberty-times"]),
+        ("she told the Insiders program", ["abc-au"]),
+        ("speaking on the ABC’s Insiders program", ["abc-au"]),
+        ("the SCMP and the South China\n   Morning Post", ["scmp"]),
+        ("Mike Huckabee notes on The Stream about", ["the-stream"]),
+        ("a clip on Rumble; a UPI wire; posts on Twitter", ["rumble", "upi", "twitter"]),
+    ],
+)
+def test_names_and_aliases(registry: OutletRegistry, text: str, keys: list[str]) -> None:
+    assert named_keys(registry, text) == keys
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a upi payment",  # UPI only in capitals
+        "the Upi river",
+        "abc and ABCDEF and abc’s and xABC and ABC_1",  # ABC only as a whole word, in capitals
+        "industry insiders said; Insiders say",  # the programme needs its name
+        "the stream of refugees; a Stream of data",
+        "a rumble of thunder",
+        "the Liberty Timesheet app",
+        "scmp.community and baidu_mirror and SpyTalker",
+    ],
+)
+def test_words_that_are_not_names(registry: OutletRegistry, text: str) -> None:
+    assert named_keys(registry, text) == []
+
+
+def test_first_mention_per_outlet_in_text_order(registry: OutletRegistry) -> None:
+    text = "UPI said so. Then Baidu did. UPI again. And Baidu."
+    assert registry.find_named(text) == [
+        (registry.outlets["upi"], "UPI said so."),
+        (registry.outlets["baidu"], "Then Baidu did."),
+    ]
+
+
+def test_sentences_keep_abbreviations_and_wrapped_lines() -> None:
+    text = "Dr. Smith met Mr. Dong on Feb. 10 in the U.S.\nIt rained. “Why?” he asked. Next\n\nNew"
+    sentence_at = sentence_finder(text)
+    assert sentence_at(0) == "Dr. Smith met Mr. Dong on Feb. 10 in the U.S. It rained."
+    assert sentence_at(text.index("Why")) == "“Why?” he asked."
+    assert sentence_at(text.index("Next")) == "Next"
+    assert sentence_at(text.index("New")) == "New"
+    assert sentence_finder("")(0) == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://www.dailytelegraph.com.au/news/x", "daily-telegraph-au"),
+        ("https://news.ltn.com.tw/news/world/1", "liberty-times"),
+        ("https://image.baidu.com/search/index?word=x", "baidu"),
+        ("https://X.COM/someone", "twitter"),
+        ("https://www.telegraph.co.uk/news/", "telegraph-uk"),
+        ("https://stream.org.evil.example/", None),
+        ("https://notupi.com/", None),
+        ("https://abc.net.au.example.com/", None),
+        ("http://[bad", None),
+    ],
+)
+def test_outlet_for_url(registry: OutletRegistry, url: str, key: str | None) -> None:
+    outlet = registry.outlet_for_url(url)
+    assert (outlet.key if outlet else None) == key
+
+
+def test_local_registry_overrides_fields_and_stands_in_for_outlets() -> None:
+    registry = OutletRegistry.load(SHIPPED, LOCAL)
+
+    upi = registry.outlets["upi"]
+    assert upi.name == "United Press International"  # kept from the shipped file
+    assert upi.domains == ("127.0.0.2",)
+    assert registry.outlet_for_url("http://127.0.0.2:8402/x") is upi
+    assert registry.outlet_for_url("https://www.upi.com/") is None
+    # stand-ins take the names; the shipped outlets keep their domains
+    assert named_keys(registry, ARTICLE.read_text(encoding="utf-8")) == [
+        "localweb-stream",
+        "localweb-telegraph",
+        *ARTICLE_OUTLETS[2:],
+    ]
+    assert named_keys(registry, "London's Daily Telegraph") == ["localweb-telegraph"]
+    assert registry.outlet_for_url("https://stream.org/a") is registry.outlets["the-stream"]
+    gazette = registry.outlets["local-gazette"]
+    assert registry.outlet_for_url("http://127.0.0.5:8402/x") is gazette
+    assert registry.outlet_for_url("http://[::1]:8080/") is gazette
+    assert registry.outlet_for_url("http://127.0.0.9/") is None
+    assert named_keys(registry, "Read The Stream and the Gazette.") == [
+        "localweb-stream",
+        "local-gazette",
+    ]
+
+
+def test_later_file_owns_a_shared_domain(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[outlets.wire]\nname = "Wire"\ndomains = ["upi.com"]\n'
+        'start_urls = ["https://upi.com/wire/"]\n',
+    )
+    registry = OutletRegistry.load(SHIPPED, path)
+    assert registry.outlet_for_url("https://www.upi.com/a") is registry.outlets["wire"]
+    assert named_keys(registry, "UPI and the Wire") == ["upi", "wire"]
+
+
+def test_names_in_unspaced_scripts(registry: OutletRegistry) -> None:
+    assert named_keys(registry, "董经纬的照片已从百度删除。据自由時報报道") == [
+        "baidu",
+        "liberty-times",
+    ]
+    assert named_keys(registry, "Baidu百度") == ["baidu"]
+
+
+def test_domain_of() -> None:
+    assert domain_of("https://news.ltn.com.tw:443/a?b#c") == "ltn.com.tw"
+    assert domain_of("www.bbc.co.uk") == "bbc.co.uk"
+    assert domain_of("http://127.0.0.2:8080/") == "127.0.0.2"
+    assert domain_of("http://[::1]/") == "::1"
+    assert domain_of("http://localhost:8000/") == "localhost"
+
+
+def test_public_suffix_list_never_fetched(tmp_path: Path) -> None:
+    """With sockets disabled and an empty cache directory, domains still resolve."""
+    code = (
+        "import socket\n"
+        "attempts = []\n"
+        "def refuse(*args, **kwargs):\n"
+        "    attempts.append(args)\n"
+        "    raise OSError('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.getaddrinfo = refuse\n"
+        "from crawler.outlets import domain_of\n"
+        "assert domain_of('https://www.dailytelegraph.com.au/x') == 'dailytelegraph.com.au'\n"
+        "assert domain_of('https://a.b.example.co.uk/') == 'example.co.uk'\n"
+        "assert not attempts, attempts\n"
+    )
+    env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": ""}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+    assert list(tmp_path.iterdir()) == []  # nothing cached on disk either
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "extra.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = 'name = "X"\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[outlets.x\nname=", "invalid TOML"),
+        ('title = "x"\n', "expected only [outlets.<key>] tables"),
+        ("[outlets.X]\n" + GOOD, "outlets.X: must be a table with a lowercase key"),
+        ("[outlets.x]\n" + GOOD + "homepage = 1\n", "outlets.x.homepage: unknown field"),
+        ('[outlets.x]\nname = ""\n', "outlets.x.name: must be a non-empty string"),
+        ('[outlets.x]\naliases = "X"\n', "outlets.x.aliases: must be a list of non-empty strings"),
+        ('[outlets.x]\ndomains = ["x.org", 3]\n', "outlets.x.domains: must be a list"),
+        ('[outlets.x]\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n', "x.name: missing"),
+        ('[outlets.x]\nname = "X"\nstart_urls = ["https://x.org/"]\n', "x.domains: must not be"),
+        ('[outlets.x]\nname = "X"\ndomains = ["x.org"]\n', "x.start_urls: must not be empty"),
+        (
+            '[outlets.x]\nname = "X"\ndomains = ["www.x.org"]\nstart_urls = ["https://x.org/"]\n',
+            "outlets.x.domains: 'www.x.org' is not a registered domain",
+        ),
+        (
+            '[outlets.x]\nname = "X"\ndomains = ["x.org"]\nstart_urls = ["https://y.org/"]\n',
+            "outlets.x.start_urls: 'https://y.org/' is not an http(s) URL on its domains",
+        ),
+        (
+            '[outlets.x]\nname = "X"\ndomains = ["x.org"]\nstart_urls = ["ftp://x.org/"]\n',
+            "outlets.x.start_urls: 'ftp://x.org/' is not an http(s) URL",
+        ),
+        (
+            '[outlets.x]\nname = "X"\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n'
+            '[outlets.y]\nname = "Y"\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n',
+            "outlets.y.domains: 'x.org' already belongs to outlet 'x'",
+        ),
+        (
+            '[outlets.x]\nname = "X"\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n'
+            '[outlets.y]\nname = "Y"\naliases = ["the  x"]\ncase_sensitive_aliases = ["X"]\n'
+            'domains = ["y.org"]\nstart_urls = ["https://y.org/"]\n',
+            "outlets.y.aliases: 'x' already belongs to outlet 'x'",
+        ),
+    ],
+)
+def test_bad_registry_names_file_key_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SeedError) as raised:
+        OutletRegistry.load(SHIPPED, path)
+    assert str(raised.value).startswith(f"outlet registry {path}: ")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_registry_file(tmp_path: Path) -> None:
+    with pytest.raises(SeedError, match=r"outlet registry .*nope\.toml: file not found"):
+        OutletRegistry.load(tmp_path / "nope.toml")
