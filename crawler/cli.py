@@ -27,9 +27,6 @@ class UsageFailure(click.ClickException):
     exit_code = 2
 
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (SeedError, StoreError, ValueError, OSError)
-
-
 def one_line_errors(func: F) -> F:
     """Turn the library's expected errors into one line and exit status 2."""
 
@@ -39,7 +36,7 @@ def one_line_errors(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (CrawlError, *EXPECTED_ERRORS) as exc:
+        except (CrawlError, SeedError, StoreError, ValueError, OSError) as exc:
             raise UsageFailure(" ".join(str(exc).split()) or type(exc).__name__) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -76,7 +73,9 @@ outlets_option = click.option(
 @main.command()
 @click.argument("seeds", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--allow-private", is_flag=True, help="Let URL seeds on private addresses be fetched.")
+@click.option(
+    "--allow-private", is_flag=True, help="Let URL seeds on private addresses be fetched."
+)
 @outlets_option
 @one_line_errors
 def seeds(
@@ -102,12 +101,22 @@ def seeds(
 
 @main.command()
 @click.argument("seeds", nargs=-1, required=True)
-@click.option("--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix.")
+@click.option(
+    "--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix."
+)
 @click.option("--crawl-id", default=None, help="Default: the UTC start time, YYYYMMDDTHHMMSSZ.")
-@click.option("--depth", default=0, show_default=True, type=int, help="Link hops from cited pages, same site.")
-@click.option("--allow-private", is_flag=True, help="Allow private and loopback addresses (local tests).")
-@click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo).")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting.")
+@click.option(
+    "--depth", default=0, show_default=True, type=int, help="Link hops from cited pages, same site."
+)
+@click.option(
+    "--allow-private", is_flag=True, help="Allow private and loopback addresses (local tests)."
+)
+@click.option(
+    "--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo)."
+)
+@click.option(
+    "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting."
+)
 @click.option(
     "--log-level",
     default="WARNING",

@@ -6,7 +6,7 @@ private one when connected (DNS rebinding): the addresses the socket will use
 are the ones checked. A refused name yields no address, so the download fails
 with ``DNSLookupError``; the reason is kept in ``blocked_hosts`` for the crawl log.
 
-Settings: ``SSRF_ALLOW_PRIVATE``, ``DNSCACHE_ENABLED``, ``DNSCACHE_SIZE``.
+Settings: ``SSRF_ALLOW_PRIVATE``, ``SSRF_ALLOWED_NETWORKS``, ``DNSCACHE_ENABLED``, ``DNSCACHE_SIZE``.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from scrapy.utils.datatypes import LocalCache
 from twisted.internet.interfaces import IResolutionReceiver
 from zope.interface import provider
 
-from crawler.addresses import blocked_reason
+from crawler.addresses import Networks, blocked_reason, parse_networks
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
     from twisted.internet.interfaces import IAddress, IHostResolution
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,11 @@ blocked_hosts: LocalCache[str, str] = LocalCache(10_000)
 class _GuardedReceiver:
     """Holds the addresses back until all are known, then passes all or none."""
 
-    def __init__(self, receiver: Any, host: str, stats: StatsCollector | None) -> None:
+    def __init__(
+        self, receiver: Any, host: str, stats: StatsCollector | None, allowed: Networks
+    ) -> None:
         self.receiver = receiver
+        self.allowed = allowed
         self.host = host
         self.stats = stats
         self.addresses: list[IAddress] = []
@@ -56,7 +59,7 @@ class _GuardedReceiver:
         for address in self.addresses:
             host = getattr(address, "host", "")
             try:
-                reason = blocked_reason(ipaddress.ip_address(host.split("%", 1)[0]))
+                reason = blocked_reason(ipaddress.ip_address(host.split("%", 1)[0]), self.allowed)
             except ValueError:
                 reason = f"unparseable address {host!r}"
             if reason:
@@ -75,10 +78,17 @@ class GuardedResolver(CachingHostnameResolver):
     """IPv4 and IPv6 caching resolver that refuses non-public addresses."""
 
     def __init__(
-        self, reactor: Any, cache_size: int, *, allow_private: bool, stats: Any = None
+        self,
+        reactor: Any,
+        cache_size: int,
+        *,
+        allow_private: bool,
+        allowed: Networks = (),
+        stats: Any = None,
     ) -> None:
         super().__init__(reactor, cache_size)
         self.allow_private = allow_private
+        self.allowed = allowed
         self.stats = stats
 
     @classmethod
@@ -89,6 +99,7 @@ class GuardedResolver(CachingHostnameResolver):
             reactor,
             cache_size,
             allow_private=settings.getbool("SSRF_ALLOW_PRIVATE"),
+            allowed=parse_networks(settings.getlist("SSRF_ALLOWED_NETWORKS")),
             # Built for the process, not one crawler: there may be no stats here.
             stats=getattr(crawler, "stats", None),
         )
@@ -101,8 +112,9 @@ class GuardedResolver(CachingHostnameResolver):
         addressTypes: Sequence[type[IAddress]] | None = None,
         transportSemantics: str = "TCP",
     ) -> IHostResolution:
+        receiver: Any = resolutionReceiver
         if not self.allow_private:
-            resolutionReceiver = _GuardedReceiver(resolutionReceiver, hostName, self.stats)
+            receiver = _GuardedReceiver(resolutionReceiver, hostName, self.stats, self.allowed)
         return super().resolveHostName(
-            resolutionReceiver, hostName, portNumber, addressTypes, transportSemantics
+            receiver, hostName, portNumber, addressTypes, transportSemantics
         )

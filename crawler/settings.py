@@ -43,6 +43,9 @@ LOG_LEVEL = "INFO"
 # literals before any connection.  SSRF_ALLOW_PRIVATE opens both (tests, demo).
 TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
 SSRF_ALLOW_PRIVATE = False
+# Networks treated as public even so (CIDR or single addresses), e.g. a test's
+# one loopback outlet; everything else stays guarded.
+SSRF_ALLOWED_NETWORKS: list[str] = []
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ssrf.SsrfGuardMiddleware": 50,

@@ -17,10 +17,10 @@ from crawler.items import FailureItem, PageItem
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 LOG_NAME = "crawl-log.jsonl"
 

@@ -21,9 +21,10 @@ from storage import Store, crawl_exists, open_store
 from storage.publish import PublishError, publish_crawl, write_info
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,12 @@ class CrawlExists(ValueError):
 
 class PublishCrawl:
     def __init__(
-        self, store: Store, staging_root: Path, crawl_id: str, seeds: list[str], stats: StatsCollector
+        self,
+        store: Store,
+        staging_root: Path,
+        crawl_id: str,
+        seeds: list[str],
+        stats: StatsCollector,
     ) -> None:
         self.store = store
         self.staging_root = staging_root
@@ -56,7 +62,11 @@ class PublishCrawl:
             )
         assert crawler.stats is not None
         ext = cls(
-            store, Path(settings.get("STAGING_DIR")), crawl_id, settings.getlist("SEEDS"), crawler.stats
+            store,
+            Path(settings.get("STAGING_DIR")),
+            crawl_id,
+            settings.getlist("SEEDS"),
+            crawler.stats,
         )
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext

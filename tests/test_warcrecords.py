@@ -132,8 +132,10 @@ def test_not_modified_is_server_not_modified_revisit() -> None:
 
 def test_warcinfo_fields() -> None:
     member = build_warcinfo(
-        "x.warc.gz", {"software": "scrubwatch/1", "robots": "obey", "operator": ""},
-        date=DATE, make_id=ids(),
+        "x.warc.gz",
+        {"software": "scrubwatch/1", "robots": "obey", "operator": ""},
+        date=DATE,
+        make_id=ids(),
     )
     record = gzip.decompress(member)
     assert record.startswith(b"WARC/1.1\r\n")
@@ -145,12 +147,17 @@ def test_warcinfo_fields() -> None:
 def test_rolling_file_rolls_over_renames_and_reads_back(tmp_path: Path) -> None:
     closed: list[Path] = []
     writer = RollingWarcFile(
-        tmp_path, prefix="t", max_size=2000, warcinfo={"software": "test"},
-        host="h", on_closed=closed.append, clock=lambda: DATE,
+        tmp_path,
+        prefix="t",
+        max_size=2000,
+        warcinfo={"software": "test"},
+        host="h",
+        on_closed=closed.append,
+        clock=lambda: DATE,
     )
     locations = []
     for n in range(6):
-        body = (f"page {n} ".encode() * 300)  # compresses small, but several per file
+        body = f"page {n} ".encode() * 300  # compresses small, but several per file
         locations.append(writer.write(build_exchange(exchange(body=body)).members))
     writer.close()
     names = sorted(p.name for p in tmp_path.iterdir())
@@ -172,6 +179,7 @@ def test_rolling_file_rolls_over_renames_and_reads_back(tmp_path: Path) -> None:
         assert types[1:] == ["response", "request"] * ((len(types) - 1) // 2)
         check = subprocess.run(
             [sys.executable, "-m", "warcio.cli", "check", str(path)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         assert check.returncode == 0, check.stdout + check.stderr

@@ -29,9 +29,10 @@ from crawler.seeds import Citation, citations_from_html, load_seed
 from pipelines.warc import capture_of
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
-    from typing_extensions import Self
 
 
 def is_url(seed: str) -> bool:
