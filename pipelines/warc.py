@@ -5,10 +5,11 @@ middleware touches the response: bodies are still content-encoded, redirects,
 errors and requisites are all seen. Records are built and written by one writer
 thread, in arrival order, off the reactor thread; the request's meta gets a
 future (``warc_capture``) that resolves to the record's :class:`Capture`.
-A payload already archived in this crawl becomes a revisit record.
+A payload already archived, in this crawl or any earlier one of the store (the
+store's digest index, :mod:`storage.digests`), becomes a revisit record.
 
 Settings: ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_OPERATOR``, ``CRAWL_ID``,
-``STAGING_DIR``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``.
+``STAGING_DIR``, ``STORE_URI``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -29,6 +31,8 @@ from crawler import __version__
 from crawler.addon import crawl_staging
 from pipelines.warcfile import RollingWarcFile
 from pipelines.warcrecords import Exchange, Original, build_exchange, sha256_digest
+from storage import Store, open_store
+from storage.digests import ArchivedPayload, DigestLog, digests_key, load_digest_index
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -104,16 +108,29 @@ def warcinfo_fields(settings: Any) -> dict[str, str]:
 
 
 class WarcCapture:
-    def __init__(self, writer: RollingWarcFile, stats: StatsCollector) -> None:
+    def __init__(
+        self,
+        writer: RollingWarcFile,
+        stats: StatsCollector,
+        *,
+        crawl_id: str,
+        digest_log: DigestLog,
+        store: Store | None = None,
+    ) -> None:
         self.writer = writer
         self.stats = stats
-        self.digests: dict[str, Original] = {}
+        self.crawl_id = crawl_id
+        self.store = store
+        self.digest_log = digest_log
+        self.digests: dict[str, ArchivedPayload] = {}
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        directory: Path = crawl_staging(settings) / "warc"
+        staging = crawl_staging(settings)
+        directory = staging / "warc"
+        crawl_id = settings.get("CRAWL_ID")
         writer = RollingWarcFile(
             directory,
             prefix=settings.get("WARC_PREFIX"),
@@ -121,10 +138,24 @@ class WarcCapture:
             warcinfo=warcinfo_fields(settings),
         )
         assert crawler.stats is not None
-        ext = cls(writer, crawler.stats)
+        ext = cls(
+            writer,
+            crawler.stats,
+            crawl_id=crawl_id,
+            digest_log=DigestLog(
+                Path(settings.get("STAGING_DIR")) / digests_key(crawl_id), crawl_id
+            ),
+            store=open_store(settings.get("STORE_URI")),
+        )
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
+
+    async def spider_opened(self) -> None:
+        if self.store is not None:
+            self.digests = await run_in_thread(load_digest_index, self.store, before=self.crawl_id)
+            self.stats.set_value("warc/known_digests", len(self.digests))
 
     def response_downloaded(self, response: Response, request: Request) -> None:
         exchange = exchange_from(request, response, datetime.now(UTC))
@@ -134,11 +165,22 @@ class WarcCapture:
         digest = sha256_digest(exchange.body)
         # Empty bodies and 304s carry no payload worth deduplicating.
         dedup = bool(exchange.body) and exchange.status != 304
-        original = self.digests.get(digest) if dedup else None
+        known = self.digests.get(digest) if dedup else None
+        original = Original(known.uri, known.date, known.record_id) if known else None
         records = build_exchange(exchange, original=original, payload_digest=digest)
         locations = self.writer.write(records.members)
         if dedup and records.record_type == "response":
-            self.digests[digest] = Original(exchange.url, records.warc_date, records.record_id)
+            payload = ArchivedPayload(
+                digest=digest,
+                uri=exchange.url,
+                date=records.warc_date,
+                record_id=records.record_id,
+                crawl_id=self.crawl_id,
+                filename=locations[0].filename,
+                offset=locations[0].offset,
+            )
+            self.digests[digest] = payload
+            self.digest_log.add(payload)
         self.stats.inc_value(f"warc/records/{records.record_type}")
         self.stats.inc_value("warc/records/request")
         self.stats.inc_value("warc/bytes", sum(loc.length for loc in locations))
@@ -156,6 +198,7 @@ class WarcCapture:
     def _close(self) -> None:
         self.executor.shutdown(wait=True)
         closed = self.writer.close()
+        self.digest_log.close()
         if closed is not None:
             logger.info("closed %s", closed.name)
         self.stats.set_value("warc/files", len(self.writer.closed_files))

@@ -1,0 +1,91 @@
+"""The store's digest index: which payloads are archived already, and where first.
+
+Each crawl writes ``crawls/<id>/indexes/digests.jsonl.gz``: one line per payload it
+archived in full (``{"digest", "uri", "date", "record_id", "filename", "offset"}``).
+The union over the store's crawls is the digest index: a later crawl that meets
+one of these payloads again writes a revisit record that refers to the original,
+so the store grows by headers, not by copies.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from storage.errors import StoreError, StoreMissing
+from storage.layout import index_key, list_crawl_ids
+from storage.stores import Store
+
+logger = logging.getLogger(__name__)
+
+DIGESTS_NAME = "digests.jsonl.gz"
+
+
+@dataclass(frozen=True)
+class ArchivedPayload:
+    """Where a payload was first archived in full."""
+
+    digest: str
+    uri: str
+    date: str
+    record_id: str
+    crawl_id: str
+    filename: str
+    offset: int
+
+
+def digests_key(crawl_id: str) -> str:
+    return index_key(crawl_id, DIGESTS_NAME)
+
+
+def parse_lines(data: bytes, crawl_id: str) -> Iterator[ArchivedPayload]:
+    for line in gzip.decompress(data).splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            entry["crawl_id"] = crawl_id
+            yield ArchivedPayload(**entry)
+
+
+def load_digest_index(store: Store, *, before: str | None = None) -> dict[str, ArchivedPayload]:
+    """Digest -> first archived payload, over the store's crawls (those before ``before``)."""
+    index: dict[str, ArchivedPayload] = {}
+    for crawl_id in list_crawl_ids(store):
+        if before is not None and crawl_id >= before:
+            continue
+        try:
+            data = store.get(digests_key(crawl_id))
+        except StoreMissing:
+            continue
+        try:
+            for payload in parse_lines(data, crawl_id):
+                index.setdefault(payload.digest, payload)
+        except (OSError, ValueError, TypeError) as exc:
+            raise StoreError(f"digest index {digests_key(crawl_id)} is unreadable: {exc}") from exc
+    return index
+
+
+class DigestLog:
+    """Appends this crawl's full payloads to its digests file (gzip, line by line)."""
+
+    def __init__(self, path: Path, crawl_id: str) -> None:
+        self.path = path
+        self.crawl_id = crawl_id
+        self._fh: gzip.GzipFile | None = None
+
+    def add(self, payload: ArchivedPayload) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = gzip.GzipFile(self.path.with_name(self.path.name + ".open"), "wb")
+        entry = asdict(payload)
+        entry.pop("crawl_id")
+        self._fh.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            self.path.with_name(self.path.name + ".open").rename(self.path)
