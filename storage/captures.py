@@ -64,7 +64,7 @@ def url_key(url: str) -> str:
 
 
 def _parse(crawl_id: str, line: str) -> CaptureRef:
-    key, timestamp, data = line.split(" ", 2)
+    _key, timestamp, data = line.split(" ", 2)
     fields = json.loads(data)
     status = fields.get("status")
     return CaptureRef(
@@ -106,7 +106,7 @@ class CaptureIndex:
     def captures(self, url: str, crawl_ids: list[str] | None = None) -> list[CaptureRef]:
         """Every capture of ``url``, oldest first."""
         prefix = url_key(url) + " "
-        found = []
+        found: list[CaptureRef] = []
         for crawl_id in crawl_ids if crawl_ids is not None else self.crawl_ids:
             found.extend(
                 _parse(crawl_id, line) for line in self.lines(crawl_id) if line.startswith(prefix)

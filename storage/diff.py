@@ -1,0 +1,191 @@
+"""Compares two crawls of the same cited web and says what was scrubbed.
+
+For every page either crawl asked for: ``unchanged``, ``changed`` (text by
+paragraph, images, links, status), ``removed`` (now 404/410/451, redirected to a
+different page such as the outlet's home page, or a soft 404), ``added``, or
+``missing`` (the later crawl did not visit it, which is not removal). The
+``scrubbed`` list names each removed page, removed text, and removed image, with
+the crawl that holds its archived bytes so ``scrubwatch get`` returns them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from storage.captures import CaptureIndex
+from storage.digests import load_digest_index
+from storage.errors import StoreError
+from storage.layout import list_crawl_ids
+from storage.snapshots import CrawlSnapshot, PageSnapshot, load_snapshot
+from storage.stores import Store
+from storage.textdiff import diff_text, similarity
+
+GONE_STATUSES = (404, 410, 451)
+SOFT_404 = re.compile(
+    r"(page|article|story|content|video|post)[^.\n]{0,40}\b(not found|no longer available|"
+    r"has been removed|been deleted|is unavailable|unavailable)|\b404\b|页面不存在|内容不存在|"
+    r"已被删除|內容不存在|已刪除",
+    re.IGNORECASE,
+)
+# A later text this much shorter than the earlier one is a page emptied out.
+NEAR_EMPTY = 0.2
+# A redirect to a page this similar is a move, not a removal.
+SAME_PAGE = 0.5
+
+
+@dataclass
+class Diff:
+    from_id: str
+    to_id: str
+    pages: list[dict[str, Any]]
+    scrubbed: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.from_id,
+            "to": self.to_id,
+            "pages": self.pages,
+            "scrubbed": self.scrubbed,
+        }
+
+
+def _ok(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def _removal(old: PageSnapshot, new: PageSnapshot) -> str | None:
+    """Why ``new`` counts as the removal of ``old``, or None."""
+    if new.final_status in GONE_STATUSES or new.status in GONE_STATUSES:
+        return "page-removed"
+    if new.final_url != old.final_url and similarity(old.text, new.text) < SAME_PAGE:
+        return "page-redirected"
+    if _ok(new.final_status) and old.text:
+        if SOFT_404.search(new.text[:500]) and not SOFT_404.search(old.text[:500]):
+            return "page-removed"
+        if len(new.text) < NEAR_EMPTY * len(old.text):
+            return "page-removed"
+    return None
+
+
+def _entry(
+    url: str, change: str, old: PageSnapshot | None, new: PageSnapshot | None
+) -> dict[str, Any]:
+    redirect = {"to": new.final_url} if new is not None and new.redirected else None
+    return {
+        "url": url,
+        "change": change,
+        "status": {"from": old.status if old else None, "to": new.status if new else None},
+        "redirect": redirect,
+        "text": {"removed": [], "added": []},
+        "images": {"removed": [], "added": []},
+        "links": {"removed": [], "added": []},
+    }
+
+
+class _Differ:
+    def __init__(
+        self, store: Store, old: CrawlSnapshot, new: CrawlSnapshot, index: CaptureIndex
+    ) -> None:
+        self.store = store
+        self.old = old
+        self.new = new
+        self.index = index
+        self._digests: dict[str, Any] | None = None
+        self.scrubbed: list[dict[str, Any]] = []
+
+    def archived_in(self, url: str) -> str | None:
+        """The crawl that holds the bytes of ``url``'s last good capture before the later crawl."""
+        captures = [
+            c for c in self.index.captures(url) if c.crawl_id <= self.old.crawl_id and _ok(c.status)
+        ]
+        if not captures:
+            return None
+        last = captures[-1]
+        if not last.is_revisit:
+            return last.crawl_id
+        if self._digests is None:
+            self._digests = load_digest_index(self.store)
+        known = self._digests.get(last.digest)
+        return known.crawl_id if known else last.crawl_id
+
+    def scrub(self, url: str, kind: str, page: str) -> None:
+        self.scrubbed.append(
+            {"url": url, "kind": kind, "page": page, "archived_in": self.archived_in(url)}
+        )
+
+    def page(self, url: str) -> dict[str, Any]:
+        old, new = self.old.pages.get(url), self.new.pages.get(url)
+        if old is None:
+            return _entry(url, "added", None, new)
+        if new is None:
+            visited = url in self.new.visited
+            return _entry(url, "removed" if visited else "missing", old, None)
+        if old.failed or new.failed:
+            change = "missing" if new.failed else "added"
+            return _entry(url, change, old, new)
+        removal = _removal(old, new)
+        entry = _entry(url, "removed" if removal else "unchanged", old, new)
+        if removal:
+            self.scrub(url, removal, url)
+            return entry
+        text = diff_text(old.text, new.text)
+        entry["text"] = {"removed": text.removed, "added": text.added}
+        for name in ("images", "links"):
+            before, after = getattr(old, name), getattr(new, name)
+            entry[name] = {
+                "removed": [u for u in before if u not in after],
+                "added": [u for u in after if u not in before],
+            }
+        gone_images = list(entry["images"]["removed"])
+        gone_images += [
+            u
+            for u in old.images
+            if u in new.images
+            and u in self.new.statuses
+            and not _ok(self.new.statuses[u])
+            and _ok(self.old.statuses.get(u))
+        ]
+        for image in dict.fromkeys(gone_images):
+            self.scrub(image, "image-removed", url)
+        if text.removed:
+            self.scrub(url, "text-removed", url)
+        changed = (
+            bool(text)
+            or any(entry[n]["removed"] or entry[n]["added"] for n in ("images", "links"))
+            or old.status != new.status
+            or gone_images
+        )
+        entry["change"] = "changed" if changed else "unchanged"
+        return entry
+
+
+def pick_crawls(store: Store, from_id: str | None, to_id: str | None) -> tuple[str, str]:
+    ids = list_crawl_ids(store)
+    if len(ids) < 2 and not (from_id and to_id):
+        raise StoreError(f"store {store.uri} has {len(ids)} crawl(s): a diff needs two")
+    to_id = to_id or ids[-1]
+    if from_id is None:
+        earlier = [c for c in ids if c < to_id]
+        if not earlier:
+            raise StoreError(f"no crawl before {to_id} in store {store.uri}")
+        from_id = earlier[-1]
+    for crawl_id in (from_id, to_id):
+        if crawl_id not in ids:
+            raise StoreError(f"crawl {crawl_id} is not in store {store.uri}")
+    return from_id, to_id
+
+
+def diff_crawls(
+    store: Store, from_id: str | None = None, to_id: str | None = None, *, url: str | None = None
+) -> Diff:
+    from_id, to_id = pick_crawls(store, from_id, to_id)
+    index = CaptureIndex(store)
+    old, new = load_snapshot(store, from_id, index), load_snapshot(store, to_id, index)
+    differ = _Differ(store, old, new, index)
+    urls = list(dict.fromkeys([*old.pages, *new.pages]))
+    if url is not None:
+        urls = [u for u in urls if u == url]
+    pages = [differ.page(u) for u in urls]
+    return Diff(from_id, to_id, pages, differ.scrubbed)

@@ -1,0 +1,98 @@
+"""What a crawl saw of each page: status, redirect, extracted text, images, links.
+
+Built from the crawl's log (roles, redirects, failures), its CDXJ index (the status
+of every URL it fetched) and its dataset (text, images, links per page). Pages are
+keyed by the URL the crawl asked for, so a cited URL that later redirects is still
+the same page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+import pyarrow.parquet as pq
+
+from storage.captures import CaptureIndex
+from storage.errors import StoreMissing
+from storage.layout import crawl_log_key, crawl_prefix
+from storage.stores import Store
+
+PAGE_ROLES = ("seed", "cited", "linked")
+
+
+@dataclass
+class PageSnapshot:
+    url: str
+    crawl_id: str
+    status: int | None  # of the URL itself (a 301 for a redirect)
+    final_url: str
+    final_status: int | None
+    text: str = ""
+    images: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    failed: str | None = None  # the crawl log's failure kind, when not captured
+
+    @property
+    def redirected(self) -> bool:
+        return self.final_url != self.url
+
+
+@dataclass
+class CrawlSnapshot:
+    crawl_id: str
+    pages: dict[str, PageSnapshot]
+    statuses: dict[str, int | None]  # every URL the crawl fetched -> its status
+    visited: set[str]
+
+
+def _crawl_log(store: Store, crawl_id: str) -> list[dict[str, object]]:
+    try:
+        data = store.get(crawl_log_key(crawl_id)).decode("utf-8")
+    except StoreMissing:
+        return []
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
+    rows: dict[str, dict[str, object]] = {}
+    prefix = crawl_prefix(crawl_id) + "text/"
+    for key in store.list(prefix):
+        if key.endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(store.get(key)))
+            for row in table.to_pylist():
+                rows.setdefault(str(row["url"]), row)
+    return rows
+
+
+def load_snapshot(store: Store, crawl_id: str, index: CaptureIndex | None = None) -> CrawlSnapshot:
+    index = index or CaptureIndex(store)
+    statuses: dict[str, int | None] = {c.url: c.status for c in index.in_crawl(crawl_id)}
+    rows = _dataset_rows(store, crawl_id)
+    pages: dict[str, PageSnapshot] = {}
+    visited = set(statuses)
+    for entry in _crawl_log(store, crawl_id):
+        url = str(entry["url"])
+        visited.add(url)
+        if entry.get("role") not in PAGE_ROLES:
+            continue
+        if entry.get("outcome") == "failed":
+            pages.setdefault(
+                url, PageSnapshot(url, crawl_id, None, url, None, failed=str(entry.get("kind")))
+            )
+            continue
+        row = rows.get(url, {})
+        chain = [str(u) for u in entry.get("redirected_from") or []]  # type: ignore[attr-defined]
+        first = chain[0] if chain else url
+        pages[first] = PageSnapshot(
+            url=first,
+            crawl_id=crawl_id,
+            status=statuses.get(first),
+            final_url=url,
+            final_status=int(entry["status"]) if entry.get("status") is not None else None,  # type: ignore[call-overload]
+            text=str(row.get("text") or ""),
+            images=list(row.get("images") or []),  # type: ignore[call-overload]
+            links=list(row.get("links") or []),  # type: ignore[call-overload]
+        )
+    return CrawlSnapshot(crawl_id, pages, statuses, visited)
