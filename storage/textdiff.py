@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 # A replaced paragraph this similar to its successor is an edit, not a new paragraph.
 EDIT_SIMILARITY = 0.5
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)]*\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?][\"'”’)])\s+|(?<=[.!?])\s+|(?<=[。！？])\s*(?=[^\s」”』])")
 
 
 @dataclass
