@@ -85,6 +85,10 @@ def find_capture(
         where = f" in crawl {crawl_id}" if crawl_id else ""
         when = f" at or before {at}" if at else ""
         raise StoreError(f"no capture of {url}{where}{when} in store {store.uri}")
+    if crawl_id is None:
+        # Asked for "the archived page", a reader wants its content, not the later 404.
+        good = [c for c in captures if c.status is not None and 200 <= c.status < 300]
+        captures = good or captures
     return index, captures[-1]
 
 
@@ -98,7 +102,8 @@ def get_response(
 def get_payload(
     store: Store, url: str, *, crawl_id: str | None = None, at: str | None = None
 ) -> tuple[CaptureRef, bytes]:
-    """The capture chosen (latest, or in ``crawl_id``, or at/before ``at``) and its bytes."""
+    """The capture chosen and its bytes: the one in ``crawl_id``, else the latest good
+    (2xx) capture at or before ``at`` (or ever), else the latest of any status."""
     response = get_response(store, url, crawl_id=crawl_id, at=at)
     encoding = response.headers.get_header("Content-Encoding")
     return response.capture, decode_content(response.raw_body, encoding)
