@@ -3,8 +3,10 @@
 It listens to ``response_downloaded``, which fires before any downloader
 middleware touches the response: bodies are still content-encoded, redirects,
 errors and requisites are all seen. Records are built and written by one writer
-thread, in arrival order, off the reactor thread; the request's meta gets a
-future (``warc_capture``) that resolves to the record's :class:`Capture`.
+thread, in arrival order, off the reactor thread; :func:`capture_of` gives the future that resolves to a
+downloaded request's :class:`Capture`. The future is kept beside the request, not
+in its meta, so that requests stay serialisable (a shared Redis frontier pickles
+them, redirects copy meta).
 A payload already archived, in this crawl or any earlier one of the store (the
 store's digest index, :mod:`storage.digests`), becomes a revisit record.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +26,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.utils.asyncio import run_in_thread
 from scrapy.utils.httpobj import urlparse_cached
 
@@ -38,14 +41,14 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Self
 
-    from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Headers, Response
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
-META_KEY = "warc_capture"
+#: downloaded request -> its capture; entries go when the request is garbage.
+_CAPTURES: weakref.WeakKeyDictionary[Request, Future[Capture]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ class WarcCapture:
 
     def response_downloaded(self, response: Response, request: Request) -> None:
         exchange = exchange_from(request, response, datetime.now(UTC))
-        request.meta[META_KEY] = self.executor.submit(self._capture, exchange)
+        _CAPTURES[request] = self.executor.submit(self._capture, exchange)
 
     def _capture(self, exchange: Exchange) -> Capture:
         digest = sha256_digest(exchange.body)
@@ -207,5 +210,5 @@ class WarcCapture:
         await run_in_thread(self._close)
 
 
-def capture_of(request_meta: dict[str, Any]) -> Future[Capture] | None:
-    return request_meta.get(META_KEY)
+def capture_of(request: Request) -> Future[Capture] | None:
+    return _CAPTURES.get(request)

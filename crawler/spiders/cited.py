@@ -136,7 +136,7 @@ class CitedSpider(scrapy.Spider):
 
     async def page_item(self, response: Response) -> PageItem:
         meta = response.meta
-        future = capture_of(meta)
+        future = capture_of(response.request) if response.request is not None else None
         if future is None:
             raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
         capture = await asyncio.wrap_future(future)
