@@ -84,10 +84,10 @@ def test_timeline_and_get_return_the_original_bytes(two_crawls: dict[str, Any]) 
     assert [e.changed for e in entries] == [None, False]
     assert [e.revisit for e in entries] == [False, True]
     for crawl_id in ("c1", "c2"):
-        capture, body = get_payload(store, image["image"], crawl_id=crawl_id)
+        _capture, body = get_payload(store, image["image"], crawl_id=crawl_id)
         assert hashlib.sha256(body).hexdigest() == image["sha256"]
     gzipped = next(u for u, p in web.expected()["pages"].items() if p["transfer"] == "gzip")
-    capture, body = get_payload(store, gzipped, crawl_id="c2")
+    _capture, body = get_payload(store, gzipped, crawl_id="c2")
     served = gzip.decompress(web_get(gzipped))
     assert body == served
 
