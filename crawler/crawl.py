@@ -84,9 +84,25 @@ def run_crawl(
     allow_private: bool = False,
     ignore_robots: bool = False,
     outlets: list[str] | None = None,
+    retain_days: int | None = None,
+    lock_mode: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
-    store = open_store(store_uri)
+    """Crawl ``seeds`` into the store at ``store_uri``; the flags override the settings.
+
+    ``retain_days`` and ``lock_mode`` set ``STORE_RETAIN_DAYS`` and ``STORE_LOCK_MODE``.
+    """
+    overrides = dict(overrides or {})
+    if retain_days is not None:
+        overrides["STORE_RETAIN_DAYS"] = retain_days
+    if lock_mode is not None:
+        overrides["STORE_LOCK_MODE"] = lock_mode
+    early = project_settings(overrides)
+    store = open_store(
+        store_uri,
+        retain_days=early.getint("STORE_RETAIN_DAYS"),
+        lock_mode=early.get("STORE_LOCK_MODE"),
+    )
     store.check_writable()
     crawl_id = validate_crawl_id(crawl_id or new_crawl_id(datetime.now(UTC)))
     if crawl_exists(store, crawl_id):
@@ -104,7 +120,7 @@ def run_crawl(
             "CRAWL_DEPTH": depth,
             "SSRF_ALLOW_PRIVATE": allow_private,
             "ROBOTSTXT_OBEY": not ignore_robots,
-            **(overrides or {}),
+            **overrides,
         }
     )
     if outlets:  # given registries replace the shipped one

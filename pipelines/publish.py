@@ -5,7 +5,8 @@ closing its last file, the crawl log closing), so all files are final by then.
 The work runs in a thread (boto3 blocks). At start it refuses a crawl id that the
 store already holds and a store it cannot write to, before anything is fetched.
 
-Settings: ``STORE_URI``, ``CRAWL_ID``, ``STAGING_DIR``, ``SEEDS``.
+Settings: ``STORE_URI``, ``CRAWL_ID``, ``STAGING_DIR``, ``SEEDS``, ``STORE_RETAIN_DAYS``,
+``STORE_LOCK_MODE``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.asyncio import run_in_thread
 
-from storage import Store, crawl_exists, open_store
-from storage.publish import PublishError, publish_crawl, write_info
+from storage import Store, StoreError, crawl_exists, open_store
+from storage.publish import publish_crawl, write_info
 
 if TYPE_CHECKING:
     from typing import Self
@@ -52,7 +53,11 @@ class PublishCrawl:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        store = open_store(settings.get("STORE_URI"))
+        store = open_store(
+            settings.get("STORE_URI"),
+            retain_days=settings.getint("STORE_RETAIN_DAYS"),
+            lock_mode=settings.get("STORE_LOCK_MODE"),
+        )
         store.check_writable()
         crawl_id = settings.get("CRAWL_ID")
         if crawl_exists(store, crawl_id):
@@ -75,6 +80,7 @@ class PublishCrawl:
         stats = self.stats.get_stats()
         return {
             "crawl_id": self.crawl_id,
+            "store": self.store.uri,
             "seeds": self.seeds,
             "started": stats.get("start_time"),
             "finished": stats.get("finish_time"),
@@ -92,6 +98,6 @@ class PublishCrawl:
     async def engine_stopped(self) -> None:
         try:
             await run_in_thread(self._publish)
-        except PublishError as exc:
+        except StoreError as exc:  # a PublishError, or the store failing before any put
             self.error = str(exc)
             logger.error("%s", exc)

@@ -20,6 +20,7 @@ from urllib.request import url2pathname
 from storage.errors import StoreConflict, StoreError, StoreMissing, one_line
 from storage.hashing import CHUNK_SIZE, sha256_file
 from storage.layout import STAGING_DIRNAME, check_key
+from storage.retention import Retention
 
 # Names of files being written; list() skips them.
 TEMP_PREFIX = ".scrubwatch-tmp-"
@@ -46,6 +47,8 @@ class LocalStore:
             root = Path(uri).expanduser()
         self.uri = uri
         self.local_root = root
+        # A folder has no retention; open_store refuses to ask one for it.
+        self.retention: Retention | None = None
 
     def _path(self, key: str) -> Path:
         return self.local_root.joinpath(*check_key(key).split("/"))

@@ -20,7 +20,7 @@ from typing import Any
 
 from storage.errors import StoreError, StoreMissing
 from storage.hashing import sha256_chunks, sha256_file
-from storage.layout import list_crawl_ids, manifest_key, validate_crawl_id
+from storage.layout import crawl_exists, list_crawl_ids, manifest_key, validate_crawl_id
 from storage.stores import Store
 
 FORMAT = "scrubwatch-manifest/1"
@@ -109,22 +109,30 @@ def write_manifest(
 def load_manifest(store: Store, crawl_id: str) -> dict[str, Any]:
     """The stored manifest of ``crawl_id``; StoreError if it is missing or unreadable."""
     key = manifest_key(crawl_id)
-    data = store.get(key)
+    return parse_manifest(store.get(key), f"manifest {key} in store {store.uri}")
+
+
+def parse_manifest(data: bytes, name: str) -> dict[str, Any]:
+    """The manifest in ``data``; StoreError starting with ``name`` if it is not a valid one."""
     try:
         manifest = json.loads(data)
     except ValueError as exc:
-        raise StoreError(f"manifest {key} in store {store.uri} is not valid JSON: {exc}") from exc
+        raise StoreError(f"{name} is not valid JSON: {exc}") from exc
     if not (
         isinstance(manifest, dict)
         and manifest.get("format") == FORMAT
         and isinstance(manifest.get("files"), list)
         and all(
-            isinstance(f, dict) and {"path", "bytes", "sha256"} <= f.keys()
+            isinstance(f, dict)
+            and {"path", "bytes", "sha256"} <= f.keys()
+            and isinstance(f["path"], str)
+            and isinstance(f["bytes"], int)
+            and isinstance(f["sha256"], str)
             for f in manifest["files"]
         )
         and (manifest.get("previous") is None or isinstance(manifest["previous"], dict))
     ):
-        raise StoreError(f"manifest {key} in store {store.uri} is not a {FORMAT} manifest")
+        raise StoreError(f"{name} is not a {FORMAT} manifest")
     return manifest
 
 
@@ -160,10 +168,25 @@ def _verify_chain(store: Store, crawl_id: str, previous: dict[str, Any] | None) 
     return None
 
 
-def verify_store(store: Store, crawl_id: str | None = None) -> list[Problem]:
-    """Re-hash every file the manifests list and check the chain, of one crawl or all."""
-    crawl_ids = [validate_crawl_id(crawl_id)] if crawl_id is not None else list_crawl_ids(store)
+@dataclass
+class Verification:
+    """What ``verify_crawls`` checked (crawls, files listed in their manifests) and found."""
+
+    crawls: int
+    files: int
+    problems: list[Problem]
+
+
+def verify_crawls(store: Store, crawl_id: str | None = None) -> Verification:
+    """Re-hash every file the manifests list and check the chain, of one crawl or all.
+
+    A named crawl that the store does not hold at all is a StoreMissing.
+    """
+    if crawl_id is not None and not crawl_exists(store, validate_crawl_id(crawl_id)):
+        raise StoreMissing(f"crawl {crawl_id} is not in store {store.uri}")
+    crawl_ids = [crawl_id] if crawl_id is not None else list_crawl_ids(store)
     problems: list[Problem] = []
+    files = 0
     for cid in crawl_ids:
         try:
             manifest = load_manifest(store, cid)
@@ -176,8 +199,14 @@ def verify_store(store: Store, crawl_id: str | None = None) -> list[Problem]:
         if manifest.get("crawl_id") != cid:
             problems.append(Problem(manifest_key(cid), f"names crawl {manifest.get('crawl_id')}"))
         for entry in manifest["files"]:
+            files += 1
             if problem := _verify_file(store, entry):
                 problems.append(problem)
         if problem := _verify_chain(store, cid, manifest.get("previous")):
             problems.append(problem)
-    return problems
+    return Verification(len(crawl_ids), files, problems)
+
+
+def verify_store(store: Store, crawl_id: str | None = None) -> list[Problem]:
+    """The problems ``verify_crawls`` finds: an empty list when everything checks out."""
+    return verify_crawls(store, crawl_id).problems

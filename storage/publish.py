@@ -4,12 +4,18 @@ Order matters for evidence: the CDXJ index is built from the closed WARC files,
 every file is put (checksummed, never overwriting), and the manifest goes last,
 so a crawl with a manifest is complete. Staged copies are removed only once
 everything is stored; after a failure they stay and ``scrubwatch push`` resumes.
+
+Publishing is idempotent: a file already stored with the same content is skipped
+(``put`` returns False), and a crawl whose manifest is already stored is done once
+its staged files are checked against that manifest. ``storage.push`` publishes what
+an earlier run left staged.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +23,16 @@ from typing import Any
 
 from storage.cdxj import build_cdxj
 from storage.errors import StoreError, one_line
-from storage.layout import OPEN_SUFFIX, crawl_prefix, index_key, manifest_key, staged_files
-from storage.manifest import write_manifest
+from storage.hashing import sha256_file
+from storage.layout import (
+    OPEN_SUFFIX,
+    crawl_prefix,
+    index_key,
+    manifest_key,
+    staged_files,
+    validate_crawl_id,
+)
+from storage.manifest import load_manifest, write_manifest
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -32,10 +46,21 @@ class PublishError(StoreError):
 
 @dataclass
 class Published:
+    """What publishing one crawl did: keys written, keys found already stored, the manifest."""
+
     crawl_id: str
     stored: list[str] = field(default_factory=list)
     already_there: list[str] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def resume_command(store: Store, staging_root: Path, crawl_id: str) -> str:
+    """The ``scrubwatch push`` command line that finishes publishing ``crawl_id``."""
+    words = ["scrubwatch", "push", "--store", store.uri, "--staging", str(staging_root)]
+    words += ["--crawl", crawl_id]
+    if store.retention is not None:
+        words += ["--retain-days", str(store.retention.days), "--lock-mode", store.retention.mode]
+    return shlex.join(words)
 
 
 def write_info(staging_root: Path, crawl_id: str, info: dict[str, Any]) -> Path:
@@ -58,13 +83,57 @@ def _index(staging_root: Path, crawl_id: str) -> None:
     tmp.replace(index)
 
 
-def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
-    """Index, store and manifest the staged crawl; raise PublishError naming what failed."""
+def read_info(crawl_dir: Path) -> dict[str, Any] | None:
+    """The staged crawl-info.json of ``crawl_dir``, None if there is none yet."""
+    path = crawl_dir / INFO_NAME
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise PublishError(f"cannot read {path}: {one_line(exc)}") from exc
+    return info if isinstance(info, dict) else {}
+
+
+def _remove_staged(store: Store, crawl_dir: Path, crawl_id: str) -> None:
+    # A staging folder that is the store's own crawl folder is the stored copy.
+    if (
+        store.local_root is None
+        or crawl_dir.resolve() != (store.local_root / crawl_prefix(crawl_id)).resolve()
+    ):
+        shutil.rmtree(crawl_dir, ignore_errors=True)
+
+
+def _already_complete(store: Store, staging_root: Path, crawl_id: str) -> Published:
+    """Check what is still staged against the stored manifest, then drop the staged copy."""
+    try:
+        manifest = load_manifest(store, crawl_id)
+    except StoreError as exc:
+        raise PublishError(one_line(exc)) from exc
+    listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
     crawl_dir = staging_root / crawl_prefix(crawl_id)
-    info_path = crawl_dir / INFO_NAME
-    info: dict[str, Any] = json.loads(info_path.read_text()) if info_path.exists() else {}
+    files = [(k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)]
+    for key, path in files:
+        if listed.get(key) != sha256_file(path):
+            raise PublishError(
+                f"crawl {crawl_id} is already complete in store {store.uri}, but its staged "
+                f"{key} is not in that manifest: the staged copy is kept in {crawl_dir}"
+            )
+    _remove_staged(store, crawl_dir, crawl_id)
+    return Published(crawl_id, already_there=[k for k, _ in files], manifest=manifest)
+
+
+def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
+    """Index, store and manifest the staged crawl; raise PublishError naming what failed.
+
+    Safe to run again after any failure: nothing stored is written twice or replaced.
+    """
+    crawl_dir = staging_root / crawl_prefix(validate_crawl_id(crawl_id))
     if store.exists(manifest_key(crawl_id)):
-        raise PublishError(f"crawl {crawl_id} is already complete in store {store.uri}")
+        return _already_complete(store, staging_root, crawl_id)
+    if not crawl_dir.is_dir():
+        raise PublishError(f"crawl {crawl_id} has nothing staged in {staging_root}")
+    info = read_info(crawl_dir) or {}
     if not (staging_root / index_key(crawl_id)).exists():
         _index(staging_root, crawl_id)
     result = Published(crawl_id)
@@ -76,16 +145,17 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
         except StoreError as exc:
             logger.error("could not store %s: %s", key, one_line(exc))
             failed.append(key)
+    if not failed:
+        try:
+            result.manifest = write_manifest(store, crawl_id, files, info)
+        except StoreError as exc:
+            logger.error("could not store %s: %s", manifest_key(crawl_id), one_line(exc))
+            failed.append(manifest_key(crawl_id))
     if failed:
         raise PublishError(
             f"{len(failed)} file(s) of crawl {crawl_id} were not stored in {store.uri} "
             f"(first: {failed[0]}); they are kept in {crawl_dir}: run "
-            f"`scrubwatch push --store {store.uri} --crawl {crawl_id}` to finish"
+            f"`{resume_command(store, staging_root, crawl_id)}` to finish"
         )
-    result.manifest = write_manifest(store, crawl_id, files, info)
-    if (
-        store.local_root is None
-        or crawl_dir.resolve() != (store.local_root / crawl_prefix(crawl_id)).resolve()
-    ):
-        shutil.rmtree(crawl_dir, ignore_errors=True)
+    _remove_staged(store, crawl_dir, crawl_id)
     return result

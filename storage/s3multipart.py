@@ -4,7 +4,8 @@ Every part carries its SHA-256, which S3 verifies on arrival; the object then ha
 checksum of the part checksums, so the hex SHA-256 of the whole file is also kept as
 metadata ``sha256``. Completion is conditional (``If-None-Match: *``): it fails with
 412 if the key appeared meanwhile. Any failure aborts the upload, so no orphaned parts
-are left in the bucket (and billed).
+are left in the bucket (and billed). Object Lock retention, when the store has one,
+is given at creation (``extra``), so the object is locked from the moment it exists.
 """
 
 from __future__ import annotations
@@ -32,11 +33,25 @@ def part_size_for(size: int, wanted: int) -> int:
 
 
 def upload_multipart(
-    client: Any, bucket: str, key: str, path: Path, *, part_size: int, sha256: str
+    client: Any,
+    bucket: str,
+    key: str,
+    path: Path,
+    *,
+    part_size: int,
+    sha256: str,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Upload ``path`` (whose hex SHA-256 is ``sha256``) to ``key``; boto errors propagate."""
+    """Upload ``path`` (whose hex SHA-256 is ``sha256``) to ``key``; boto errors propagate.
+
+    ``extra`` holds more CreateMultipartUpload parameters (Object Lock retention).
+    """
     upload = client.create_multipart_upload(
-        Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256", Metadata={"sha256": sha256}
+        Bucket=bucket,
+        Key=key,
+        ChecksumAlgorithm="SHA256",
+        Metadata={"sha256": sha256},
+        **(extra or {}),
     )["UploadId"]
     try:
         parts, uploaded_sha256 = _upload_parts(client, bucket, key, upload, path, part_size)

@@ -9,6 +9,11 @@ the hex SHA-256 of the whole file as metadata ``sha256``. Files above
 moto 5.2.5, used by the tests, honours ``If-None-Match: *`` on PutObject and
 CompleteMultipartUpload and stores the checksums sent, but does not check a
 checksum against the bytes received: that verification is only exercised on real S3.
+
+With a ``Retention`` (``storage.retention``) every object is put under S3 Object Lock,
+and ``check_writable`` refuses a bucket that does not have Object Lock enabled.
+moto applies Object Lock given to PutObject but ignores it on CreateMultipartUpload,
+so the tests check that request's parameters instead.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from storage.errors import StoreConflict, StoreError, StoreMissing, one_line
 from storage.hashing import CHUNK_SIZE, hex_to_base64, sha256_chunks, sha256_file
 from storage.layout import check_key
+from storage.retention import Retention
 from storage.s3multipart import MIB, MIN_PART_SIZE, part_size_for, upload_multipart
 
 PROBE_PREFIX = ".scrubwatch-probe/"
@@ -47,7 +53,9 @@ def _precondition_failed(exc: ClientError) -> bool:
 class S3Store:
     """A store under ``s3://bucket/prefix``."""
 
-    def __init__(self, uri: str, *, multipart_threshold: int = 64 * MIB) -> None:
+    def __init__(
+        self, uri: str, *, multipart_threshold: int = 64 * MIB, retention: Retention | None = None
+    ) -> None:
         parts = urlsplit(uri)
         if parts.scheme.lower() != "s3" or not parts.netloc:
             raise StoreError(f"store URI {uri} is not of the form s3://bucket/prefix")
@@ -58,6 +66,7 @@ class S3Store:
         self.uri = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         self.local_root: Path | None = None
         self.multipart_threshold = multipart_threshold
+        self.retention = retention
         self._session = boto3.session.Session()
         # Public so that tests can register botocore event hooks on it.
         self.client = self._client(Config(retries={"mode": "standard", "max_attempts": 5}))
@@ -100,12 +109,36 @@ class S3Store:
             ) from exc
         except BotoCoreError as exc:
             raise StoreError(f"store {self.uri} is not reachable: {one_line(exc)}") from exc
+        if self.retention is not None:
+            self._check_object_lock(probe_client)
         probe = self._full(f"{PROBE_PREFIX}{uuid.uuid4().hex}")
         try:
             probe_client.put_object(Bucket=self.bucket, Key=probe, Body=b"probe")
             probe_client.delete_object(Bucket=self.bucket, Key=probe)
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"store {self.uri} is not writable: {one_line(exc)}") from exc
+
+    def _check_object_lock(self, client: Any) -> None:
+        try:
+            config = client.get_object_lock_configuration(Bucket=self.bucket)
+            enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+        except ClientError as exc:
+            if _code(exc) != "ObjectLockConfigurationNotFoundError":
+                raise StoreError(
+                    f"store {self.uri}: cannot read the bucket's Object Lock set-up: {one_line(exc)}"
+                ) from exc
+            enabled = None
+        except BotoCoreError as exc:
+            raise StoreError(f"store {self.uri} is not reachable: {one_line(exc)}") from exc
+        if enabled != "Enabled":
+            raise StoreError(
+                f"store {self.uri}: bucket {self.bucket} does not have S3 Object Lock enabled, "
+                "so retention cannot be applied: use a bucket created with Object Lock, "
+                "or leave out --retain-days"
+            )
+
+    def _lock_params(self) -> dict[str, Any]:
+        return self.retention.object_params() if self.retention is not None else {}
 
     def put(self, key: str, path: Path) -> bool:
         try:
@@ -134,6 +167,7 @@ class S3Store:
                 ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=hex_to_base64(digest),
                 Metadata={"sha256": digest},
+                **self._lock_params(),
             )
         except StoreError as exc:
             # A retried PUT whose first attempt landed also ends here, and returns False.
@@ -148,7 +182,13 @@ class S3Store:
         part_size = part_size_for(size, self.multipart_threshold)
         try:
             upload_multipart(
-                self.client, self.bucket, self._full(key), path, part_size=part_size, sha256=digest
+                self.client,
+                self.bucket,
+                self._full(key),
+                path,
+                part_size=part_size,
+                sha256=digest,
+                extra=self._lock_params(),
             )
         except ClientError as exc:
             if _precondition_failed(exc):  # the key appeared while the parts went up

@@ -3,7 +3,8 @@
 A store is a flat namespace of '/'-separated keys (see ``storage.layout``) that never
 overwrites: ``put`` of a key that exists succeeds only when the content is identical.
 A plain path or ``file://`` URI is a local folder (``storage.localstore``);
-``s3://bucket/prefix`` is S3 (``storage.s3store``).
+``s3://bucket/prefix`` is S3 (``storage.s3store``). Only S3 can hold objects under
+retention (``storage.retention``): a local folder is refused when retention is asked for.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from storage.errors import StoreError
+from storage.errors import StoreError, StoreMissing
 from storage.hashing import CHUNK_SIZE
 from storage.localstore import LocalStore
+from storage.retention import Retention
 from storage.s3store import S3Store
 
 
@@ -28,6 +30,10 @@ class Store(Protocol):
     @property
     def local_root(self) -> Path | None:
         """The folder of a local store, ``None`` for a remote one."""
+
+    @property
+    def retention(self) -> Retention | None:
+        """The Object Lock retention every put applies, ``None`` for none."""
 
     def check_writable(self) -> None:
         """Raise ``StoreError`` unless the store can be reached and written to."""
@@ -70,8 +76,13 @@ STORE_SCHEMES: dict[str, Callable[[str], Store]] = {
 }
 
 
-def open_store(uri: str) -> Store:
-    """The store for ``uri``: a folder path, ``file:///path`` or ``s3://bucket/prefix``."""
+def open_store(uri: str, *, retain_days: int | None = None, lock_mode: str = "GOVERNANCE") -> Store:
+    """The store for ``uri``: a folder path, ``file:///path`` or ``s3://bucket/prefix``.
+
+    With ``retain_days`` (None or 0: none) every object is put under S3 Object Lock in
+    ``lock_mode`` (GOVERNANCE or COMPLIANCE) until that many days after it is put.
+    """
+    retention = Retention.for_days(retain_days, lock_mode)
     if not uri:
         raise StoreError("empty store URI: give a folder path or s3://bucket/prefix")
     scheme = urlsplit(uri).scheme.lower()
@@ -82,4 +93,21 @@ def open_store(uri: str) -> Store:
             f"store URI {uri} has an unknown scheme {scheme!r}: "
             f"use a folder path, file:// or s3://bucket/prefix"
         ) from None
-    return backend(uri)
+    if retention is None:
+        return backend(uri)
+    if backend is not S3Store:
+        raise StoreError(
+            f"store {uri}: retention needs an s3:// store whose bucket has Object Lock enabled"
+        )
+    return S3Store(uri, retention=retention)
+
+
+def open_existing_store(uri: str) -> Store:
+    """``open_store`` for reading: a local folder that does not exist is a StoreMissing.
+
+    (A missing S3 bucket shows itself at the first listing.)
+    """
+    store = open_store(uri)
+    if store.local_root is not None and not store.local_root.is_dir():
+        raise StoreMissing(f"store {uri} does not exist: there is no folder {store.local_root}")
+    return store

@@ -1,0 +1,96 @@
+"""Publishes what earlier runs left staged: ``scrubwatch push``.
+
+After a failed upload a crawl's files stay in its staging folder (see
+``storage.publish``); ``push`` runs ``publish_crawl`` on them again, which stores
+what is missing and then the manifest. A staged crawl is ready once its
+``crawl-info.json`` is there, which the crawler writes when it stops; until then it
+may still be running. One staging folder (``~/.cache/scrubwatch/staging``) serves
+every S3 store, so without named crawls only those whose crawl-info.json names the
+store are pushed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.errors import StoreError, one_line
+from storage.layout import CRAWLS, crawl_prefix, manifest_key, validate_crawl_id
+from storage.publish import INFO_NAME, Published, PublishError, publish_crawl, read_info
+from storage.stores import Store, open_store
+
+
+@dataclass
+class PushResult:
+    """The crawls ``push`` published, and the error of each one it could not."""
+
+    published: list[Published] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _same_store(recorded: object, store: Store) -> bool:
+    """Whether the store URI ``recorded`` in a crawl-info.json names ``store``."""
+    if not isinstance(recorded, str) or not recorded:
+        return False
+    if recorded == store.uri:
+        return True
+    if store.local_root is None:
+        return False
+    try:
+        root = open_store(recorded).local_root
+    except (StoreError, ValueError):
+        return False
+    # A relative folder is taken relative to the current folder, as when it was given.
+    return root is not None and root.resolve() == store.local_root.resolve()
+
+
+def staged_crawl_ids(staging_root: Path, store: Store | None = None) -> list[str]:
+    """Crawls staged under ``staging_root`` that have finished (their crawl-info.json is there).
+
+    With ``store``, only those whose crawl-info.json names that store.
+    """
+    ids = []
+    for info_path in sorted(staging_root.glob(f"{CRAWLS}/*/{INFO_NAME}")):
+        try:
+            recorded = (read_info(info_path.parent) or {}).get("store")
+        except PublishError:
+            recorded = None  # unreadable: pushed only when named
+        if store is None or _same_store(recorded, store):
+            ids.append(info_path.parent.name)
+    return ids
+
+
+def _check_pushable(store: Store, staging_root: Path, crawl_id: str) -> None:
+    crawl_dir = staging_root / crawl_prefix(validate_crawl_id(crawl_id))
+    if not crawl_dir.is_dir():
+        if not store.exists(manifest_key(crawl_id)):
+            raise PublishError(
+                f"crawl {crawl_id} has nothing staged in {staging_root} "
+                f"and is not in store {store.uri}"
+            )
+    elif read_info(crawl_dir) is None:
+        raise PublishError(
+            f"crawl {crawl_id} in {staging_root} has not finished (no {INFO_NAME}): "
+            "it is still running, or was killed"
+        )
+
+
+def push(store: Store, staging_root: Path, crawl_ids: list[str] | None = None) -> PushResult:
+    """Publish the given staged crawls, or every finished crawl staged for ``store``.
+
+    A named crawl that is neither staged nor stored, or has not finished (no
+    crawl-info.json: still running, or killed), raises PublishError before anything is
+    put. Then each crawl's failure is recorded and the others still go.
+    """
+    if crawl_ids is None:
+        crawl_ids = staged_crawl_ids(staging_root, store)
+    else:
+        for crawl_id in crawl_ids:
+            _check_pushable(store, staging_root, crawl_id)
+    result = PushResult()
+    for crawl_id in crawl_ids:
+        try:
+            result.published.append(publish_crawl(store, staging_root, crawl_id))
+        except StoreError as exc:
+            result.failed[crawl_id] = one_line(exc)
+    return result
