@@ -1,42 +1,79 @@
-"""``scrubwatch demo``: the main job on the embedded default.
+"""``scrubwatch demo``: the story the project exists for, on the embedded default.
 
-Serves the local replay of the cited web on loopback addresses, crawls its seed
-article into a local store (``--allow-private``, since it is on loopback), and
-prints the crawl summary. Each crawl runs in its own process, as a user's would.
+Serves version 1 of the local replay of the cited web on loopback and crawls the
+seed article into a local store; switches to version 2 (the photo removed from the
+image search and its URL answering 404, an article edited, one deleted, one
+redirected to its outlet's home page); crawls again; prints the scrub report; then
+gets the removed photo back from the archive and shows that its SHA-256 is the
+original's. Each crawl runs in its own process, as a user's would.
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.crawl import CrawlError
 from crawler.localweb import LocalWeb
+from storage import new_crawl_id, open_store
+from storage.diff import diff_crawls
+from storage.report import render_report
+from storage.timeline import get_payload
+
+Echo = Callable[[str], object]
 
 
 def crawl_command(seed: str, store: str, registry: Path, *extra: str) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "crawler",
-        "crawl",
-        seed,
-        "--store",
-        store,
-        "--allow-private",
-        "--outlets",
-        str(registry),
-        *extra,
-    ]
+        sys.executable, "-m", "crawler", "crawl", seed,
+        "--store", store, "--allow-private", "--outlets", str(registry), *extra,
+    ]  # fmt: skip
 
 
-def run_demo(store: str, *, port: int = 0, echo: Callable[[str], object] = print) -> None:
+def _crawl(web: LocalWeb, store: str, registry: Path, label: str, echo: Echo) -> str:
+    crawl_id = f"{new_crawl_id(datetime.now(UTC))}-{label}"
+    echo(f"\n== crawl {crawl_id}: version {web.version} of the cited web")
+    done = subprocess.run(crawl_command(web.seed_url, store, registry, "--crawl-id", crawl_id))
+    if done.returncode != 0:
+        raise CrawlError(f"demo crawl {crawl_id} failed with exit status {done.returncode}")
+    return crawl_id
+
+
+def print_scrubbed(report: dict[str, object], echo: Echo) -> None:
+    scrubbed = report["scrubbed"]
+    assert isinstance(scrubbed, list)
+    echo(f"\n== scrubbed between {report['from']} and {report['to']}: {len(scrubbed)} item(s)")
+    for item in scrubbed:
+        echo(f"  {item['kind']:16} {item['url']}  (archived in {item['archived_in']})")
+
+
+def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
     with tempfile.TemporaryDirectory(prefix="scrubwatch-demo-") as tmp, LocalWeb(port=port) as web:
         registry = web.write_registry(Path(tmp) / "localweb-outlets.toml")
         echo(f"local cited web on loopback, seed article: {web.seed_url}")
-        done = subprocess.run(crawl_command(web.seed_url, store, registry), check=False)
-        if done.returncode != 0:
-            raise CrawlError(f"demo crawl failed with exit status {done.returncode}")
+        first = _crawl(web, store, registry, "v1", echo)
+        web.set_version(2)
+        second = _crawl(web, store, registry, "v2", echo)
+        archive = open_store(store)
+        diff = diff_crawls(archive, first, second)
+        print_scrubbed(diff.to_dict(), echo)
+        report = Path(store) / "reports" / f"{first}--{second}.html"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(render_report(archive, diff), encoding="utf-8")
+        echo(f"\n== report: {report}")
+        photo = next(c for c in web.expected()["changes"].values() if c["kind"] == "image-removed")
+        capture, body = get_payload(archive, photo["image"])
+        digest = hashlib.sha256(body).hexdigest()
+        verdict = "equals" if digest == photo["sha256"] else "DIFFERS FROM"
+        echo(
+            f"\n== scrubwatch get {photo['image']}\n"
+            f"  from crawl {capture.crawl_id}: {len(body)} bytes, sha256 {digest}\n"
+            f"  {verdict} the original photo's sha256 {photo['sha256']}"
+        )
+        if digest != photo["sha256"]:
+            raise CrawlError("the archived photo does not match the original")

@@ -1,0 +1,10 @@
+"""``scrubwatch``: the command-line tool, a thin layer over :mod:`crawler` and :mod:`storage`.
+
+Each command calls one library function; the modules here only parse flags and
+print. Commands are grouped by what they work on.
+"""
+
+from crawler.cli import archive, crawling, history  # noqa: F401  (they register commands)
+from crawler.cli.base import main
+
+__all__ = ["main"]

@@ -1,0 +1,171 @@
+"""Commands over a store's crawls: ``crawls``, ``verify``, ``push``, ``pull``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.cli.base import (
+    lock_mode_option,
+    main,
+    one_line_errors,
+    progress_bar,
+    quiet_keyboard_interrupt,
+    retain_days_option,
+    store_option,
+)
+from crawler.settings import STAGING_DIR, STORE_LOCK_MODE
+
+
+@main.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@one_line_errors
+def crawls(store: str, as_json: bool) -> None:
+    """List the crawls in the store: time, seeds, pages, files, bytes, complete or not."""
+    from storage.catalog import list_crawls
+    from storage.stores import open_existing_store
+
+    opened = open_existing_store(store)
+    entries = list_crawls(opened)
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
+        return
+    if not entries:
+        click.echo(f"no crawls in store {opened.uri}")
+        return
+    click.echo(
+        f"{'CRAWL':20} {'TIME':20} {'STATE':10} {'PAGES':>6} {'FILES':>6} {'BYTES':>14}  SEEDS"
+    )
+    for e in entries:
+        when = e.to_dict()["time"] or "-"
+        seeds = (
+            (e.seeds[0] + (f" (+{len(e.seeds) - 1})" if len(e.seeds) > 1 else ""))
+            if e.seeds
+            else "-"
+        )
+        state = "complete" if e.complete else "incomplete"
+        click.echo(
+            f"{e.crawl_id:20} {when:20} {state:10} {e.pages:>6} {e.files:>6} {e.bytes:>14,}  {seeds}"
+        )
+        if e.note:
+            click.echo(f"{'':20} {e.note}")
+
+
+@main.command()
+@store_option
+@click.option("--crawl", "crawl_id", default=None, help="Only this crawl (default: every crawl).")
+@one_line_errors
+def verify(store: str, crawl_id: str | None) -> None:
+    """Re-hash every file the manifests list, and check the chain of manifests."""
+    from storage.manifest import verify_crawls
+    from storage.stores import open_existing_store
+
+    result = verify_crawls(open_existing_store(store), crawl_id)
+    for problem in result.problems:
+        click.echo(str(problem))
+    if result.problems:
+        click.echo(
+            f"{len(result.problems)} problem(s) in {result.crawls} crawls, {result.files} files",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"ok: {result.crawls} crawls, {result.files} files verified")
+
+
+@main.command()
+@store_option
+@click.option("--crawl", "crawl_ids", multiple=True, help="Only this crawl; repeatable.")
+@click.option(
+    "--staging",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Staging folder (default: STAGING_DIR, else <store>/.staging or ~/.cache/scrubwatch/staging).",
+)
+@retain_days_option
+@lock_mode_option
+@one_line_errors
+def push(
+    store: str,
+    crawl_ids: tuple[str, ...],
+    staging: str | None,
+    retain_days: int | None,
+    lock_mode: str | None,
+) -> None:
+    """Put into the store what a crawl staged but could not upload, and its manifest."""
+    from crawler.addon import default_staging_dir
+    from storage import open_store
+    from storage.push import push as push_staged
+
+    opened = open_store(store, retain_days=retain_days, lock_mode=lock_mode or STORE_LOCK_MODE)
+    opened.check_writable()
+    root = Path(staging or STAGING_DIR or default_staging_dir(store))
+    result = push_staged(opened, root, list(crawl_ids) or None)
+    if not result.published and not result.failed:
+        click.echo(f"nothing staged for store {opened.uri} in {root}")
+    for done in result.published:
+        click.echo(
+            f"crawl {done.crawl_id}: {len(done.stored)} files stored, "
+            f"{len(done.already_there)} already there, complete"
+        )
+    for crawl_id, error in result.failed.items():
+        click.echo(f"crawl {crawl_id}: {error}", err=True)
+    if result.failed:
+        sys.exit(1)
+
+
+@main.command()
+@store_option
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--crawl", "crawl_ids", multiple=True, help="Only this crawl; repeatable.")
+@click.option("--outlet", default=None, help="Only files holding captures of this outlet.")
+@click.option(
+    "--since", default=None, help="Crawls made at or after YYYY-MM-DD or an RFC 3339 time."
+)
+@click.option(
+    "--what",
+    type=click.Choice(["text", "warc", "all"]),
+    default="text",
+    show_default=True,
+    help="text: dataset parts; warc: WARC files and indexes; all: everything.",
+)
+@one_line_errors
+def pull(
+    store: str,
+    dest: str,
+    crawl_ids: tuple[str, ...],
+    outlet: str | None,
+    since: str | None,
+    what: str,
+) -> None:
+    """Copy complete crawls into DEST, each file checked against its manifest."""
+    from storage.pull import parse_since
+    from storage.pull import pull as pull_crawls
+    from storage.stores import open_existing_store
+
+    when = parse_since(since) if since else None
+    opened = open_existing_store(store)
+    with quiet_keyboard_interrupt(), progress_bar() as bar:
+        result = pull_crawls(
+            opened,
+            Path(dest),
+            crawls=list(crawl_ids) or None,
+            outlet=outlet,
+            since=when,
+            what=what,
+            progress=bar,
+        )
+    for crawl_id in result.incomplete:
+        click.echo(f"left out crawl {crawl_id}: incomplete (no manifest)", err=True)
+    click.echo(
+        f"pulled {len(result.crawls)} crawls into {dest}: {len(result.downloaded)} files "
+        f"downloaded, {len(result.skipped)} already there"
+    )
+    for problem in result.failed:
+        click.echo(f"failed: {problem}", err=True)
+    if result.failed:
+        sys.exit(1)

@@ -1,0 +1,126 @@
+"""The ``scrubwatch`` group, its error handling, and the options commands share.
+
+Expected errors (a bad seed, a bad flag, an unreachable store) become one line on
+stderr and exit status 2; a command that ran but found problems exits with 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from crawler import __version__
+from crawler.outlets import OutletRegistry, SeedError
+from crawler.settings import OUTLETS_REGISTRY
+from storage import StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UsageFailure(click.ClickException):
+    exit_code = 2
+
+
+def one_line_errors(func: F) -> F:
+    """Turn the library's expected errors into one line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from crawler.crawl import CrawlError
+
+        try:
+            return func(*args, **kwargs)
+        except (CrawlError, SeedError, StoreError, ValueError, OSError) as exc:
+            raise UsageFailure(" ".join(str(exc).split()) or type(exc).__name__) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _one_line_usage(exc: click.UsageError) -> UsageFailure:
+    path = exc.ctx.command_path if exc.ctx is not None else "scrubwatch"
+    return UsageFailure(f"{path}: {exc.format_message()} (see {path} --help)")
+
+
+class OneLineGroup(click.Group):
+    """A group whose usage errors (a missing argument, a bad option) are one line too."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise _one_line_usage(exc) from exc
+
+
+@contextmanager
+def quiet_keyboard_interrupt() -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scrubwatch")
+def main() -> None:
+    """Archive what a news article cites, and see what was scrubbed later."""
+
+
+def registry_of(outlets: tuple[str, ...]) -> OutletRegistry:
+    return OutletRegistry.load(*(outlets or (OUTLETS_REGISTRY,)))
+
+
+outlets_option = click.option(
+    "--outlets",
+    "outlets",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Outlet registry (TOML) to use instead of seeds/outlets.toml; repeatable.",
+)
+
+
+retain_days_option = click.option(
+    "--retain-days",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Keep every object stored under S3 Object Lock for N days (setting STORE_RETAIN_DAYS).",
+)
+lock_mode_option = click.option(
+    "--lock-mode",
+    type=click.Choice(["GOVERNANCE", "COMPLIANCE"], case_sensitive=False),
+    default=None,
+    help="Object Lock mode for --retain-days (setting STORE_LOCK_MODE, default GOVERNANCE).",
+)
+
+
+store_option = click.option(
+    "--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix."
+)
+
+
+def _progress_bar() -> Any:
+    from tqdm import tqdm
+
+    return tqdm(unit="B", unit_scale=True, unit_divisor=1024, disable=not sys.stderr.isatty())
+
+
+def progress_bar() -> Any:
+    from tqdm import tqdm
+
+    return tqdm(unit="B", unit_scale=True, unit_divisor=1024, disable=not sys.stderr.isatty())

@@ -1,0 +1,129 @@
+"""Commands that find and crawl citations: ``seeds``, ``crawl``, ``demo``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from crawler.cli.base import (
+    UsageFailure,
+    lock_mode_option,
+    main,
+    one_line_errors,
+    outlets_option,
+    quiet_keyboard_interrupt,
+    registry_of,
+    retain_days_option,
+)
+
+
+@main.command()
+@click.argument("seeds", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--allow-private", is_flag=True, help="Let URL seeds on private addresses be fetched."
+)
+@outlets_option
+@one_line_errors
+def seeds(
+    seeds: tuple[str, ...], as_json: bool, allow_private: bool, outlets: tuple[str, ...]
+) -> None:
+    """List what the SEEDS cite: URLs, .html, .txt/.md articles or .seeds lists."""
+    from crawler.fetch import fetch_seed
+    from crawler.seeds import load_seeds
+
+    registry = registry_of(outlets)
+    citations = load_seeds(
+        list(seeds), registry, fetch=lambda url: fetch_seed(url, allow_private=allow_private)
+    )
+    for citation in citations:
+        if as_json:
+            click.echo(json.dumps(citation.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(
+                f"{citation.source:12} {citation.outlet or '-':24} {citation.url}\n"
+                f"{'':12} {citation.context[:110]}"
+            )
+
+
+@main.command()
+@click.argument("seeds", nargs=-1, required=True)
+@click.option(
+    "--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix."
+)
+@click.option("--crawl-id", default=None, help="Default: the UTC start time, YYYYMMDDTHHMMSSZ.")
+@click.option(
+    "--depth", default=0, show_default=True, type=int, help="Link hops from cited pages, same site."
+)
+@click.option(
+    "--allow-private", is_flag=True, help="Allow private and loopback addresses (local tests)."
+)
+@click.option(
+    "--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo)."
+)
+@click.option(
+    "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting."
+)
+@retain_days_option
+@lock_mode_option
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Scrapy's log level (the summary is printed at the end either way).",
+)
+@outlets_option
+@one_line_errors
+def crawl(
+    seeds: tuple[str, ...],
+    store: str,
+    crawl_id: str | None,
+    depth: int,
+    allow_private: bool,
+    ignore_robots: bool,
+    overrides: tuple[str, ...],
+    outlets: tuple[str, ...],
+    retain_days: int | None,
+    lock_mode: str | None,
+    log_level: str,
+) -> None:
+    """Crawl what the SEEDS cite, with requisites, into WARC files in the store."""
+    from crawler.crawl import run_crawl
+
+    settings: dict[str, object] = {"LOG_LEVEL": log_level, "STATS_DUMP": log_level == "DEBUG"}
+    for pair in overrides:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageFailure(f"--set {pair!r}: use NAME=VALUE")
+        settings[name] = value
+    with quiet_keyboard_interrupt():
+        summary = run_crawl(
+            list(seeds),
+            store,
+            crawl_id=crawl_id,
+            depth=depth,
+            allow_private=allow_private,
+            ignore_robots=ignore_robots,
+            outlets=list(outlets),
+            retain_days=retain_days,
+            lock_mode=lock_mode,
+            overrides=settings,
+        )
+    for line in summary.lines():
+        click.echo(line)
+    if summary.error:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--store", default="./archive", show_default=True, help="Where the demo archives.")
+@click.option("--port", default=0, type=int, help="Port of the local cited web (0: any free one).")
+@one_line_errors
+def demo(store: str, port: int) -> None:
+    """Serve the local replay of the cited web on loopback and archive it."""
+    from crawler.demo import run_demo
+
+    run_demo(store, port=port, echo=click.echo)

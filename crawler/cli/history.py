@@ -1,0 +1,97 @@
+"""Commands over a page's history: ``timeline``, ``get``, ``diff``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.cli.base import main, one_line_errors, store_option
+
+
+@main.command()
+@store_option
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@one_line_errors
+def timeline(store: str, url: str, as_json: bool) -> None:
+    """Every capture of URL across the store's crawls, and whether it changed."""
+    from storage.stores import open_existing_store
+    from storage.timeline import timeline as url_timeline
+
+    entries = url_timeline(open_existing_store(store), url)
+    if not entries:
+        raise click.ClickException(f"no capture of {url} in store {store}")
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e.to_dict()))
+            continue
+        change = {None: "first", True: "changed", False: "same"}[e.changed]
+        kind = "revisit" if e.revisit else "response"
+        click.echo(f"{e.crawl_id:24} {e.time} {e.status or '-':>4} {change:8} {kind:8} {e.digest}")
+
+
+@main.command()
+@store_option
+@click.argument("url")
+@click.option("--crawl", "crawl_id", default=None, help="The capture in this crawl.")
+@click.option("--at", default=None, help="The latest capture at or before this time.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@one_line_errors
+def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str | None) -> None:
+    """The archived bytes of URL (content-encoding undone; revisits followed)."""
+    from storage.stores import open_existing_store
+    from storage.timeline import get_payload
+
+    capture, body = get_payload(open_existing_store(store), url, crawl_id=crawl_id, at=at)
+    if output:
+        Path(output).write_bytes(body)
+        click.echo(
+            f"{len(body)} bytes of {capture.url} from crawl {capture.crawl_id} "
+            f"(status {capture.status}) written to {output}",
+            err=True,
+        )
+    else:
+        sys.stdout.buffer.write(body)
+
+
+@main.command()
+@store_option
+@click.option(
+    "--from", "from_id", default=None, help="Earlier crawl (default: the one before --to)."
+)
+@click.option("--to", "to_id", default=None, help="Later crawl (default: the latest).")
+@click.option("--url", default=None, help="Only this page.")
+@click.option("--json", "as_json", is_flag=True, help="The whole diff as JSON.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write an HTML report.")
+@one_line_errors
+def diff(
+    store: str,
+    from_id: str | None,
+    to_id: str | None,
+    url: str | None,
+    as_json: bool,
+    html_path: str | None,
+) -> None:
+    """What changed between two crawls, and what was scrubbed."""
+    from storage.diff import diff_crawls
+    from storage.report import render_report
+    from storage.stores import open_existing_store
+
+    opened = open_existing_store(store)
+    result = diff_crawls(opened, from_id, to_id, url=url)
+    if html_path:
+        Path(html_path).write_text(render_report(opened, result), encoding="utf-8")
+        click.echo(f"report written to {html_path}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        return
+    counts: dict[str, int] = {}
+    for page in result.pages:
+        counts[page["change"]] = counts.get(page["change"], 0) + 1
+    summary = ", ".join(f"{n} {change}" for change, n in sorted(counts.items()))
+    click.echo(f"{result.from_id} -> {result.to_id}: {summary or 'no pages'}")
+    for item in result.scrubbed:
+        click.echo(f"  {item['kind']:16} {item['url']}  (archived in {item['archived_in']})")
