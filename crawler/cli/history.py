@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from crawler.cli.base import main, one_line_errors, store_option
+from storage import StoreError
 
 
 @main.command()
@@ -23,7 +24,7 @@ def timeline(store: str, url: str, as_json: bool) -> None:
 
     entries = url_timeline(open_existing_store(store), url)
     if not entries:
-        raise click.ClickException(f"no capture of {url} in store {store}")
+        raise StoreError(f"no capture of {url} in store {store}")
     for e in entries:
         if as_json:
             click.echo(json.dumps(e.to_dict()))
