@@ -1,0 +1,205 @@
+"""Recurring crawls: the jobs file (``scrubwatch.toml``), read and checked.
+
+A job is a named crawl with a schedule::
+
+    [jobs.dong-jingwei]
+    seeds = ["seeds/dong-jingwei/article.txt"]
+    store = "archive"
+    schedule = { cron = "0 */6 * * *", timezone = "Europe/Berlin" }   # or { every = "6h" }
+    depth = 1
+    report_dir = "reports"
+    settings = { AUTOTHROTTLE_ENABLED = false }
+
+Paths are relative to the jobs file's folder. ``load_jobs`` checks everything and
+raises ``JobsError`` naming the file, the job and the field. When a schedule fires is
+worked out in ``crawler.schedules``; running the jobs, in ``crawler.scheduler``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from crawler.schedules import CronSchedule, IntervalSchedule
+from crawler.spiders.cited import is_url
+from storage import STORE_SCHEMES
+
+DEFAULT_JOBS_FILE = "scrubwatch.toml"
+STATE_DIRNAME = ".scrubwatch-state"
+# Crawl ids are "<YYYYMMDDTHHMMSSZ>-<job>" and may be 64 characters long.
+_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,46}")
+_JOB_FIELDS = {
+    "seeds",
+    "store",
+    "schedule",
+    "depth",
+    "allow_private",
+    "outlets",
+    "settings",
+    "report_dir",
+}
+# A job sets these through its own fields; a settings override would make them disagree.
+_RESERVED_SETTINGS = {
+    "SEEDS": "the job's seeds",
+    "STORE_URI": "the job's store",
+    "CRAWL_ID": "the scheduler (a new id each run)",
+    "CRAWL_DEPTH": "the job's depth",
+    "SSRF_ALLOW_PRIVATE": "the job's allow_private",
+    "OUTLETS_REGISTRY": "the job's outlets",
+}
+
+
+class JobsError(ValueError):
+    """A jobs file that cannot be used; the message names the file, the job and the field."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One recurring crawl; paths are absolute, and ``state_dir`` is beside the jobs file."""
+
+    name: str
+    seeds: tuple[str, ...]
+    store: str
+    schedule: CronSchedule | IntervalSchedule
+    state_dir: Path
+    depth: int = 0
+    allow_private: bool = False
+    outlets: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    report_dir: Path | None = None
+
+
+class _JobReader:
+    """Reads one job's table; ``fail`` names the file, the job and the field."""
+
+    def __init__(self, path: Path, base: Path, name: str) -> None:
+        self.path, self.base, self.name = path, base, name
+
+    def fail(self, field_name: str, message: str) -> JobsError:
+        return JobsError(f'{self.path}: job "{self.name}": {field_name}: {message}')
+
+    def read(self, table: Any) -> Job:
+        if not _JOB_NAME.fullmatch(self.name):
+            raise self.fail(
+                "name", "use 1-47 letters, digits, '_' or '-', starting with a letter or digit"
+            )
+        if not isinstance(table, dict):
+            raise JobsError(f'{self.path}: job "{self.name}" must be a table ([jobs.{self.name}])')
+        if unknown := sorted(set(table) - _JOB_FIELDS):
+            raise self.fail(unknown[0], f"unknown field; use {', '.join(sorted(_JOB_FIELDS))}")
+        for required in ("seeds", "store", "schedule"):
+            if required not in table:
+                raise self.fail(required, "missing")
+        depth = table.get("depth", 0)
+        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+            raise self.fail("depth", f"must be a whole number, 0 or more, not {depth!r}")
+        allow_private = table.get("allow_private", False)
+        if not isinstance(allow_private, bool):
+            raise self.fail("allow_private", f"must be true or false, not {allow_private!r}")
+        outlets = table.get("outlets")
+        return Job(
+            name=self.name,
+            seeds=self.seeds(table["seeds"]),
+            store=self.store(table["store"]),
+            schedule=self.schedule(table["schedule"]),
+            state_dir=self.base / STATE_DIRNAME,
+            depth=depth,
+            allow_private=allow_private,
+            outlets=None if outlets is None else self.existing("outlets", outlets),
+            settings=self.settings(table.get("settings", {})),
+            report_dir=self.folder("report_dir", table.get("report_dir")),
+        )
+
+    def text(self, field_name: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field_name, f"must be a non-empty string, not {value!r}")
+        return value.strip()
+
+    def existing(self, field_name: str, value: Any) -> Path:
+        path = self.base / self.text(field_name, value)
+        if not path.is_file():
+            raise self.fail(field_name, f"no such file {path}")
+        return path
+
+    def folder(self, field_name: str, value: Any) -> Path | None:
+        return None if value is None else self.base / self.text(field_name, value)
+
+    def seeds(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail("seeds", "must be a non-empty list of URLs or files")
+        seeds = [self.text("seeds", seed) for seed in value]
+        return tuple(s if is_url(s) else str(self.existing("seeds", s)) for s in seeds)
+
+    def store(self, value: Any) -> str:
+        uri = self.text("store", value)
+        scheme = urlsplit(uri).scheme.lower()
+        if scheme not in STORE_SCHEMES:
+            raise self.fail("store", f"unknown scheme {scheme!r}: use a folder, file:// or s3://")
+        return uri if scheme else str(self.base / uri)
+
+    def schedule(self, value: Any) -> CronSchedule | IntervalSchedule:
+        if not isinstance(value, dict):
+            raise self.fail(
+                "schedule", '{ cron = "0 */6 * * *", timezone = "UTC" } or { every = "6h" }'
+            )
+        if unknown := sorted(set(value) - {"cron", "timezone", "every"}):
+            raise self.fail(
+                "schedule", f"unknown field {unknown[0]!r}; use cron and timezone, or every"
+            )
+        if ("cron" in value) == ("every" in value):
+            raise self.fail("schedule", "give either cron (with an optional timezone) or every")
+        if "every" in value:
+            if "timezone" in value:
+                raise self.fail("schedule", "timezone applies to cron only; every counts in UTC")
+            every = self.text("schedule", value["every"])
+            try:
+                return IntervalSchedule.parse(every)
+            except ValueError as exc:
+                raise self.fail("schedule", f"every {every!r} is invalid: {exc}") from None
+        timezone = self.text("schedule", value.get("timezone", "UTC"))
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(
+                "schedule", f"unknown timezone {timezone!r}: use an IANA name"
+            ) from None
+        expression = " ".join(self.text("schedule", value["cron"]).split())
+        try:
+            return CronSchedule(expression, timezone)
+        except ValueError as exc:
+            raise self.fail("schedule", f'cron "{expression}" is invalid: {exc}') from None
+
+    def settings(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail("settings", "must be a table of Scrapy settings")
+        for name, setting in value.items():
+            if name in _RESERVED_SETTINGS:
+                raise self.fail("settings", f"{name} is set by {_RESERVED_SETTINGS[name]}")
+            if not isinstance(setting, str | int | float | bool | list | dict):
+                raise self.fail("settings", f"{name}: dates and times are not setting values")
+        return dict(value)
+
+
+def load_jobs(path: str | Path = DEFAULT_JOBS_FILE) -> list[Job]:
+    """The jobs of the jobs file at ``path``, checked; raises ``JobsError``."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise JobsError(f"{path}: no such jobs file: create it or give --jobs FILE") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobsError(f"{path}: cannot read the jobs file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise JobsError(f"{path}: not valid TOML: {exc}") from None
+    if unknown := sorted(set(data) - {"jobs"}):
+        raise JobsError(f"{path}: unknown table {unknown[0]!r}: jobs go in [jobs.<name>] tables")
+    jobs = data.get("jobs")
+    if not isinstance(jobs, dict) or not jobs:
+        raise JobsError(f"{path}: no jobs: add a [jobs.<name>] table with seeds, store, schedule")
+    base = path.resolve().parent
+    return [_JobReader(path, base, name).read(table) for name, table in jobs.items()]
