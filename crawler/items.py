@@ -27,6 +27,7 @@ class PageItem:
     context: str = ""
     depth: int = 0
     redirected_from: list[str] = field(default_factory=list)
+    row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
 
     @property
     def is_html(self) -> bool:
@@ -37,7 +38,7 @@ class PageItem:
 
     def log_entry(self) -> dict[str, Any]:
         entry = asdict(self)
-        for heavy in ("body", "headers"):
+        for heavy in ("body", "headers", "row"):
             entry.pop(heavy)
         entry["outcome"] = "captured"
         return entry
