@@ -58,6 +58,8 @@ EXTENSIONS = {
 
 ITEM_PIPELINES = {
     "pipelines.crawllog.CrawlLogPipeline": 100,
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.dataset.DatasetPipeline": 400,
 }
 
 # --- what to crawl ------------------------------------------------------------
@@ -67,6 +69,9 @@ CRAWL_DEPTH = 0
 SEEDS: list[str] = []
 OUTLETS_REGISTRY = str(Path(__file__).resolve().parents[1] / "seeds" / "outlets.toml")
 EXTRA_OUTLETS: list[str] = []
+# Ask again for the requisites the previous crawl in the store fetched for a page,
+# so that an image taken off a page is on record as gone (404) or still there.
+RECHECK_REQUISITES = True
 
 # --- archive ------------------------------------------------------------------
 STORE_URI = "./archive"
@@ -76,5 +81,20 @@ WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""
 WARC_GZIP = True
+# Days every stored object stays under S3 Object Lock (0: none; the bucket must have
+# Object Lock enabled), and the lock mode: GOVERNANCE (can be lifted with
+# s3:BypassGovernanceRetention) or COMPLIANCE (nobody can delete it early).
+STORE_RETAIN_DAYS = 0
+STORE_LOCK_MODE = "GOVERNANCE"
 
 ADDONS = {"crawler.addon.CrawlIdentity": 0}
+
+# --- text extraction and dataset ----------------------------------------------
+# Every captured HTML page is extracted (trafilatura, in worker processes, each page
+# under a time limit) into one row of crawls/<id>/text/part-NNNNN.parquet|.jsonl.gz.
+EXTRACT_ENABLED = True
+EXTRACT_WORKERS = 0  # 0: one per core
+EXTRACT_TIMEOUT = 30.0  # seconds per page; a worker past it is killed and replaced
+EXTRACT_MAX_BYTES = 16 * 1024 * 1024  # decoded HTML larger than this is not extracted
+DATASET_ROWS_PER_PART = 50_000
+DATASET_ROW_GROUP_ROWS = 10_000

@@ -20,7 +20,7 @@ from storage.errors import StoreError
 from storage.layout import list_crawl_ids
 from storage.snapshots import CrawlSnapshot, PageSnapshot, load_snapshot
 from storage.stores import Store
-from storage.textdiff import diff_text, similarity
+from storage.textdiff import diff_text, paragraphs, similarity
 
 GONE_STATUSES = (404, 410, 451)
 SOFT_404 = re.compile(
@@ -57,6 +57,8 @@ def _ok(status: int | None) -> bool:
 
 def _removal(old: PageSnapshot, new: PageSnapshot) -> str | None:
     """Why ``new`` counts as the removal of ``old``, or None."""
+    if not _ok(old.final_status):
+        return None  # it was not there to remove
     if new.final_status in GONE_STATUSES or new.status in GONE_STATUSES:
         return "page-removed"
     if new.final_url != old.final_url and similarity(old.text, new.text) < SAME_PAGE:
@@ -123,11 +125,17 @@ class _Differ:
             visited = url in self.new.visited
             return _entry(url, "removed" if visited else "missing", old, None)
         if old.failed or new.failed:
-            change = "missing" if new.failed else "added"
+            # Not captured by a crawl (robots, DNS, ...): no content to compare.
+            if old.failed and new.failed:
+                change = "unchanged" if old.failed == new.failed else "missing"
+            else:
+                change = "missing" if new.failed else "added"
             return _entry(url, change, old, new)
         removal = _removal(old, new)
         entry = _entry(url, "removed" if removal else "unchanged", old, new)
         if removal:
+            # what the reader lost: the whole earlier text
+            entry["text"]["removed"] = paragraphs(old.text)
             self.scrub(url, removal, url)
             return entry
         text = diff_text(old.text, new.text)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from storage.captures import CaptureIndex
 from storage.errors import StoreMissing
-from storage.layout import crawl_log_key, crawl_prefix
+from storage.layout import crawl_log_key, crawl_prefix, list_crawl_ids
 from storage.stores import Store
 
 PAGE_ROLES = ("seed", "cited", "linked")
@@ -96,3 +96,19 @@ def load_snapshot(store: Store, crawl_id: str, index: CaptureIndex | None = None
             links=list(row.get("links") or []),  # type: ignore[call-overload]
         )
     return CrawlSnapshot(crawl_id, pages, statuses, visited)
+
+
+def previous_requisites(store: Store, before: str) -> dict[str, list[str]]:
+    """Page URL -> the requisites the latest earlier crawl fetched for it.
+
+    A recrawl asks for these again even when the page no longer shows them, so that
+    a photo taken off a page is also recorded as answering 404 (or still 200).
+    """
+    earlier = [c for c in list_crawl_ids(store) if c < before]
+    if not earlier:
+        return {}
+    found: dict[str, list[str]] = {}
+    for entry in _crawl_log(store, earlier[-1]):
+        if entry.get("role") == "requisite" and entry.get("cited_by"):
+            found.setdefault(str(entry["cited_by"]), []).append(str(entry["url"]))
+    return found

@@ -6,7 +6,11 @@ a file seed is read here (see :mod:`crawler.seeds`). Every cited page is archive
 with its images, stylesheets and icons; with ``CRAWL_DEPTH`` > 0, links within
 the page's registered domain are followed that many hops.
 
-Settings: ``SEEDS``, ``CRAWL_DEPTH``, ``OUTLETS_REGISTRY``, ``EXTRA_OUTLETS``.
+A recrawl also asks again for the requisites the store's previous crawl fetched for
+a page, so a photo taken off a page is recorded as answering 404 (or still 200).
+
+Settings: ``SEEDS``, ``CRAWL_DEPTH``, ``OUTLETS_REGISTRY``, ``EXTRA_OUTLETS``,
+``STORE_URI``, ``CRAWL_ID``, ``RECHECK_REQUISITES``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 from scrapy.http import Response, TextResponse
+from scrapy.utils.asyncio import run_in_thread
 
 from crawler.failures import classify
 from crawler.items import FailureItem, PageItem
@@ -27,6 +32,8 @@ from crawler.requisites import page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
 from pipelines.warc import capture_of
+from storage import open_store
+from storage.snapshots import previous_requisites
 
 if TYPE_CHECKING:
     from typing import Self
@@ -53,6 +60,8 @@ class CitedSpider(scrapy.Spider):
         self.seeds: list[str] = []
         self.depth = 0
         self.registry = OutletRegistry([])
+        self.recheck = False
+        self.previous: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -68,9 +77,17 @@ class CitedSpider(scrapy.Spider):
             raise ValueError(f"depth must be 0 or more, got {spider.depth}")
         registries = [settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")]
         spider.registry = OutletRegistry.load(*(Path(p) for p in registries if p))
+        spider.recheck = settings.getbool("RECHECK_REQUISITES")
         return spider
 
+    def _load_previous(self) -> dict[str, list[str]]:
+        settings = self.crawler.settings
+        store = open_store(settings.get("STORE_URI"))
+        return previous_requisites(store, before=settings.get("CRAWL_ID"))
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.recheck:
+            self.previous = await run_in_thread(self._load_previous)
         for seed in self.seeds:
             if is_url(seed):
                 yield scrapy.Request(
@@ -122,7 +139,9 @@ class CitedSpider(scrapy.Spider):
                     )
 
     def requisites(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        for url in page_requisites(response):
+        urls = page_requisites(response)
+        urls += [u for u in self.previous.get(response.url, ()) if u not in urls]
+        for url in urls:
             yield scrapy.Request(
                 url,
                 callback=self.parse_requisite,

