@@ -1,0 +1,183 @@
+"""The text dataset's format: one row per captured HTML page, in Parquet and JSONL parts.
+
+``part-NNNNN.parquet`` (zstd, written a row group at a time) and ``part-NNNNN.jsonl.gz``
+hold the same rows side by side; a part is written as ``<name>.open`` and renamed
+when it is complete, so a publisher that skips ``.open`` files never ships half a
+part. Plain Python (no Scrapy): the crawl's pipeline and re-extraction both use it.
+
+Reading all crawls: ``pyarrow.dataset.dataset("crawls/", format="parquet",
+exclude_invalid_files=True)`` (which skips the JSONL parts, the WARCs and, by its
+default ``ignore_prefixes``, the ``_text-<version>`` folders of re-extractions), or in
+DuckDB ``read_parquet('crawls/*/text/*.parquet')`` (a ``**`` glob would also match
+those versions).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.extraction import Extraction
+
+OPEN_SUFFIX = ".open"
+GZIP_LEVEL = 6  # level 9 costs several times the time for a few percent
+
+SCHEMA = pa.schema(
+    [
+        pa.field("url", pa.string(), nullable=False),
+        pa.field("crawl_id", pa.string(), nullable=False),
+        pa.field("fetched_at", pa.string(), nullable=False),  # RFC 3339, UTC
+        pa.field("status", pa.int32(), nullable=False),
+        pa.field("content_type", pa.string()),
+        pa.field("outlet", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("author", pa.string()),
+        pa.field("published", pa.string()),  # ISO date
+        pa.field("language", pa.string()),  # ISO 639-1
+        pa.field("text", pa.string()),
+        pa.field("images", pa.list_(pa.string())),
+        pa.field("links", pa.list_(pa.string())),
+        pa.field("payload_digest", pa.string()),  # sha256:<hex>
+        pa.field("warc_filename", pa.string(), nullable=False),
+        pa.field("warc_offset", pa.int64(), nullable=False),
+        pa.field("warc_length", pa.int64(), nullable=False),
+        pa.field("extraction", pa.string(), nullable=False),  # ok, empty, timeout, ...
+        pa.field("extraction_reason", pa.string()),
+    ]
+)
+COLUMNS = SCHEMA.names
+REQUIRED = [f.name for f in SCHEMA if not f.nullable and f.name != "crawl_id"]
+
+
+def make_row(
+    extraction: Extraction,
+    *,
+    url: str,
+    crawl_id: str,
+    fetched_at: str,
+    status: int,
+    content_type: str,
+    outlet: str | None,
+    payload_digest: str,
+    warc_filename: str,
+    warc_offset: int,
+    warc_length: int,
+) -> dict[str, Any]:
+    """The dataset row of one page: where it was captured, and what extraction made of it."""
+    return {
+        "url": url,
+        "crawl_id": crawl_id,
+        "fetched_at": fetched_at,
+        "status": status,
+        "content_type": content_type,
+        "outlet": outlet,
+        "title": extraction.title,
+        "author": extraction.author,
+        "published": extraction.published,
+        "language": extraction.language,
+        "text": extraction.text,
+        "images": list(extraction.images),
+        "links": list(extraction.links),
+        "payload_digest": payload_digest,
+        "warc_filename": warc_filename,
+        "warc_offset": warc_offset,
+        "warc_length": warc_length,
+        "extraction": extraction.status,
+        "extraction_reason": extraction.reason,
+    }
+
+
+class DatasetWriter:
+    """Writes rows into rolling parts in ``directory``; not thread-safe (use one thread)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        crawl_id: str,
+        *,
+        rows_per_part: int = 50_000,
+        row_group_rows: int = 10_000,
+    ) -> None:
+        if rows_per_part < 1 or row_group_rows < 1:
+            raise ValueError(
+                f"rows per part and per row group must be 1 or more: {rows_per_part}, "
+                f"{row_group_rows}"
+            )
+        self.directory = directory
+        self.crawl_id = crawl_id
+        self.rows_per_part = rows_per_part
+        self.row_group_rows = min(row_group_rows, rows_per_part)
+        self.closed_files: list[Path] = []
+        self.rows = 0
+        self._serial = 0
+        self._part_rows = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._parquet: pq.ParquetWriter | None = None
+        self._jsonl: IO[str] | None = None
+        self._names: list[str] = []
+
+    def _open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        while True:
+            stem = f"part-{self._serial:05d}"
+            self._serial += 1
+            self._names = [f"{stem}.parquet", f"{stem}.jsonl.gz"]
+            if not any(
+                (self.directory / n).exists() or (self.directory / (n + OPEN_SUFFIX)).exists()
+                for n in self._names
+            ):
+                break
+        parquet, jsonl = (self.directory / (n + OPEN_SUFFIX) for n in self._names)
+        self._parquet = pq.ParquetWriter(str(parquet), SCHEMA, compression="zstd")
+        # Closed in _close_part: a part outlives this call.
+        self._jsonl = gzip.open(jsonl, "xt", encoding="utf-8", compresslevel=GZIP_LEVEL)  # noqa: SIM115
+        self._part_rows = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Add one row (a dict with the :data:`COLUMNS`; ``crawl_id`` is filled in)."""
+        if missing := [c for c in REQUIRED if row.get(c) is None]:
+            raise ValueError(f"dataset row of {row.get('url')} lacks {', '.join(missing)}")
+        if self._jsonl is None:
+            self._open()
+        assert self._jsonl is not None
+        row = {**row, "crawl_id": self.crawl_id}
+        self._jsonl.write(json.dumps({c: row.get(c) for c in COLUMNS}, ensure_ascii=False))
+        self._jsonl.write("\n")
+        self._buffer.append(row)
+        self.rows += 1
+        self._part_rows += 1
+        if len(self._buffer) >= self.row_group_rows:
+            self._flush()
+        if self._part_rows >= self.rows_per_part:
+            self._close_part()
+
+    def _flush(self) -> None:
+        if self._buffer and self._parquet is not None:
+            table = pa.Table.from_pylist(self._buffer, schema=SCHEMA)
+            self._parquet.write_table(table, row_group_size=self.row_group_rows)
+            self._buffer = []
+
+    def _close_part(self) -> None:
+        if self._parquet is None or self._jsonl is None:
+            return
+        self._flush()
+        self._parquet.close()
+        self._jsonl.close()
+        self._parquet = self._jsonl = None
+        for name in self._names:
+            path = self.directory / (name + OPEN_SUFFIX)
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+            path.rename(self.directory / name)
+            self.closed_files.append(self.directory / name)
+
+    def close(self) -> list[Path]:
+        """Close the current part; returns every file written, by their final names."""
+        self._close_part()
+        return list(self.closed_files)

@@ -1,0 +1,84 @@
+"""Item pipeline that extracts the text of every captured HTML page, in worker processes.
+
+A :class:`~crawler.items.PageItem` served as HTML (or without a Content-Type but
+starting like HTML) goes to an :class:`~pipelines.extraction.ExtractorPool`; the
+reactor thread only awaits the future. The page's dataset row is attached to the
+item (``item.row``) for :mod:`pipelines.dataset` to write; every outcome is counted
+(``extract/ok``, ``extract/empty``, ``extract/timeout``, ...). The item's body is
+already content-decoded by Scrapy's HttpCompressionMiddleware.
+
+Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
+``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES``, ``CRAWL_ID``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import run_in_thread
+
+from crawler.items import PageItem
+from pipelines.datasetfile import make_row
+from pipelines.extraction import ExtractorPool, looks_like_html
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+
+def wants_extraction(item: PageItem) -> bool:
+    return item.is_html or (not item.content_type and looks_like_html(item.body))
+
+
+class ExtractPipeline:
+    def __init__(self, pool: ExtractorPool, crawl_id: str, stats: StatsCollector) -> None:
+        self.pool = pool
+        self.crawl_id = crawl_id
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("EXTRACT_ENABLED"):
+            raise NotConfigured("EXTRACT_ENABLED is off")
+        workers = settings.getint("EXTRACT_WORKERS")
+        if workers < 0:
+            raise ValueError(f"EXTRACT_WORKERS must be 0 (one per core) or more, got {workers}")
+        pool = ExtractorPool(
+            workers or None,
+            timeout=settings.getfloat("EXTRACT_TIMEOUT"),
+            max_bytes=settings.getint("EXTRACT_MAX_BYTES"),
+        )
+        assert crawler.stats is not None
+        pipeline = cls(pool, settings.get("CRAWL_ID"), crawler.stats)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    async def process_item(self, item: Any) -> Any:
+        if not (isinstance(item, PageItem) and wants_extraction(item)):
+            return item
+        future = self.pool.submit(item.body, item.url, item.content_type)
+        extraction = await asyncio.wrap_future(future)
+        self.stats.inc_value(f"extract/{extraction.status}")
+        item.row = make_row(
+            extraction,
+            url=item.url,
+            crawl_id=self.crawl_id,
+            fetched_at=item.fetched_at,
+            status=item.status,
+            content_type=item.content_type,
+            outlet=item.outlet,
+            payload_digest=item.payload_digest,
+            warc_filename=item.warc_filename,
+            warc_offset=item.warc_offset,
+            warc_length=item.warc_length,
+        )
+        return item
+
+    async def spider_closed(self) -> None:
+        await run_in_thread(self.pool.close)

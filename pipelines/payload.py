@@ -1,0 +1,174 @@
+"""A captured payload made ready for parsing: content coding undone, then decoded to text.
+
+:func:`decode_content` undoes ``Content-Encoding`` with a bounded output, so a
+decompression bomb costs ``max_bytes`` at most. :func:`decode_html` follows the
+browser's order (BOM, header charset, page charset) then UTF-8 then detection, and
+refuses rather than garbles: binary payloads and text that no encoding reads cleanly
+(or nearly: a few bad bytes become U+FFFD) raise. Plain Python; reads no settings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+
+import brotli
+import zstandard
+from charset_normalizer import from_bytes
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024  # below trafilatura's own MAX_FILE_SIZE (20 MB)
+# WHATWG MIME sniffing: an HTML document starts with one of these tags.
+_HTML_START = re.compile(
+    rb"\s*<(?:!doctype\s+html|html|head|body|script|iframe|h1|div|font|table|a|style|title"
+    rb"|b|br|p|!--)[\s>]",
+    re.IGNORECASE,
+)
+_BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+_ASCII = bytes(range(0x80))
+_NEARLY_VALID = 0.05  # share of the non-ASCII bytes that may be undecodable
+
+
+class ContentTooLarge(ValueError):
+    """The decoded payload would pass ``max_bytes``."""
+
+
+class ContentDecodingError(ValueError):
+    """The Content-Encoding is unknown or its stream is corrupt."""
+
+
+class NotHtml(ValueError):
+    """The payload is binary, whatever its Content-Type says."""
+
+
+class Undecodable(ValueError):
+    """No encoding turns the payload into text without garbling it."""
+
+
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    out = bytearray()
+    inflater = zlib.decompressobj(wbits)
+    while True:
+        out += inflater.decompress(data, limit + 1 - len(out))
+        if len(out) > limit:
+            raise ContentTooLarge(f"decodes to more than {limit} bytes")
+        data = inflater.unconsumed_tail
+        if inflater.eof and wbits > zlib.MAX_WBITS and inflater.unused_data.strip(b"\0"):
+            data, inflater = inflater.unused_data, zlib.decompressobj(wbits)  # next gzip member
+        elif inflater.eof or not data:  # done, or a truncated stream: keep what came out
+            return bytes(out)
+
+
+def _unbrotli(data: bytes, limit: int) -> bytes:
+    decompressor = brotli.Decompressor()
+    out = decompressor.process(data, output_buffer_limit=limit + 1)
+    while len(out) <= limit and not decompressor.can_accept_more_data():
+        out += decompressor.process(b"", output_buffer_limit=limit + 1 - len(out))
+    if len(out) > limit:
+        raise ContentTooLarge(f"decodes to more than {limit} bytes")
+    return out
+
+
+def _unzstd(data: bytes, limit: int) -> bytes:
+    reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
+    out = bytearray()
+    while len(out) <= limit and (chunk := reader.read(min(limit + 1 - len(out), 1 << 20))):
+        out += chunk
+    if len(out) > limit:
+        raise ContentTooLarge(f"decodes to more than {limit} bytes")
+    return bytes(out)
+
+
+def decode_content(body: bytes, content_encoding: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate as zlib or raw, br, zstd; several in order).
+
+    Output is bounded: past ``max_bytes`` it raises :class:`ContentTooLarge` without
+    inflating the rest, so a decompression bomb costs ``max_bytes`` at most.
+    """
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    try:
+        for coding in reversed(codings):
+            if coding in ("gzip", "x-gzip"):
+                body = _inflate(body, 16 + zlib.MAX_WBITS, max_bytes)
+            elif coding == "deflate":
+                try:
+                    body = _inflate(body, zlib.MAX_WBITS, max_bytes)
+                except zlib.error:
+                    body = _inflate(body, -zlib.MAX_WBITS, max_bytes)
+            elif coding == "br":
+                body = _unbrotli(body, max_bytes)
+            elif coding == "zstd":
+                body = _unzstd(body, max_bytes)
+            elif coding != "identity":
+                raise ContentDecodingError(f"unsupported content-encoding {coding!r}")
+    except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
+        raise ContentDecodingError(f"corrupt {content_encoding} stream: {exc}") from exc
+    return body
+
+
+def is_html_type(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in HTML_TYPES
+
+
+def looks_like_html(body: bytes) -> bool:
+    """Whether a payload served without a Content-Type sniffs as HTML."""
+    _, bom = read_bom(body)
+    return _HTML_START.match(body, len(bom or b""), 1024) is not None
+
+
+def _decode(body: bytes, encoding: str) -> str | None:
+    """``body`` decoded if it is valid in ``encoding`` or nearly (then with U+FFFD).
+
+    "Nearly": at most 5% of the non-ASCII bytes are bad, so that text in another
+    encoding never passes; a character cut at the very end (a truncated capture) is fine.
+    """
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(body) - 4:
+            return _decode(body[: exc.start], encoding)
+    except LookupError:
+        return None
+    text = body.decode(encoding, "replace")
+    non_ascii = len(body.translate(None, _ASCII))
+    return text if text.count("\ufffd") <= _NEARLY_VALID * non_ascii else None
+
+
+def _detected(body: bytes) -> str | None:
+    """The encoding the bytes imply; Latin-script single-byte text is read as windows-1252."""
+    sample = body[: body.rfind(b">", 0, 65536) + 1] or body[:65536]
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    if len("\u20ac\u4e2d".encode(best.encoding, "ignore")) > 2:  # a multi-byte encoding
+        return best.encoding
+    letters = [c for c in str(best) if ord(c) > 0x7F and c.isalpha()]
+    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return "cp1252" if latin * 2 >= len(letters) else best.encoding
+
+
+def decode_html(body: bytes, content_type: str) -> tuple[str, str]:
+    """(text, encoding) of an HTML payload.
+
+    A BOM decides; then bytes that are (nearly) valid UTF-8 are UTF-8, whatever is
+    declared (text in a legacy encoding is valid UTF-8 by accident only in theory); then
+    the header's charset, the page's, and what detection finds. Raises :class:`NotHtml` for binary payloads and
+    :class:`Undecodable` when no encoding reads the bytes cleanly or nearly so (a few bad
+    bytes become U+FFFD): broken text is refused, never garbled.
+    """
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding and bom:
+        return body[len(bom) :].decode(bom_encoding, "replace"), bom_encoding
+    head = body[:1445]
+    if head.translate(None, _BINARY_BYTES) != head:
+        raise NotHtml("binary bytes in the first 1445 bytes")
+    declared = [http_content_type_encoding(content_type), html_body_declared_encoding(body)]
+    candidates = ["utf-8", *(e for e in dict.fromkeys(declared) if e and e != "utf-8")]
+    for encoding in candidates:
+        if (text := _decode(body, encoding)) is not None:
+            return text, encoding
+    if (detected := _detected(body)) and (text := _decode(body, detected)) is not None:
+        return text, detected
+    raise Undecodable(f"not valid in {' nor '.join(candidates)}, and no encoding detected")

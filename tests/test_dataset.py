@@ -1,0 +1,208 @@
+"""The text dataset: its schema, rolling parts, readers, and the crawl pipelines that write it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.localweb import LocalWeb
+from pipelines.dataset import SCHEMA, DatasetWriter, make_row
+from pipelines.extraction import Extraction
+from tests.fixtures.cli import crawl_local
+
+DOCUMENTED = [
+    ("url", pa.string()),
+    ("crawl_id", pa.string()),
+    ("fetched_at", pa.string()),
+    ("status", pa.int32()),
+    ("content_type", pa.string()),
+    ("outlet", pa.string()),
+    ("title", pa.string()),
+    ("author", pa.string()),
+    ("published", pa.string()),
+    ("language", pa.string()),
+    ("text", pa.string()),
+    ("images", pa.list_(pa.string())),
+    ("links", pa.list_(pa.string())),
+    ("payload_digest", pa.string()),
+    ("warc_filename", pa.string()),
+    ("warc_offset", pa.int64()),
+    ("warc_length", pa.int64()),
+    ("extraction", pa.string()),
+    ("extraction_reason", pa.string()),
+]
+
+
+def row(n: int) -> dict[str, Any]:
+    extraction = Extraction(
+        "ok" if n % 3 else "empty",
+        "" if n % 3 else "no main text",
+        f"Text of page {n}, with “quotes” and 中文." if n % 3 else "",
+        title=f"Page {n}",
+        language="en",
+        links=[f"https://example.org/{n}/a", f"https://example.org/{n}/b"],
+        images=[] if n % 2 else [f"https://img.example.org/{n}.jpg"],
+    )
+    return make_row(
+        extraction,
+        url=f"https://example.org/{n}",
+        crawl_id="ignored: the writer's crawl id wins",
+        fetched_at="2026-11-25T08:30:15.123456Z",
+        status=200,
+        content_type="text/html; charset=utf-8",
+        outlet="example" if n % 2 else None,
+        payload_digest=f"sha256:{n:064x}",
+        warc_filename="scrubwatch-20261125083015123-00000-host-1.warc.gz",
+        warc_offset=1000 * n,
+        warc_length=900 + n,
+    )
+
+
+def write(folder: Path, count: int, **sizes: int) -> DatasetWriter:
+    writer = DatasetWriter(folder, "c1", **sizes)
+    for n in range(count):
+        writer.write(row(n))
+    writer.close()
+    return writer
+
+
+def test_schema_is_exactly_the_documented_one() -> None:
+    assert [(f.name, f.type) for f in SCHEMA] == DOCUMENTED
+
+
+def test_parts_roll_over_and_row_groups_are_bounded(tmp_path: Path) -> None:
+    writer = write(tmp_path, 12, rows_per_part=5, row_group_rows=2)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [f"part-{i:05d}.{ext}" for i in range(3) for ext in ("jsonl.gz", "parquet")]
+    assert sorted(writer.closed_files) == sorted(tmp_path.iterdir())
+    groups = [
+        [
+            pq.ParquetFile(tmp_path / f"part-{i:05d}.parquet").metadata.row_group(g).num_rows
+            for g in range(pq.ParquetFile(tmp_path / f"part-{i:05d}.parquet").num_row_groups)
+        ]
+        for i in range(3)
+    ]
+    assert groups == [[2, 2, 1], [2, 2, 1], [2]]
+    meta = pq.ParquetFile(tmp_path / "part-00000.parquet").metadata
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_files_are_open_until_the_part_is_complete(tmp_path: Path) -> None:
+    writer = DatasetWriter(tmp_path, "c1", rows_per_part=3, row_group_rows=2)
+    for n in range(4):
+        writer.write(row(n))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "part-00000.jsonl.gz",
+        "part-00000.parquet",
+        "part-00001.jsonl.gz.open",
+        "part-00001.parquet.open",
+    ]
+    writer.close()
+    assert not list(tmp_path.glob("*.open"))
+
+
+def test_every_reader_sees_the_same_rows(tmp_path: Path) -> None:
+    write(tmp_path, 7, rows_per_part=4, row_group_rows=3)
+    expected = [{**row(n), "crawl_id": "c1"} for n in range(7)]
+    table = pq.read_table(tmp_path / "part-00000.parquet")
+    assert table.schema.equals(SCHEMA)
+    assert table.to_pylist() == expected[:4]
+    # the JSONL parts sit beside the Parquet ones: discovery must skip them
+    dataset = ds.dataset(tmp_path, format="parquet", exclude_invalid_files=True)
+    assert sorted(dataset.to_table().to_pylist(), key=lambda r: r["warc_offset"]) == expected
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT url, len(links), images, warc_offset FROM read_parquet('{tmp_path}/*.parquet') "
+        "ORDER BY warc_offset"
+    ).fetchall()
+    assert got == [(r["url"], 2, r["images"], r["warc_offset"]) for r in expected]
+    lines = []
+    for path in sorted(tmp_path.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            lines += [json.loads(line) for line in fh]
+    assert lines == expected
+    jsonl = con.execute(
+        f"SELECT count(*), sum(warc_offset) FROM read_json('{tmp_path}/*.jsonl.gz')"
+    ).fetchone()
+    assert jsonl == (7, sum(r["warc_offset"] for r in expected))
+
+
+def test_pandas_reads_the_jsonl_parts(tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    write(tmp_path, 3)
+    frame = pandas.read_json(tmp_path / "part-00000.jsonl.gz", lines=True, compression="gzip")
+    assert list(frame.columns) == [name for name, _ in DOCUMENTED]
+    assert len(frame) == 3
+
+
+def test_nothing_written_is_overwritten_and_bad_rows_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, 2)
+    before = (tmp_path / "part-00000.parquet").read_bytes()
+    write(tmp_path, 2)
+    assert (tmp_path / "part-00000.parquet").read_bytes() == before
+    assert (tmp_path / "part-00001.parquet").exists()
+    writer = DatasetWriter(tmp_path / "other", "c1")
+    with pytest.raises(ValueError, match="lacks warc_offset"):
+        writer.write({**row(0), "warc_offset": None})
+    with pytest.raises(ValueError):
+        DatasetWriter(tmp_path, "c1", rows_per_part=0)
+
+
+def test_empty_writer_leaves_no_files(tmp_path: Path) -> None:
+    assert write(tmp_path / "text", 0).closed_files == []
+    assert not (tmp_path / "text").exists()
+
+
+# --- the crawl writes it ----------------------------------------------------------------
+
+
+def html_records(store: Path) -> dict[tuple[str, int], tuple[str, str]]:
+    """(file, offset) -> (url, record type) of every HTML response and revisit."""
+    found = {}
+    for path in sorted(store.glob("crawls/*/warc/*.warc.gz")):
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            for record in records:
+                headers = record.http_headers
+                if record.rec_type not in ("response", "revisit") or headers is None:
+                    continue
+                content_type = headers.get_header("Content-Type") or ""
+                status = int(headers.get_statuscode())
+                record.raw_stream.read()
+                if content_type.startswith("text/html") and not 300 <= status < 400:
+                    url = record.rec_headers.get_header("WARC-Target-URI")
+                    found[(path.name, records.get_record_offset())] = (url, record.rec_type)
+    return found
+
+
+@pytest.mark.slow
+def test_crawl_writes_one_row_per_html_page(
+    localweb: LocalWeb, localweb_registry: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "archive"
+    done = crawl_local(localweb.seed_url, store, localweb_registry, "--crawl-id", "c1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = store / "crawls" / "c1" / "text"
+    assert sorted(p.name for p in text.iterdir()) == ["part-00000.jsonl.gz", "part-00000.parquet"]
+    rows = pq.read_table(text / "part-00000.parquet").to_pylist()
+    assert {(r["warc_filename"], r["warc_offset"]) for r in rows} == set(html_records(store))
+    assert len(rows) == len({(r["warc_filename"], r["warc_offset"]) for r in rows})
+    manifest = json.loads((store / "crawls" / "c1" / "manifest.json").read_text())
+    assert {"crawls/c1/text/part-00000.parquet", "crawls/c1/text/part-00000.jsonl.gz"} <= {
+        f["path"] for f in manifest["files"]
+    }
+    seed = next(r for r in rows if r["url"] == localweb.seed_url)
+    assert seed["extraction"] == "ok" and seed["title"] and len(seed["text"]) > 200
+    assert all(link.startswith("http") for r in rows for link in r["links"])
+    assert {r["crawl_id"] for r in rows} == {"c1"}
+    assert any(r["outlet"] for r in rows)

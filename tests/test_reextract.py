@@ -1,0 +1,228 @@
+"""Re-extraction over stored WARCs: revisits resolved, a new dataset version, nothing overwritten."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+
+import brotli
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.reextract import reextract
+from pipelines.warcfile import RollingWarcFile
+from pipelines.warcrecords import Exchange, Original, build_exchange
+from storage import open_store
+from storage.cdxj import build_cdxj
+
+DATE = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+NEWS = "The ministry confirmed on Tuesday that the official had left the country in June. " * 4
+OLD = "An article first archived by an earlier crawl, unchanged since then, word for word. " * 4
+GONE = "A payload whose original record is in no crawl of this store at all, anywhere. " * 4
+
+
+def html(text: str, title: str) -> bytes:
+    return (
+        f"<html><head><title>{title}</title></head><body><article><p>{text}</p>"
+        f'<p><a href="more.html">More</a> about it.</p></article></body></html>'
+    ).encode()
+
+
+def exchange(url: str, body: bytes, *headers: tuple[str, str], status: int = 200) -> Exchange:
+    return Exchange(
+        url=url,
+        method="GET",
+        request_target="/" + url.split("/", 3)[3],
+        request_headers=[("Host", url.split("/")[2])],
+        request_body=b"",
+        protocol="HTTP/1.1",
+        status=status,
+        response_headers=list(headers),
+        body=body,
+        date=DATE,
+    )
+
+
+class Crawl:
+    """Writes one crawl's WARC files into a local store layout, one exchange per file."""
+
+    def __init__(self, root: Path, crawl_id: str) -> None:
+        self.root, self.crawl_id = root, crawl_id
+        numbers = count(1)
+        self.writer = RollingWarcFile(
+            root / "crawls" / crawl_id / "warc",
+            prefix="scrubwatch",
+            max_size=1,
+            warcinfo={"isPartOf": crawl_id},
+            host="host",
+            clock=lambda: DATE + timedelta(seconds=next(numbers)),
+        )
+        self.locations: dict[str, tuple[str, int, int]] = {}
+
+    def add(self, ex: Exchange, original: Original | None = None) -> Original:
+        records = build_exchange(ex, original=original)
+        first = self.writer.write(records.members)[0]
+        self.locations[ex.url] = (first.filename, first.offset, first.length)
+        return Original(ex.url, records.warc_date, records.record_id)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+HTML = ("Content-Type", "text/html; charset=utf-8")
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> tuple[Path, dict[str, tuple[str, int, int]]]:
+    root = tmp_path / "archive"
+    earlier = Crawl(root, "c0")
+    old = earlier.add(exchange("http://old.example/story", html(OLD, "Old"), HTML))
+    earlier.close()
+    index = root / "crawls" / "c0" / "indexes" / "index.cdxj"
+    index.parent.mkdir(parents=True)
+    index.write_bytes(build_cdxj(earlier.writer.closed_files))
+
+    crawl = Crawl(root, "c1")
+    first = crawl.add(exchange("http://news.example/a/story", html(NEWS, "Story"), HTML))
+    crawl.add(
+        exchange(
+            "http://news.example/b/gzipped",
+            gzip.compress(html("Gzipped text of a second article, long enough. " * 4, "Gz")),
+            HTML,
+            ("Content-Encoding", "gzip"),
+        )
+    )
+    crawl.add(
+        exchange(
+            "http://news.example/c/brotli",
+            brotli.compress(html("Brotli text of a third article, long enough too. " * 4, "Br")),
+            ("Content-Type", "text/html"),
+            ("Content-Encoding", "br"),
+        )
+    )
+    crawl.add(
+        exchange(
+            "http://news.example/logo.png", b"\x89PNG\r\n\x1a\n", ("Content-Type", "image/png")
+        )
+    )
+    crawl.add(
+        exchange(
+            "http://news.example/moved",
+            b"<html><body>Moved</body></html>",
+            HTML,
+            ("Location", "/a/story"),
+            status=301,
+        )
+    )
+    crawl.add(exchange("http://mirror.example/story", html(NEWS, "Story"), HTML), original=first)
+    crawl.add(exchange("http://old.example/story", html(OLD, "Old"), HTML), original=old)
+    crawl.add(
+        exchange("http://gone.example/x", html(GONE, "Gone"), HTML),
+        original=Original("http://gone.example/x", "2020-01-01T00:00:00Z", "<urn:uuid:gone>"),
+    )
+    crawl.close()
+    log = [{"url": "http://news.example/a/story", "outlet": "news", "outcome": "captured"}]
+    (root / "crawls" / "c1" / "crawl-log.jsonl").write_text(
+        "".join(json.dumps(entry) + "\n" for entry in log)
+    )
+    return root, crawl.locations
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.glob("crawls/*/warc/*"))
+    }
+
+
+@pytest.mark.slow
+def test_reextract_resolves_revisits_and_writes_a_new_version(
+    archive: tuple[Path, dict[str, tuple[str, int, int]]],
+) -> None:
+    root, locations = archive
+    before = digests(root)
+    store = open_store(str(root))
+    result = reextract(store, "c1", workers=2, version="v1")
+    assert digests(root) == before  # WARCs only read
+    assert result.prefix == "crawls/c1/_text-v1/"
+    assert result.counts == {"ok": 5, "error": 1}
+    text = root / "crawls" / "c1" / "_text-v1"
+    assert sorted(p.name for p in text.iterdir()) == [
+        "manifest.json",
+        "part-00000.jsonl.gz",
+        "part-00000.parquet",
+    ]
+    manifest = json.loads((text / "manifest.json").read_text())
+    assert manifest["version"] == "v1" and manifest["counts"]["rows"] == 6
+    for entry in manifest["files"]:
+        data = (root / entry["path"]).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"])
+
+    rows = {r["url"]: r for r in pq.read_table(text / "part-00000.parquet").to_pylist()}
+    assert list(rows) == [
+        "http://news.example/a/story",
+        "http://news.example/b/gzipped",
+        "http://news.example/c/brotli",
+        "http://mirror.example/story",  # revisit of a/story, same crawl
+        "http://old.example/story",  # revisit of crawl c0, through its index
+        "http://gone.example/x",  # revisit of nothing the store holds
+    ]
+    for url, row in rows.items():
+        assert (row["warc_filename"], row["warc_offset"], row["warc_length"]) == locations[url]
+        assert row["crawl_id"] == "c1" and row["fetched_at"].startswith("2026-11-25T08:30")
+    story = rows["http://news.example/a/story"]
+    assert (story["extraction"], story["title"], story["outlet"]) == ("ok", "Story", "news")
+    assert story["text"].startswith(NEWS.strip())
+    assert story["links"] == ["http://news.example/a/more.html"]
+    assert story["payload_digest"].startswith("sha256:")
+    assert rows["http://news.example/b/gzipped"]["text"].startswith("Gzipped text")
+    assert rows["http://news.example/c/brotli"]["text"].startswith("Brotli text")
+    mirror = rows["http://mirror.example/story"]
+    assert (mirror["text"], mirror["payload_digest"]) == (story["text"], story["payload_digest"])
+    assert mirror["links"] == ["http://mirror.example/more.html"]  # its own URL, not the original's
+    assert rows["http://old.example/story"]["text"].startswith(OLD.strip())
+    gone = rows["http://gone.example/x"]
+    assert (gone["extraction"], gone["text"]) == ("error", "")
+    assert "original" in gone["extraction_reason"]
+    with gzip.open(text / "part-00000.jsonl.gz", "rt") as fh:
+        assert [json.loads(line)["url"] for line in fh] == list(rows)
+
+    # the version stays out of the default discovery of crawls/
+    crawls = ds.dataset(root / "crawls", format="parquet", exclude_invalid_files=True)
+    assert crawls.count_rows() == 0
+
+    with pytest.raises(ValueError, match="already exists"):
+        reextract(store, "c1", version="v1")
+    assert json.loads((text / "manifest.json").read_text()) == manifest
+
+
+@pytest.mark.slow
+def test_reextract_from_s3(
+    archive: tuple[Path, dict[str, tuple[str, int, int]]], s3_store_uri: str
+) -> None:
+    root, _ = archive
+    store = open_store(s3_store_uri)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        store.put(path.relative_to(root).as_posix(), path)
+    result = reextract(store, "c1", workers=1)
+    assert result.version.endswith("Z") and result.counts == {"ok": 5, "error": 1}
+    keys = list(store.list(result.prefix))
+    assert [k.rsplit("/", 1)[1] for k in keys] == [
+        "manifest.json",
+        "part-00000.jsonl.gz",
+        "part-00000.parquet",
+    ]
+    assert keys == sorted(result.keys)
+
+
+def test_bad_version_and_missing_crawl(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path))
+    with pytest.raises(ValueError, match="invalid version"):
+        reextract(store, "c1", version="../x")
+    with pytest.raises(ValueError, match="no WARC files"):
+        reextract(store, "c1", version="v1")
