@@ -169,3 +169,31 @@ def pull(
         click.echo(f"failed: {problem}", err=True)
     if result.failed:
         sys.exit(1)
+
+
+@main.command()
+@store_option
+@click.option("--crawl", "crawl_id", required=True, help="The crawl to extract again.")
+@click.option("--version", default=None, help="Name of the new dataset version (default: now).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@one_line_errors
+def extract(store: str, crawl_id: str, version: str | None, workers: int | None) -> None:
+    """Extract text again from a crawl's stored WARCs into a new dataset version."""
+    from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT
+    from pipelines.reextract import reextract
+    from storage.stores import open_existing_store
+
+    with quiet_keyboard_interrupt():
+        result = reextract(
+            open_existing_store(store),
+            crawl_id,
+            workers=workers,
+            version=version,
+            timeout=EXTRACT_TIMEOUT,
+            max_bytes=EXTRACT_MAX_BYTES,
+        )
+    counts = ", ".join(f"{status}: {n}" for status, n in sorted(result.counts.items()))
+    click.echo(
+        f"crawl {crawl_id}: {result.rows} pages extracted in {result.seconds:.1f}s ({counts}); "
+        f"dataset version {result.version} stored under {result.prefix}"
+    )
