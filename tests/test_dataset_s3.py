@@ -1,0 +1,60 @@
+"""Researchers open the dataset straight from S3 (pyarrow) and from a pulled copy (DuckDB, pandas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+from pyarrow import fs
+
+from crawler.localweb import LocalWeb
+from tests.fixtures.cli import crawl_local, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_all_crawls_open_at_once_from_s3_and_from_a_pull(
+    localweb: LocalWeb, localweb_registry: Path, s3_store_uri: str, moto_server: str, tmp_path: Path
+) -> None:
+    for crawl_id, version in (("a", 1), ("b", 2)):
+        localweb.set_version(version)
+        done = crawl_local(
+            localweb.seed_url, s3_store_uri, localweb_registry, "--crawl-id", crawl_id
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    endpoint = urlsplit(moto_server)
+    s3 = fs.S3FileSystem(
+        endpoint_override=f"{endpoint.hostname}:{endpoint.port}",
+        scheme="http",
+        access_key="testing",
+        secret_key="testing",
+        region="us-east-1",
+    )
+    bucket_prefix = s3_store_uri.removeprefix("s3://")
+    dataset = ds.dataset(
+        f"{bucket_prefix}/crawls/", filesystem=s3, format="parquet", exclude_invalid_files=True
+    )
+    table = dataset.to_table(columns=["crawl_id", "url", "status", "text", "images"])
+    by_crawl = table.group_by("crawl_id").aggregate([("url", "count")]).to_pydict()
+    counts = dict(zip(by_crawl["crawl_id"], by_crawl["url_count"], strict=True))
+    assert set(counts) == {"a", "b"} and counts["a"] >= 8
+    seed_rows = table.filter(ds.field("url") == localweb.seed_url).to_pylist()
+    assert len(seed_rows) == 2 and all("Dong" in row["text"] for row in seed_rows)
+
+    dest = tmp_path / "pulled"
+    pulled = run_cli("pull", "--store", s3_store_uri, str(dest))
+    assert pulled.returncode == 0, pulled.stderr
+    rows = duckdb.sql(
+        f"select crawl_id, count(*) from read_parquet('{dest}/crawls/*/text/*.parquet') "
+        "group by crawl_id order by crawl_id"
+    ).fetchall()
+    assert dict(rows) == counts
+    frames = [pd.read_json(p, lines=True) for p in dest.glob("crawls/*/text/*.jsonl.gz")]
+    assert sum(len(f) for f in frames) == sum(counts.values())
+    again = run_cli("pull", "--store", s3_store_uri, str(dest))
+    assert again.returncode == 0, again.stderr
+    assert ": 0 files downloaded" in again.stdout  # resumed: everything verified and kept
