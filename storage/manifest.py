@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from storage.errors import StoreError, StoreMissing
-from storage.hashing import sha256_chunks, sha256_file
+from storage.hashing import CHUNK_SIZE, sha256_chunks, sha256_file
 from storage.layout import crawl_exists, list_crawl_ids, manifest_key, validate_crawl_id
 from storage.stores import Store
+from storage.warcverify import check_warc
 
 FORMAT = "scrubwatch-manifest/1"
 SOFTWARE = ("scrubwatch", "scrapy", "warcio", "trafilatura")
@@ -55,6 +56,18 @@ def _previous(store: Store, crawl_id: str) -> dict[str, str] | None:
     return None
 
 
+def _file_entry(key: str, path: Path) -> dict[str, Any]:
+    """Bytes and SHA-256 of a file; for a WARC file also how many records it holds."""
+    if not key.endswith(".warc.gz"):
+        return {"path": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    with path.open("rb") as fh:
+        check = check_warc(iter(lambda: fh.read(CHUNK_SIZE), b""))
+    entry: dict[str, Any] = {"path": key, "bytes": check.bytes, "sha256": check.sha256}
+    if not check.problems:  # a count read from a broken file would mean nothing
+        entry["records"] = check.records
+    return entry
+
+
 def build_manifest(
     store: Store,
     crawl_id: str,
@@ -77,10 +90,7 @@ def build_manifest(
         "format": FORMAT,
         "crawl_id": validate_crawl_id(crawl_id),
         "created": (created or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "files": [
-            {"path": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
-            for key, path in sorted(files)
-        ],
+        "files": [_file_entry(key, path) for key, path in sorted(files)],
         "counts": dict(info.get("counts", {})),
         "software": software,
         "seeds": list(info.get("seeds", [])),
@@ -148,6 +158,17 @@ def _verify_file(store: Store, entry: dict[str, Any]) -> Problem | None:
         return Problem(
             key, f"size mismatch: manifest says {entry['bytes']} bytes, store has {size}"
         )
+    if key.endswith(".warc.gz"):
+        check = check_warc(store.read_chunks(key))
+        if check.sha256 != entry["sha256"]:
+            return Problem(key, "sha256 mismatch")
+        if check.problems:
+            return Problem(key, "; ".join(check.problems[:3]))
+        if "records" in entry and entry["records"] != check.records:
+            return Problem(
+                key, f"record count: manifest says {entry['records']}, file has {check.records}"
+            )
+        return None
     if sha256_chunks(store.read_chunks(key)) != entry["sha256"]:
         return Problem(key, "sha256 mismatch")
     return None

@@ -41,7 +41,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
 
 def publish(store: Store, staging: Path, crawl_id: str) -> dict[str, object]:
     """Stage two files for ``crawl_id``, store them and their manifest, as a crawl does."""
-    for name in ("a.warc.gz", "b.warc.gz"):
+    for name in ("a.bin", "b.bin"):
         path = staging / warc_key(crawl_id, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(f"{crawl_id} {name} ".encode() * 1000)
@@ -63,7 +63,7 @@ def tamper(store: Store, key: str, data: bytes) -> None:
 
 def test_manifest_contents(store: Store, tmp_path: Path) -> None:
     first = publish(store, tmp_path / "staging", FIRST)
-    a_key = warc_key(FIRST, "a.warc.gz")
+    a_key = warc_key(FIRST, "a.bin")
     a_bytes = (tmp_path / "staging" / a_key).read_bytes()
     assert first["format"] == "scrubwatch-manifest/1"
     assert first["crawl_id"] == FIRST
@@ -71,9 +71,9 @@ def test_manifest_contents(store: Store, tmp_path: Path) -> None:
     assert first["files"] == [
         {"path": a_key, "bytes": len(a_bytes), "sha256": hashlib.sha256(a_bytes).hexdigest()},
         {
-            "path": warc_key(FIRST, "b.warc.gz"),
+            "path": warc_key(FIRST, "b.bin"),
             "bytes": len(a_bytes),
-            "sha256": store.sha256(warc_key(FIRST, "b.warc.gz")),
+            "sha256": store.sha256(warc_key(FIRST, "b.bin")),
         },
     ]
     assert first["counts"] == {"responses": 2}
@@ -116,7 +116,7 @@ def test_verify_passes_then_names_a_changed_file(store: Store, tmp_path: Path) -
     assert verify_store(store) == []
     assert verify_store(store, FIRST) == []
 
-    key = warc_key(FIRST, "b.warc.gz")
+    key = warc_key(FIRST, "b.bin")
     data = bytearray(store.get(key))
     data[100] ^= 0x01
     tamper(store, key, bytes(data))
@@ -128,11 +128,11 @@ def test_verify_reports_missing_and_truncated_files(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "archive"))
     publish(store, tmp_path / "staging", FIRST)
     assert store.local_root is not None
-    (store.local_root / warc_key(FIRST, "a.warc.gz")).unlink()
-    (store.local_root / warc_key(FIRST, "b.warc.gz")).write_bytes(b"short")
+    (store.local_root / warc_key(FIRST, "a.bin")).unlink()
+    (store.local_root / warc_key(FIRST, "b.bin")).write_bytes(b"short")
     assert [str(p) for p in verify_store(store)] == [
-        f"{warc_key(FIRST, 'a.warc.gz')}: missing",
-        f"{warc_key(FIRST, 'b.warc.gz')}: size mismatch: manifest says 27000 bytes, store has 5",
+        f"{warc_key(FIRST, 'a.bin')}: missing",
+        f"{warc_key(FIRST, 'b.bin')}: size mismatch: manifest says 23000 bytes, store has 5",
     ]
 
 

@@ -59,12 +59,31 @@ def crawls(store: str, as_json: bool) -> None:
 @main.command()
 @store_option
 @click.option("--crawl", "crawl_id", default=None, help="Only this crawl (default: every crawl).")
+@click.option(
+    "--warc",
+    "warc_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Check these WARC files instead of a store; repeatable.",
+)
 @one_line_errors
-def verify(store: str, crawl_id: str | None) -> None:
-    """Re-hash every file the manifests list, and check the chain of manifests."""
+def verify(store: str, crawl_id: str | None, warc_files: tuple[str, ...]) -> None:
+    """Re-hash and check every stored file against its manifest, and the chain of manifests."""
     from storage.manifest import verify_crawls
     from storage.stores import open_existing_store
+    from storage.warcverify import check_warc
 
+    if warc_files:
+        broken = 0
+        for name in warc_files:
+            with open(name, "rb") as fh:
+                check = check_warc(iter(lambda: fh.read(1 << 20), b""))
+            for message in check.problems:
+                click.echo(f"{name}: {message}")
+            broken += bool(check.problems)
+            if not check.problems:
+                click.echo(f"{name}: ok, {check.records} records")
+        sys.exit(1 if broken else 0)
     result = verify_crawls(open_existing_store(store), crawl_id)
     for problem in result.problems:
         click.echo(str(problem))
