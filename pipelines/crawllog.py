@@ -10,7 +10,10 @@ Settings: ``CRAWL_ID``, ``STAGING_DIR``.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
+
+from scrapy import Request, signals
 
 from crawler.addon import crawl_staging
 from crawler.items import FailureItem, PageItem
@@ -34,7 +37,29 @@ class CrawlLogPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        return cls(crawl_staging(crawler.settings) / LOG_NAME, crawler.stats)
+        pipeline = cls(crawl_staging(crawler.settings) / LOG_NAME, crawler.stats)
+        crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
+        return pipeline
+
+    def request_dropped(self, request: Request) -> None:
+        """A redirect whose target was fetched already (a loop, or a page seen by another
+        path) ends the chain with no response for the spider: say so, not nothing."""
+        chain = request.meta.get("redirect_urls")
+        if not chain:
+            return  # an ordinary duplicate: that URL has its own line
+        self.stats.inc_value("crawl/failed/redirect")
+        self.process_item(
+            FailureItem(
+                url=chain[0],
+                role=request.meta.get("role", "cited"),
+                kind="redirect",
+                error=f"redirects to {request.url}, which this crawl already fetched "
+                f"(chain: {' -> '.join([*chain, request.url])})",
+                time=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                cited_by=request.meta.get("cited_by"),
+                outlet=request.meta.get("outlet"),
+            )
+        )
 
     def open_spider(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

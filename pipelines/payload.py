@@ -29,6 +29,7 @@ _HTML_START = re.compile(
 _BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 _ASCII = bytes(range(0x80))
 _NEARLY_VALID = 0.05  # share of the non-ASCII bytes that may be undecodable
+_STRAY_BYTES = 8  # bad bytes tolerated in a page that declares its encoding
 
 
 class ContentTooLarge(ValueError):
@@ -118,7 +119,7 @@ def looks_like_html(body: bytes) -> bool:
     return _HTML_START.match(body, len(bom or b""), 1024) is not None
 
 
-def _decode(body: bytes, encoding: str) -> str | None:
+def _decode(body: bytes, encoding: str, *, declared: bool = False) -> str | None:
     """``body`` decoded if it is valid in ``encoding`` or nearly (then with U+FFFD).
 
     "Nearly": at most 5% of the non-ASCII bytes are bad, so that text in another
@@ -128,12 +129,15 @@ def _decode(body: bytes, encoding: str) -> str | None:
         return body.decode(encoding)
     except UnicodeDecodeError as exc:
         if exc.reason == "unexpected end of data" and exc.start >= len(body) - 4:
-            return _decode(body[: exc.start], encoding)
+            return _decode(body[: exc.start], encoding, declared=declared)
     except LookupError:
         return None
     text = body.decode(encoding, "replace")
     non_ascii = len(body.translate(None, _ASCII))
-    return text if text.count("\ufffd") <= _NEARLY_VALID * non_ascii else None
+    bad = text.count("\ufffd")
+    # A page that declares this encoding gets a few stray bad bytes however little
+    # non-ASCII text it has; reading it as another encoding would garble the rest.
+    return text if bad <= _NEARLY_VALID * non_ascii or (declared and bad <= _STRAY_BYTES) else None
 
 
 def _detected(body: bytes) -> str | None:
@@ -167,7 +171,7 @@ def decode_html(body: bytes, content_type: str) -> tuple[str, str]:
     declared = [http_content_type_encoding(content_type), html_body_declared_encoding(body)]
     candidates = ["utf-8", *(e for e in dict.fromkeys(declared) if e and e != "utf-8")]
     for encoding in candidates:
-        if (text := _decode(body, encoding)) is not None:
+        if (text := _decode(body, encoding, declared=encoding in declared)) is not None:
             return text, encoding
     if (detected := _detected(body)) and (text := _decode(body, detected)) is not None:
         return text, detected
