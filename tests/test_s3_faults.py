@@ -8,6 +8,7 @@ the work, nothing is stored twice or half, and a final failure keeps the local f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -64,11 +65,9 @@ class FlakyProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            for end in (src, dst):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         self.listener.close()
