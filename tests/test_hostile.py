@@ -58,6 +58,23 @@ PARAGRAPHS = "".join(
 )
 
 
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>feed</title></head><body>'
+    b"<article><h1>Feed</h1><p>Leak: &xxe;</p>" + PARAGRAPHS.encode() + b"</article></body></html>"
+)
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'.encode()
+        for n in range(1, 10)
+    )
+    + b']><html xmlns="http://www.w3.org/1999/xhtml"><body><article><p>&lol9;</p>'
+    + PARAGRAPHS.encode()
+    + b"</article></body></html>"
+)
+
+
 class Hostile(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     pages: ClassVar[dict[str, tuple[int, list[tuple[str, str]], bytes]]] = {}
@@ -96,6 +113,8 @@ def _site() -> dict[str, tuple[int, list[tuple[str, str]], bytes]]:
         "/cp1252": (200, html, cp1252.encode("cp1252")),
         "/broken-utf8": (200, [("Content-Type", "text/html; charset=utf-8")], broken),
         "/big": (200, html, big_body),
+        "/xxe": (200, [("Content-Type", "application/xhtml+xml")], XXE),
+        "/laughs": (200, [("Content-Type", "application/xhtml+xml")], LAUGHS),
     }
     for path, (coding, body) in _bombs().items():
         pages[path] = (200, [*html, ("Content-Encoding", coding)], body)
@@ -162,6 +181,15 @@ def test_every_hostile_page_gets_an_explicit_status(hostile: dict[str, Any]) -> 
         entry = log[name]
         assert entry["outcome"] == "failed" or rows[name]["extraction"] == "too_large", entry
     assert log["loop-a"]["outcome"] == "failed" or log["loop-b"]["outcome"] == "failed"
+
+
+def test_xml_entities_leak_nothing(hostile: dict[str, Any]) -> None:
+    rows = _rows(hostile["store"])
+    for name in ("xxe", "laughs"):
+        row = rows[name]
+        assert row["extraction"] in ("ok", "empty", "decode_error", "not_html"), row
+        assert "root:" not in (row["text"] or "")
+        assert (row["text"] or "").count("lol") < 1000  # entities never expanded
 
 
 def test_bombs_are_archived_as_sent(hostile: dict[str, Any]) -> None:
