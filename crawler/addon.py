@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from scrapy.settings import get_settings_priority
 
 from storage import layout, open_store
 
@@ -27,13 +29,23 @@ def default_staging_dir(store_uri: str) -> Path:
     return Path.home() / ".cache" / "scrubwatch" / "staging"
 
 
+def resolve_setting(settings: Settings, name: str, value: Any) -> None:
+    """Set ``name`` to the value an add-on resolved for it.
+
+    At ``addon`` priority at least, and at the priority it had: an add-on runs after
+    the project's settings module (a higher priority), whose empty defaults it fills.
+    """
+    priority = max(settings.getpriority(name) or 0, get_settings_priority("addon"))
+    settings.set(name, value, priority=priority)
+
+
 class CrawlIdentity:
     def update_settings(self, settings: Settings) -> None:
         crawl_id = settings.get("CRAWL_ID") or layout.new_crawl_id(datetime.now(UTC))
-        settings.set("CRAWL_ID", layout.validate_crawl_id(crawl_id), priority="addon")
+        resolve_setting(settings, "CRAWL_ID", layout.validate_crawl_id(crawl_id))
         if not settings.get("STAGING_DIR"):
             staging = default_staging_dir(settings.get("STORE_URI"))
-            settings.set("STAGING_DIR", str(staging), priority="addon")
+            resolve_setting(settings, "STAGING_DIR", str(staging))
 
 
 def crawl_staging(settings: Settings) -> Path:

@@ -16,10 +16,11 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.crawlgroup import CrawlGroup, GroupError, connect
 from crawler.outlets import OutletRegistry
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
-from storage import crawl_exists, new_crawl_id, open_store, validate_crawl_id
+from storage import crawl_exists, crawl_log_key, new_crawl_id, open_store, validate_crawl_id
 
 
 class CrawlError(Exception):
@@ -33,6 +34,7 @@ class CrawlSummary:
     stats: dict[str, Any]
     error: str | None = None
     statuses: dict[int, int] = field(default_factory=dict)
+    worker: str | None = None  # this process, in a crawl shared over Redis
 
     def lines(self) -> list[str]:
         s = self.stats
@@ -49,8 +51,12 @@ class CrawlSummary:
             f"{s.get('warc/records/revisit', 0)} revisits",
             "  failures: "
             + (", ".join(f"{k}: {v}" for k, v in sorted(failed.items())) or "none")
-            + f" (see crawls/{self.crawl_id}/crawl-log.jsonl)",
+            + f" (see {crawl_log_key(self.crawl_id, self.worker)})",
         ]
+        if "frontier/workers" in s:
+            out.append(
+                f"  workers: {s['frontier/workers']}, lost: {s.get('frontier/workers_lost', 0)}"
+            )
         if self.error:
             out.append(f"  not stored: {self.error}")
         else:
@@ -86,11 +92,13 @@ def run_crawl(
     outlets: list[str] | None = None,
     retain_days: int | None = None,
     lock_mode: str | None = None,
+    redis_url: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
     """Crawl ``seeds`` into the store at ``store_uri``; the flags override the settings.
 
-    ``retain_days`` and ``lock_mode`` set ``STORE_RETAIN_DAYS`` and ``STORE_LOCK_MODE``.
+    ``retain_days`` and ``lock_mode`` set ``STORE_RETAIN_DAYS`` and ``STORE_LOCK_MODE``;
+    ``redis_url`` shares the crawl with ``scrubwatch worker`` processes (``REDIS_URL``).
     """
     overrides = dict(overrides or {})
     if retain_days is not None:
@@ -112,6 +120,9 @@ def run_crawl(
         )
     if depth < 0:
         raise CrawlError(f"--depth must be 0 or more, got {depth}")
+    if redis_url:
+        overrides["REDIS_URL"] = redis_url
+        check_new_shared(redis_url, crawl_id)
     settings = project_settings(
         {
             "SEEDS": [s if is_url(s) else str(Path(s).resolve()) for s in seeds],
@@ -123,13 +134,35 @@ def run_crawl(
             **overrides,
         }
     )
-    if outlets:  # given registries replace the shipped one
-        settings.set("OUTLETS_REGISTRY", str(Path(outlets[0]).resolve()), priority="cmdline")
-        settings.set("EXTRA_OUTLETS", [str(Path(p).resolve()) for p in outlets[1:]], "cmdline")
+    use_outlets(settings, outlets)
     registry = OutletRegistry.load(
         settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
     )
     check_seeds(seeds, registry)
+    return run_process(settings, store.uri)
+
+
+def use_outlets(settings: Settings, outlets: list[str] | None) -> None:
+    if outlets:  # given registries replace the shipped one
+        settings.set("OUTLETS_REGISTRY", str(Path(outlets[0]).resolve()), priority="cmdline")
+        settings.set("EXTRA_OUTLETS", [str(Path(p).resolve()) for p in outlets[1:]], "cmdline")
+
+
+def check_new_shared(redis_url: str, crawl_id: str) -> None:
+    """Refuse a crawl id that Redis already holds, and a Redis that cannot be reached."""
+    try:
+        group = CrawlGroup(connect(redis_url), crawl_id)
+        if group.fields():
+            raise CrawlError(
+                f"crawl {crawl_id} is already under way on {redis_url}: choose another --crawl-id"
+            )
+    except GroupError as exc:
+        raise CrawlError(str(exc)) from exc
+
+
+def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
+    """Run the ``cited`` spider with ``settings`` in this process; sum up what it did."""
+    crawl_id = settings.get("CRAWL_ID")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(CitedSpider)
     process.crawl(crawler)
@@ -145,4 +178,7 @@ def run_crawl(
     )
     publisher = crawler.extensions.middlewares
     error = next((getattr(m, "error", None) for m in publisher if getattr(m, "error", None)), None)
-    return CrawlSummary(crawl_id, store.uri, stats, error=error, statuses=dict(statuses))
+    worker = crawler.settings.get("WORKER_ID") or None
+    return CrawlSummary(
+        crawl_id, store_uri, stats, error=error, statuses=dict(statuses), worker=worker
+    )

@@ -87,7 +87,20 @@ WARC_GZIP = True
 STORE_RETAIN_DAYS = 0
 STORE_LOCK_MODE = "GOVERNANCE"
 
-ADDONS = {"crawler.addon.CrawlIdentity": 0}
+ADDONS = {"crawler.addon.CrawlIdentity": 0, "crawler.frontier.SharedFrontier": 10}
+
+# --- scale-out on Redis ---------------------------------------------------------
+# With REDIS_URL (redis://HOST:PORT/DB, `--redis`) the crawl's frontier, dupefilter and
+# payload digests live in Redis, and `scrubwatch worker` processes join it: see
+# crawler/frontier.py. Each worker writes its own files into the same store.
+REDIS_URL = ""
+FRONTIER_ROLE = "coordinator"  # "worker" for `scrubwatch worker`
+WORKER_ID = ""  # empty: <host>-<pid>, as in WARC file names
+FRONTIER_HEARTBEAT = 5.0  # seconds between a worker's heartbeats
+FRONTIER_WORKER_TTL = 60.0  # seconds without a heartbeat after which a worker is gone
+FRONTIER_POLL_INTERVAL = 0.5  # seconds between an idle worker's looks at the frontier
+FRONTIER_PUBLISH_TIMEOUT = 3600.0  # seconds the coordinator waits for workers to publish
+FRONTIER_JOIN_TIMEOUT = 60.0  # seconds a worker waits for its crawl to start
 
 # --- text extraction and dataset ----------------------------------------------
 # Every captured HTML page is extracted (trafilatura, in worker processes, each page

@@ -1,10 +1,11 @@
 """Item pipeline that writes the crawl log: one JSON object per URL, captured or not.
 
-``crawls/<id>/crawl-log.jsonl`` in the staging folder, put into the store with
-the rest of the crawl. Nothing that was tried is silently dropped: failures (DNS,
-refused, timeout, too large, blocked, robots) are lines here too.
+``crawls/<id>/crawl-log.jsonl`` in the staging folder (``crawl-log.<worker>.jsonl`` for
+one worker of a shared crawl), put into the store with the rest of the crawl. Nothing
+that was tried is silently dropped: failures (DNS, refused, timeout, too large,
+blocked, robots) are lines here too.
 
-Settings: ``CRAWL_ID``, ``STAGING_DIR``.
+Settings: ``CRAWL_ID``, ``STAGING_DIR``, ``WORKER_ID``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scrapy import Request, signals
 
 from crawler.addon import crawl_staging
 from crawler.items import FailureItem, PageItem
+from storage.layout import worker_file
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,7 +39,8 @@ class CrawlLogPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        pipeline = cls(crawl_staging(crawler.settings) / LOG_NAME, crawler.stats)
+        name = worker_file(LOG_NAME, crawler.settings.get("WORKER_ID"))
+        pipeline = cls(crawl_staging(crawler.settings) / name, crawler.stats)
         crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
         return pipeline
 

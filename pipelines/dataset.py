@@ -1,12 +1,13 @@
 """Item pipeline that writes the crawl's text dataset: the rows :mod:`pipelines.extract` made.
 
-Rows go to ``crawls/<id>/text/part-NNNNN.parquet`` and ``.jsonl.gz`` in the staging
-folder (see :mod:`pipelines.datasetfile` for the format), through one writer thread so
-that no file I/O runs on the reactor thread; the last part is closed when the spider
-closes, before the publisher puts the crawl into the store.
+Rows go to ``crawls/<id>/text/part-NNNNN.parquet`` and ``.jsonl.gz`` (``part-<worker>-NNNNN``
+for one worker of a shared crawl) in the staging folder (see :mod:`pipelines.datasetfile`
+for the format), through one writer thread so that no file I/O runs on the reactor
+thread; the last part is closed when the spider closes, before the publisher puts the
+crawl into the store.
 
 Settings: ``DATASET_ROWS_PER_PART``, ``DATASET_ROW_GROUP_ROWS``, ``CRAWL_ID``,
-``STAGING_DIR``.
+``STAGING_DIR``, ``WORKER_ID``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DatasetPipeline:
             settings.get("CRAWL_ID"),
             rows_per_part=settings.getint("DATASET_ROWS_PER_PART"),
             row_group_rows=settings.getint("DATASET_ROW_GROUP_ROWS"),
+            part_prefix=f"part-{worker}" if (worker := settings.get("WORKER_ID")) else "part",
         )
         assert crawler.stats is not None
         return cls(writer, crawler.stats)

@@ -1,7 +1,7 @@
 """The text dataset's format: one row per captured HTML page, in Parquet and JSONL parts.
 
 ``part-NNNNN.parquet`` (zstd, written a row group at a time) and ``part-NNNNN.jsonl.gz``
-hold the same rows side by side; a part is written as ``<name>.open`` and renamed
+(``part-<worker>-NNNNN`` for each worker of a shared crawl) hold the same rows side by side; a part is written as ``<name>.open`` and renamed
 when it is complete, so a publisher that skips ``.open`` files never ships half a
 part. Plain Python (no Scrapy): the crawl's pipeline and re-extraction both use it.
 
@@ -103,6 +103,7 @@ class DatasetWriter:
         *,
         rows_per_part: int = 50_000,
         row_group_rows: int = 10_000,
+        part_prefix: str = "part",
     ) -> None:
         if rows_per_part < 1 or row_group_rows < 1:
             raise ValueError(
@@ -113,6 +114,7 @@ class DatasetWriter:
         self.crawl_id = crawl_id
         self.rows_per_part = rows_per_part
         self.row_group_rows = min(row_group_rows, rows_per_part)
+        self.part_prefix = part_prefix
         self.closed_files: list[Path] = []
         self.rows = 0
         self._serial = 0
@@ -125,7 +127,7 @@ class DatasetWriter:
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         while True:
-            stem = f"part-{self._serial:05d}"
+            stem = f"{self.part_prefix}-{self._serial:05d}"
             self._serial += 1
             self._names = [f"{stem}.parquet", f"{stem}.jsonl.gz"]
             if not any(

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import re
 import resource
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, TimeoutError
@@ -35,15 +36,17 @@ from trafilatura.xml import xmltotxt
 from w3lib.url import safe_url_string
 
 from pipelines.payload import (
-    DEFAULT_MAX_BYTES,
-    ContentDecodingError,
-    ContentTooLarge,
     NotHtml,
     Undecodable,
-    decode_content,
     decode_html,
     is_html_type,
     looks_like_html,
+)
+from storage.contentcoding import (
+    DEFAULT_MAX_BYTES,
+    ContentDecodingError,
+    ContentTooLarge,
+    decode_content,
 )
 
 __all__ = [
@@ -309,17 +312,24 @@ class ExtractorPool:
     def map_ordered(
         self, pages: Iterable[tuple[T, Page]], window: int | None = None
     ) -> Iterator[tuple[T, Extraction]]:
-        """(tag, extraction) of each (tag, page), in order, ``window`` pages in flight at most."""
-        window = window or 4 * self.workers
+        """(tag, extraction) of each (tag, page), in order.
+
+        At most ``window`` pages are in flight (their bodies in memory); a slow page
+        holds back the results after it, not the workers, which go on with the next pages.
+        """
+        slots = threading.BoundedSemaphore(window or 4 * self.workers)
         pending: deque[tuple[T, Future[Extraction]]] = deque()
         for tag, page in pages:
-            pending.append((tag, self.submit(*page)))
-            if len(pending) >= window:
-                tag, future = pending.popleft()
-                yield tag, future.result()
+            while pending and pending[0][1].done():
+                done_tag, future = pending.popleft()
+                yield done_tag, future.result()
+            slots.acquire()
+            future = self.submit(*page)
+            future.add_done_callback(lambda _: slots.release())
+            pending.append((tag, future))
         while pending:
-            tag, future = pending.popleft()
-            yield tag, future.result()
+            done_tag, future = pending.popleft()
+            yield done_tag, future.result()
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers once the queued pages are done (``wait``), or at once."""

@@ -1,7 +1,7 @@
-"""A captured payload made ready for parsing: content coding undone, then decoded to text.
+"""A captured payload made ready for parsing: decoded to text, or refused.
 
-:func:`decode_content` undoes ``Content-Encoding`` with a bounded output, so a
-decompression bomb costs ``max_bytes`` at most. :func:`decode_html` follows the
+(``Content-Encoding`` is undone before, by :mod:`storage.contentcoding`.)
+:func:`decode_html` follows the
 browser's order (BOM, header charset, page charset) then UTF-8 then detection, and
 refuses rather than garbles: binary payloads and text that no encoding reads cleanly
 (or nearly: a few bad bytes become U+FFFD) raise. Plain Python; reads no settings.
@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zlib
 
-import brotli
-import zstandard
 from charset_normalizer import from_bytes
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024  # below trafilatura's own MAX_FILE_SIZE (20 MB)
 # WHATWG MIME sniffing: an HTML document starts with one of these tags.
 _HTML_START = re.compile(
     rb"\s*<(?:!doctype\s+html|html|head|body|script|iframe|h1|div|font|table|a|style|title"
@@ -32,81 +28,12 @@ _NEARLY_VALID = 0.05  # share of the non-ASCII bytes that may be undecodable
 _STRAY_BYTES = 8  # bad bytes tolerated in a page that declares its encoding
 
 
-class ContentTooLarge(ValueError):
-    """The decoded payload would pass ``max_bytes``."""
-
-
-class ContentDecodingError(ValueError):
-    """The Content-Encoding is unknown or its stream is corrupt."""
-
-
 class NotHtml(ValueError):
     """The payload is binary, whatever its Content-Type says."""
 
 
 class Undecodable(ValueError):
     """No encoding turns the payload into text without garbling it."""
-
-
-def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
-    out = bytearray()
-    inflater = zlib.decompressobj(wbits)
-    while True:
-        out += inflater.decompress(data, limit + 1 - len(out))
-        if len(out) > limit:
-            raise ContentTooLarge(f"decodes to more than {limit} bytes")
-        data = inflater.unconsumed_tail
-        if inflater.eof and wbits > zlib.MAX_WBITS and inflater.unused_data.strip(b"\0"):
-            data, inflater = inflater.unused_data, zlib.decompressobj(wbits)  # next gzip member
-        elif inflater.eof or not data:  # done, or a truncated stream: keep what came out
-            return bytes(out)
-
-
-def _unbrotli(data: bytes, limit: int) -> bytes:
-    decompressor = brotli.Decompressor()
-    out = decompressor.process(data, output_buffer_limit=limit + 1)
-    while len(out) <= limit and not decompressor.can_accept_more_data():
-        out += decompressor.process(b"", output_buffer_limit=limit + 1 - len(out))
-    if len(out) > limit:
-        raise ContentTooLarge(f"decodes to more than {limit} bytes")
-    return out
-
-
-def _unzstd(data: bytes, limit: int) -> bytes:
-    reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
-    out = bytearray()
-    while len(out) <= limit and (chunk := reader.read(min(limit + 1 - len(out), 1 << 20))):
-        out += chunk
-    if len(out) > limit:
-        raise ContentTooLarge(f"decodes to more than {limit} bytes")
-    return bytes(out)
-
-
-def decode_content(body: bytes, content_encoding: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """Undo ``Content-Encoding`` (gzip, deflate as zlib or raw, br, zstd; several in order).
-
-    Output is bounded: past ``max_bytes`` it raises :class:`ContentTooLarge` without
-    inflating the rest, so a decompression bomb costs ``max_bytes`` at most.
-    """
-    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-    try:
-        for coding in reversed(codings):
-            if coding in ("gzip", "x-gzip"):
-                body = _inflate(body, 16 + zlib.MAX_WBITS, max_bytes)
-            elif coding == "deflate":
-                try:
-                    body = _inflate(body, zlib.MAX_WBITS, max_bytes)
-                except zlib.error:
-                    body = _inflate(body, -zlib.MAX_WBITS, max_bytes)
-            elif coding == "br":
-                body = _unbrotli(body, max_bytes)
-            elif coding == "zstd":
-                body = _unzstd(body, max_bytes)
-            elif coding != "identity":
-                raise ContentDecodingError(f"unsupported content-encoding {coding!r}")
-    except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
-        raise ContentDecodingError(f"corrupt {content_encoding} stream: {exc}") from exc
-    return body
 
 
 def is_html_type(content_type: str) -> bool:

@@ -34,6 +34,26 @@ class CrawlExists(ValueError):
     pass
 
 
+def open_crawl_store(settings: Any) -> Store:
+    """The store of ``STORE_URI``, with the retention asked for, checked writable."""
+    store = open_store(
+        settings.get("STORE_URI"),
+        retain_days=settings.getint("STORE_RETAIN_DAYS"),
+        lock_mode=settings.get("STORE_LOCK_MODE"),
+    )
+    store.check_writable()
+    return store
+
+
+def check_new(store: Store, crawl_id: str) -> None:
+    """Refuse a crawl id that the store already holds: nothing is overwritten."""
+    if crawl_exists(store, crawl_id):
+        raise CrawlExists(
+            f"crawl {crawl_id} already exists in store {store.uri}: "
+            "nothing is overwritten; choose another --crawl-id"
+        )
+
+
 class PublishCrawl:
     def __init__(
         self,
@@ -53,18 +73,9 @@ class PublishCrawl:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        store = open_store(
-            settings.get("STORE_URI"),
-            retain_days=settings.getint("STORE_RETAIN_DAYS"),
-            lock_mode=settings.get("STORE_LOCK_MODE"),
-        )
-        store.check_writable()
+        store = open_crawl_store(settings)
         crawl_id = settings.get("CRAWL_ID")
-        if crawl_exists(store, crawl_id):
-            raise CrawlExists(
-                f"crawl {crawl_id} already exists in store {store.uri}: "
-                "nothing is overwritten; choose another --crawl-id"
-            )
+        check_new(store, crawl_id)
         assert crawler.stats is not None
         ext = cls(
             store,

@@ -29,6 +29,7 @@ from pipelines.warcpages import Capture, Pages
 from storage import crawl_log_key, crawl_prefix, new_crawl_id
 from storage.errors import StoreMissing
 from storage.hashing import sha256_file
+from storage.layout import copies_of
 from storage.manifest import serialize_manifest
 from storage.stores import Store
 
@@ -56,10 +57,12 @@ def version_prefix(crawl_id: str, version: str) -> str:
 
 
 def _outlets(store: Store, crawl_id: str) -> dict[str, str]:
-    try:
-        lines = store.get(crawl_log_key(crawl_id)).decode("utf-8").splitlines()
-    except StoreMissing:
-        return {}
+    lines = []
+    for key in copies_of(store, crawl_log_key(crawl_id)):  # every worker's, if shared
+        try:
+            lines += store.get(key).decode("utf-8").splitlines()
+        except StoreMissing:
+            continue
     entries = (json.loads(line) for line in lines if line.strip())
     return {e["url"]: e["outlet"] for e in entries if e.get("outlet")}
 

@@ -5,13 +5,15 @@ middleware touches the response: bodies are still content-encoded, redirects,
 errors and requisites are all seen. Records are built and written by one writer
 thread, in arrival order, off the reactor thread; :func:`capture_of` gives the future that resolves to a
 downloaded request's :class:`Capture`. The future is kept beside the request, not
-in its meta, so that requests stay serialisable (a shared Redis frontier pickles
+in its meta, so that requests stay serialisable (a shared Redis frontier serialises
 them, redirects copy meta).
-A payload already archived, in this crawl or any earlier one of the store (the
-store's digest index, :mod:`storage.digests`), becomes a revisit record.
+A payload already archived, in any earlier crawl of the store (the store's digest
+index, :mod:`storage.digests`) or in this one (a :class:`~pipelines.digestindex.DigestIndex`,
+shared by every worker of a crawl on Redis), becomes a revisit record.
 
 Settings: ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_OPERATOR``, ``CRAWL_ID``,
-``STAGING_DIR``, ``STORE_URI``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``.
+``STAGING_DIR``, ``STORE_URI``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``,
+``REDIS_URL``, ``WORKER_ID``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,17 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import __version__
 from crawler.addon import crawl_staging
+from crawler.crawlgroup import connect, group_key
+from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
 from pipelines.warcfile import RollingWarcFile
-from pipelines.warcrecords import Exchange, Original, build_exchange, sha256_digest
+from pipelines.warcrecords import (
+    Exchange,
+    Original,
+    build_exchange,
+    new_record_id,
+    sha256_digest,
+    warc_date,
+)
 from storage import Store, open_store
 from storage.digests import ArchivedPayload, DigestLog, digests_key, load_digest_index
 
@@ -119,13 +130,16 @@ class WarcCapture:
         crawl_id: str,
         digest_log: DigestLog,
         store: Store | None = None,
+        index: DigestIndex | None = None,
     ) -> None:
         self.writer = writer
         self.stats = stats
         self.crawl_id = crawl_id
         self.store = store
         self.digest_log = digest_log
+        #: payloads of the store's earlier crawls, looked up first
         self.digests: dict[str, ArchivedPayload] = {}
+        self.index = index or MemoryDigestIndex()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
 
     @classmethod
@@ -134,21 +148,27 @@ class WarcCapture:
         staging = crawl_staging(settings)
         directory = staging / "warc"
         crawl_id = settings.get("CRAWL_ID")
+        worker = settings.get("WORKER_ID") or None
         writer = RollingWarcFile(
             directory,
             prefix=settings.get("WARC_PREFIX"),
             max_size=settings.getint("WARC_MAX_SIZE"),
             warcinfo=warcinfo_fields(settings),
+            host=worker,
         )
+        index: DigestIndex = MemoryDigestIndex()
+        if redis_url := settings.get("REDIS_URL"):
+            index = RedisDigestIndex(connect(redis_url), group_key(crawl_id, "digests"))
         assert crawler.stats is not None
         ext = cls(
             writer,
             crawler.stats,
             crawl_id=crawl_id,
             digest_log=DigestLog(
-                Path(settings.get("STAGING_DIR")) / digests_key(crawl_id), crawl_id
+                Path(settings.get("STAGING_DIR")) / digests_key(crawl_id, worker), crawl_id
             ),
             store=open_store(settings.get("STORE_URI")),
+            index=index,
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -168,9 +188,22 @@ class WarcCapture:
         digest = sha256_digest(exchange.body)
         # Empty bodies and 304s carry no payload worth deduplicating.
         dedup = bool(exchange.body) and exchange.status != 304
-        known = self.digests.get(digest) if dedup else None
-        original = Original(known.uri, known.date, known.record_id) if known else None
-        records = build_exchange(exchange, original=original, payload_digest=digest)
+        # The response's id and date are decided before the claim, so that the record
+        # other workers' revisits refer to is exactly the one written here.
+        record_id = new_record_id()
+        original = None
+        if dedup and (known := self.digests.get(digest)):
+            original = Original(known.uri, known.date, known.record_id)
+        elif dedup:
+            mine = Original(exchange.url, warc_date(exchange.date), record_id)
+            original = self.index.claim(digest, mine)
+        ids = iter([record_id])
+        records = build_exchange(
+            exchange,
+            original=original,
+            payload_digest=digest,
+            make_id=lambda: next(ids, None) or new_record_id(),
+        )
         locations = self.writer.write(records.members)
         if dedup and records.record_type == "response":
             payload = ArchivedPayload(
@@ -182,7 +215,6 @@ class WarcCapture:
                 filename=locations[0].filename,
                 offset=locations[0].offset,
             )
-            self.digests[digest] = payload
             self.digest_log.add(payload)
         self.stats.inc_value(f"warc/records/{records.record_type}")
         self.stats.inc_value("warc/records/request")

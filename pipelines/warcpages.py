@@ -19,9 +19,10 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.extraction import Page
-from pipelines.payload import decode_content, is_html_type, looks_like_html
-from storage import crawl_prefix, index_key, list_crawl_ids, warc_key
-from storage.errors import StoreMissing
+from pipelines.payload import is_html_type, looks_like_html
+from storage import crawl_prefix, list_crawl_ids, warc_key
+from storage.captures import crawl_index
+from storage.contentcoding import decode_content
 from storage.stores import Store
 
 _HTML_MIMES = ("text/html", "application/xhtml+xml")
@@ -84,11 +85,7 @@ class Originals:
         return found
 
     def _load_index(self, crawl_id: str) -> None:
-        try:
-            lines = self.store.get(index_key(crawl_id)).decode("utf-8").splitlines()
-        except StoreMissing:
-            return
-        for line in lines:
+        for line in crawl_index(self.store, crawl_id).splitlines():
             entry = json.loads(line.split(" ", 2)[2])
             if entry.get("mime") in _HTML_MIMES and entry.get("digest"):
                 location = (

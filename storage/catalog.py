@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from storage.errors import StoreError, StoreMissing, one_line
-from storage.layout import crawl_prefix, list_crawl_ids
+from storage.layout import copies_of, crawl_prefix, info_key, list_crawl_ids
 from storage.manifest import load_manifest
-from storage.publish import INFO_NAME
 from storage.stores import Store
 
 PAGE_COUNTS = "crawl/items/"
@@ -85,8 +84,9 @@ def _incomplete(store: Store, crawl_id: str, note: str) -> CrawlEntry:
     entry = CrawlEntry(
         crawl_id, complete=False, bytes=sum(store.size(k) for k in keys), files=len(keys), note=note
     )
+    infos = copies_of(store, info_key(crawl_id))  # a shared crawl's: one per worker
     try:
-        info = json.loads(store.get(crawl_prefix(crawl_id) + INFO_NAME))
+        info = json.loads(store.get(infos[0])) if infos else None
     except (StoreMissing, ValueError):
         return entry
     if isinstance(info, dict):

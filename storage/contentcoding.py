@@ -1,102 +1,87 @@
 """Undoes HTTP content encodings (gzip, deflate, br, zstd), bounded in size.
 
-Archives keep payloads as they came off the wire; readers want the bytes a
-browser would see. Decompression is streamed with a cap, so a decompression bomb
-costs at most ``max_bytes`` of memory and fails with :class:`TooLarge`.
+Archives keep payloads as they came off the wire; readers want the bytes a browser
+would see. Output is bounded: past ``max_bytes`` decoding stops with
+:class:`ContentTooLarge`, so a decompression bomb costs ``max_bytes`` at most. A
+truncated stream (a capture cut short) gives what it holds.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
 import brotli
 import zstandard
 
-CHUNK = 64 * 1024
-DEFAULT_MAX = 256 * 1024 * 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 
-class TooLarge(ValueError):
-    """The decoded payload would exceed the cap."""
+class ContentTooLarge(ValueError):
+    """The decoded payload would pass ``max_bytes``."""
 
 
-class BadEncoding(ValueError):
-    """The payload is not valid for its declared content encoding."""
+class ContentDecodingError(ValueError):
+    """The Content-Encoding is unknown or its stream is corrupt."""
 
 
-def _zlib(data: bytes, wbits: int, max_bytes: int) -> bytes:
-    decoder = zlib.decompressobj(wbits)
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
     out = bytearray()
-    pending = data
-    while pending:
-        out += decoder.decompress(pending, max_bytes + 1 - len(out))
-        if len(out) > max_bytes:
-            raise TooLarge(f"decoded payload exceeds {max_bytes} bytes")
-        pending = decoder.unconsumed_tail
-        if decoder.eof and decoder.unused_data:
-            # concatenated gzip members
-            pending, decoder = decoder.unused_data, zlib.decompressobj(wbits)
-        elif not pending:
-            break
-    return bytes(out)
+    inflater = zlib.decompressobj(wbits)
+    while True:
+        out += inflater.decompress(data, limit + 1 - len(out))
+        if len(out) > limit:
+            raise ContentTooLarge(f"decodes to more than {limit} bytes")
+        data = inflater.unconsumed_tail
+        if inflater.eof and wbits > zlib.MAX_WBITS and inflater.unused_data.strip(b"\0"):
+            data, inflater = inflater.unused_data, zlib.decompressobj(wbits)  # next gzip member
+        elif inflater.eof or not data:  # done, or a truncated stream: keep what came out
+            return bytes(out)
 
 
-def _gzip(data: bytes, max_bytes: int) -> bytes:
-    return _zlib(data, 16 + zlib.MAX_WBITS, max_bytes)
+def _unbrotli(data: bytes, limit: int) -> bytes:
+    decompressor = brotli.Decompressor()
+    out = decompressor.process(data, output_buffer_limit=limit + 1)
+    while len(out) <= limit and not decompressor.can_accept_more_data():
+        out += decompressor.process(b"", output_buffer_limit=limit + 1 - len(out))
+    if len(out) > limit:
+        raise ContentTooLarge(f"decodes to more than {limit} bytes")
+    return out
 
 
-def _deflate(data: bytes, max_bytes: int) -> bytes:
-    try:
-        return _zlib(data, zlib.MAX_WBITS, max_bytes)  # zlib wrapper, as the RFC says
-    except zlib.error:
-        return _zlib(data, -zlib.MAX_WBITS, max_bytes)  # raw deflate, as some servers send
-
-
-def _brotli(data: bytes, max_bytes: int) -> bytes:
-    decoder = brotli.Decompressor()
+def _unzstd(data: bytes, limit: int) -> bytes:
+    reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
     out = bytearray()
-    for start in range(0, len(data), CHUNK):
-        out += decoder.process(data[start : start + CHUNK])
-        if len(out) > max_bytes:
-            raise TooLarge(f"decoded payload exceeds {max_bytes} bytes")
-    return bytes(out)
-
-
-def _zstd(data: bytes, max_bytes: int) -> bytes:
-    out = bytearray()
-    reader = zstandard.ZstdDecompressor().stream_reader(data)
-    while chunk := reader.read(CHUNK):
+    while len(out) <= limit and (chunk := reader.read(min(limit + 1 - len(out), 1 << 20))):
         out += chunk
-        if len(out) > max_bytes:
-            raise TooLarge(f"decoded payload exceeds {max_bytes} bytes")
+    if len(out) > limit:
+        raise ContentTooLarge(f"decodes to more than {limit} bytes")
     return bytes(out)
-
-
-DECODERS: dict[str, Callable[[bytes, int], bytes]] = {
-    "gzip": _gzip,
-    "x-gzip": _gzip,
-    "deflate": _deflate,
-    "br": _brotli,
-    "zstd": _zstd,
-}
 
 
 def decode_content(
-    body: bytes, content_encoding: str | None, max_bytes: int = DEFAULT_MAX
+    body: bytes, content_encoding: str | None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> bytes:
-    """``body`` with every listed content coding undone, last applied first."""
+    """Undo ``Content-Encoding`` (gzip, deflate as zlib or raw, br, zstd; several in order).
+
+    Output is bounded: past ``max_bytes`` it raises :class:`ContentTooLarge` without
+    inflating the rest, so a decompression bomb costs ``max_bytes`` at most.
+    """
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-    for coding in reversed(codings):
-        if coding == "identity":
-            continue
-        decoder = DECODERS.get(coding)
-        if decoder is None:
-            raise BadEncoding(f"unknown content encoding {coding!r}")
-        try:
-            body = decoder(body, max_bytes)
-        except TooLarge:
-            raise
-        except (zlib.error, brotli.error, zstandard.ZstdError, OSError) as exc:
-            raise BadEncoding(f"payload is not valid {coding}: {exc}") from exc
+    try:
+        for coding in reversed(codings):
+            if coding in ("gzip", "x-gzip"):
+                body = _inflate(body, 16 + zlib.MAX_WBITS, max_bytes)
+            elif coding == "deflate":
+                try:
+                    body = _inflate(body, zlib.MAX_WBITS, max_bytes)
+                except zlib.error:
+                    body = _inflate(body, -zlib.MAX_WBITS, max_bytes)
+            elif coding == "br":
+                body = _unbrotli(body, max_bytes)
+            elif coding == "zstd":
+                body = _unzstd(body, max_bytes)
+            elif coding != "identity":
+                raise ContentDecodingError(f"unsupported content-encoding {coding!r}")
+    except (zlib.error, brotli.error, zstandard.ZstdError) as exc:
+        raise ContentDecodingError(f"corrupt {content_encoding} stream: {exc}") from exc
     return body

@@ -1,7 +1,8 @@
 """The store's digest index: which payloads are archived already, and where first.
 
-Each crawl writes ``crawls/<id>/indexes/digests.jsonl.gz``: one line per payload it
-archived in full (``{"digest", "uri", "date", "record_id", "filename", "offset"}``).
+Each crawl writes ``crawls/<id>/indexes/digests.jsonl.gz`` (each worker of a shared
+crawl its own ``digests.<worker>.jsonl.gz``): one line per payload it archived in full
+(``{"digest", "uri", "date", "record_id", "filename", "offset"}``).
 The union over the store's crawls is the digest index: a later crawl that meets
 one of these payloads again writes a revisit record that refers to the original,
 so the store grows by headers, not by copies.
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from storage.errors import StoreError, StoreMissing
-from storage.layout import index_key, list_crawl_ids
+from storage.layout import copies_of, index_key, list_crawl_ids, worker_file
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ class ArchivedPayload:
     offset: int
 
 
-def digests_key(crawl_id: str) -> str:
-    return index_key(crawl_id, DIGESTS_NAME)
+def digests_key(crawl_id: str, worker: str | None = None) -> str:
+    return index_key(crawl_id, worker_file(DIGESTS_NAME, worker))
 
 
 def parse_lines(data: bytes, crawl_id: str) -> Iterator[ArchivedPayload]:
@@ -56,15 +57,16 @@ def load_digest_index(store: Store, *, before: str | None = None) -> dict[str, A
     for crawl_id in list_crawl_ids(store):
         if before is not None and crawl_id >= before:
             continue
-        try:
-            data = store.get(digests_key(crawl_id))
-        except StoreMissing:
-            continue
-        try:
-            for payload in parse_lines(data, crawl_id):
-                index.setdefault(payload.digest, payload)
-        except (OSError, ValueError, TypeError) as exc:
-            raise StoreError(f"digest index {digests_key(crawl_id)} is unreadable: {exc}") from exc
+        for key in copies_of(store, digests_key(crawl_id)):
+            try:
+                data = store.get(key)
+            except StoreMissing:
+                continue
+            try:
+                for payload in parse_lines(data, crawl_id):
+                    index.setdefault(payload.digest, payload)
+            except (OSError, ValueError, TypeError) as exc:
+                raise StoreError(f"digest index {key} is unreadable: {exc}") from exc
     return index
 
 

@@ -9,7 +9,10 @@ A store holds one folder per crawl::
     crawls/<crawl id>/text/<file>
 
 A staging folder mirrors that layout while a crawl runs; files still being written
-end in ``.open`` and are not published.
+end in ``.open`` and are not published. In a crawl shared by several workers (see
+``crawler.frontier``) each worker names its own copy of a file the crawl would
+otherwise hold once: ``crawl-log.<worker>.jsonl``, ``indexes/index.<worker>.cdxj``;
+readers take the file and every worker's copy (:func:`copies_of`).
 """
 
 from __future__ import annotations
@@ -20,14 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from storage.stores import Store
 
 CRAWLS = "crawls"
 # Default staging folder inside a local store; LocalStore.list() never shows it.
 STAGING_DIRNAME = ".staging"
 OPEN_SUFFIX = ".open"
+INFO_NAME = "crawl-info.json"
 
 _CRAWL_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_WORKER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 
 
 def validate_crawl_id(crawl_id: str) -> str:
@@ -38,6 +45,16 @@ def validate_crawl_id(crawl_id: str) -> str:
             "not starting with '.'"
         )
     return crawl_id
+
+
+def validate_worker(worker: str) -> str:
+    """Return ``worker`` if it is 1-100 of ``[A-Za-z0-9.-]`` starting with a letter or digit."""
+    if not _WORKER.fullmatch(worker):
+        raise ValueError(
+            f"invalid worker id {worker!r}: use 1-100 letters, digits, '.' or '-', "
+            "starting with a letter or a digit"
+        )
+    return worker
 
 
 def new_crawl_id(now: datetime) -> str:
@@ -70,8 +87,12 @@ def warc_key(crawl_id: str, filename: str) -> str:
     return f"{crawl_prefix(crawl_id)}warc/{_check_filename(filename)}"
 
 
-def crawl_log_key(crawl_id: str) -> str:
-    return f"{crawl_prefix(crawl_id)}crawl-log.jsonl"
+def crawl_log_key(crawl_id: str, worker: str | None = None) -> str:
+    return f"{crawl_prefix(crawl_id)}{worker_file('crawl-log.jsonl', worker)}"
+
+
+def info_key(crawl_id: str, worker: str | None = None) -> str:
+    return f"{crawl_prefix(crawl_id)}{worker_file(INFO_NAME, worker)}"
 
 
 def manifest_key(crawl_id: str) -> str:
@@ -84,6 +105,40 @@ def index_key(crawl_id: str, name: str = "index.cdxj") -> str:
 
 def text_key(crawl_id: str, filename: str) -> str:
     return f"{crawl_prefix(crawl_id)}text/{_check_filename(filename)}"
+
+
+def worker_file(name: str, worker: str | None) -> str:
+    """A worker's own copy of ``name`` in a shared crawl: ``crawl-log.jsonl`` -> ``crawl-log.<worker>.jsonl``.
+
+    Without a worker (a crawl run by one process) the name is unchanged.
+    """
+    if not worker:
+        return name
+    stem, _, ext = name.partition(".")
+    return f"{stem}.{validate_worker(worker)}.{ext}"
+
+
+def worker_of(key: str, base: str) -> str | None:
+    """The worker whose copy of the key ``base`` ``key`` is, None if it is no worker's copy."""
+    folder, _, name = base.rpartition("/")
+    stem, _, ext = name.partition(".")
+    head = f"{folder}/{stem}." if folder else f"{stem}."
+    if not (key.startswith(head) and key.endswith(f".{ext}")):
+        return None
+    worker = key[len(head) : -len(ext) - 1]
+    return worker if _WORKER.fullmatch(worker) else None
+
+
+def worker_copies(keys: Iterable[str], base: str) -> list[str]:
+    """The keys among ``keys`` that are some worker's copy of ``base``, sorted."""
+    return sorted(k for k in keys if worker_of(k, base) is not None)
+
+
+def copies_of(store: Store, base: str) -> list[str]:
+    """``base`` if ``store`` holds it, then every worker's copy of it that ``store`` holds."""
+    folder, _, name = base.rpartition("/")
+    keys = list(store.list(f"{folder}/{name.partition('.')[0]}."))
+    return [k for k in keys if k == base] + worker_copies(keys, base)
 
 
 def list_crawl_ids(store: Store) -> list[str]:

@@ -81,7 +81,36 @@ def build_manifest(
     ``info`` gives ``counts`` (a dict of named numbers) and ``seeds`` (a list); the
     previous manifest is looked up in ``store``.
     """
-    keys = [key for key, _ in files]
+    entries = [_file_entry(key, path) for key, path in sorted(files)]
+    return manifest_of(store, crawl_id, entries, info, created=created)
+
+
+def stored_entry(store: Store, key: str) -> dict[str, Any]:
+    """``_file_entry`` of a file already in ``store`` (one that another worker put there).
+
+    A WARC file is read back to count its records; another file's SHA-256 comes from
+    the store when it knows it cheaply (S3 metadata), else from reading it back.
+    """
+    if not key.endswith(".warc.gz"):
+        sha256 = store.sha256(key) or sha256_chunks(store.read_chunks(key))
+        return {"path": key, "bytes": store.size(key), "sha256": sha256}
+    check = check_warc(store.read_chunks(key))
+    entry: dict[str, Any] = {"path": key, "bytes": check.bytes, "sha256": check.sha256}
+    if not check.problems:
+        entry["records"] = check.records
+    return entry
+
+
+def manifest_of(
+    store: Store,
+    crawl_id: str,
+    entries: list[dict[str, Any]],
+    info: dict[str, Any],
+    *,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """``build_manifest`` for files given by their entries (``path``, ``bytes``, ``sha256``)."""
+    keys = [entry["path"] for entry in entries]
     if len(set(keys)) != len(keys):
         raise ValueError(f"manifest of crawl {crawl_id} lists a key twice")
     software: dict[str, str | None] = {name: _version(name) for name in SOFTWARE}
@@ -90,7 +119,7 @@ def build_manifest(
         "format": FORMAT,
         "crawl_id": validate_crawl_id(crawl_id),
         "created": (created or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "files": [_file_entry(key, path) for key, path in sorted(files)],
+        "files": sorted(entries, key=lambda entry: str(entry["path"])),
         "counts": dict(info.get("counts", {})),
         "software": software,
         "seeds": list(info.get("seeds", [])),
@@ -111,8 +140,12 @@ def write_manifest(
     created: datetime | None = None,
 ) -> dict[str, Any]:
     """Build the manifest of ``crawl_id`` and store it; a different one there is a StoreConflict."""
-    manifest = build_manifest(store, crawl_id, files, info, created=created)
-    store.put_bytes(manifest_key(crawl_id), serialize_manifest(manifest))
+    return store_manifest(store, build_manifest(store, crawl_id, files, info, created=created))
+
+
+def store_manifest(store: Store, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Store a manifest made by ``build_manifest`` or ``manifest_of``; return it."""
+    store.put_bytes(manifest_key(manifest["crawl_id"]), serialize_manifest(manifest))
     return manifest
 
 

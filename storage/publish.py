@@ -9,6 +9,10 @@ Publishing is idempotent: a file already stored with the same content is skipped
 (``put`` returns False), and a crawl whose manifest is already stored is done once
 its staged files are checked against that manifest. ``storage.push`` publishes what
 an earlier run left staged.
+
+One worker of a shared crawl (its staged ``crawl-info.<worker>.json`` says so) puts
+its files and no manifest; the coordinator's share then closes the crawl
+(:mod:`storage.sharedcrawl`), after its workers have published.
 """
 
 from __future__ import annotations
@@ -25,19 +29,22 @@ from storage.cdxj import build_cdxj
 from storage.errors import StoreError, one_line
 from storage.hashing import sha256_file
 from storage.layout import (
+    INFO_NAME,
     OPEN_SUFFIX,
     crawl_prefix,
     index_key,
+    info_key,
     manifest_key,
     staged_files,
     validate_crawl_id,
+    worker_file,
+    worker_of,
 )
 from storage.manifest import load_manifest, write_manifest
+from storage.sharedcrawl import COORDINATOR, close_shared_crawl
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
-
-INFO_NAME = "crawl-info.json"
 
 
 class PublishError(StoreError):
@@ -63,36 +70,56 @@ def resume_command(store: Store, staging_root: Path, crawl_id: str) -> str:
     return shlex.join(words)
 
 
-def write_info(staging_root: Path, crawl_id: str, info: dict[str, Any]) -> Path:
-    """Keep the crawl's seeds and counts beside its files, for the manifest and for resume."""
-    path = staging_root / crawl_prefix(crawl_id) / INFO_NAME
+def write_info(
+    staging_root: Path, crawl_id: str, info: dict[str, Any], worker: str | None = None
+) -> Path:
+    """Keep the crawl's seeds and counts beside its files, for the manifest and for resume.
+
+    ``worker``: one worker's share of a shared crawl (``crawl-info.<worker>.json``).
+    """
+    path = staging_root / info_key(crawl_id, worker)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
     return path
 
 
-def _index(staging_root: Path, crawl_id: str) -> None:
+def _index(staging_root: Path, crawl_id: str, key: str) -> None:
     crawl_dir = staging_root / crawl_prefix(crawl_id)
     warcs = [p for p in (crawl_dir / "warc").glob("*.warc.gz")]
     if not warcs:
         return
-    index = staging_root / index_key(crawl_id)
+    index = staging_root / key
     index.parent.mkdir(parents=True, exist_ok=True)
     tmp = index.with_name(index.name + OPEN_SUFFIX)
     tmp.write_bytes(build_cdxj(warcs))
     tmp.replace(index)
 
 
+def staged_info(crawl_dir: Path) -> tuple[str | None, dict[str, Any]] | None:
+    """The staged crawl-info of ``crawl_dir`` and whose it is; None if there is none yet.
+
+    ``(None, info)`` for a crawl run by one process, ``(worker, info)`` for one
+    worker's share of a shared crawl.
+    """
+    shares = sorted(crawl_dir.glob("crawl-info.*.json"))
+    for path in [crawl_dir / INFO_NAME, *shares]:
+        worker = worker_of(path.name, INFO_NAME)
+        if path.name != INFO_NAME and worker is None:
+            continue
+        try:
+            info = json.loads(path.read_text())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            raise PublishError(f"cannot read {path}: {one_line(exc)}") from exc
+        return worker, info if isinstance(info, dict) else {}
+    return None
+
+
 def read_info(crawl_dir: Path) -> dict[str, Any] | None:
-    """The staged crawl-info.json of ``crawl_dir``, None if there is none yet."""
-    path = crawl_dir / INFO_NAME
-    try:
-        info = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise PublishError(f"cannot read {path}: {one_line(exc)}") from exc
-    return info if isinstance(info, dict) else {}
+    """The staged crawl-info of ``crawl_dir`` (a worker's, for a shared crawl), None if none yet."""
+    found = staged_info(crawl_dir)
+    return found[1] if found is not None else None
 
 
 def _remove_staged(store: Store, crawl_dir: Path, crawl_id: str) -> None:
@@ -133,9 +160,10 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
         return _already_complete(store, staging_root, crawl_id)
     if not crawl_dir.is_dir():
         raise PublishError(f"crawl {crawl_id} has nothing staged in {staging_root}")
-    info = read_info(crawl_dir) or {}
-    if not (staging_root / index_key(crawl_id)).exists():
-        _index(staging_root, crawl_id)
+    worker, info = staged_info(crawl_dir) or (None, {})
+    index = index_key(crawl_id, worker_file("index.cdxj", worker))
+    if not (staging_root / index).exists():
+        _index(staging_root, crawl_id, index)
     result = Published(crawl_id)
     failed: list[str] = []
     files = [(k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)]
@@ -147,7 +175,10 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
             failed.append(key)
     if not failed:
         try:
-            result.manifest = write_manifest(store, crawl_id, files, info)
+            if worker is None:
+                result.manifest = write_manifest(store, crawl_id, files, info)
+            elif info.get("role") == COORDINATOR:
+                result.manifest = close_shared_crawl(store, crawl_id, info)
         except StoreError as exc:
             logger.error("could not store %s: %s", manifest_key(crawl_id), one_line(exc))
             failed.append(manifest_key(crawl_id))

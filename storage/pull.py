@@ -38,6 +38,7 @@ from storage.layout import (
     list_crawl_ids,
     manifest_key,
     validate_crawl_id,
+    worker_of,
 )
 from storage.manifest import Problem, parse_manifest
 from storage.stores import Store
@@ -118,10 +119,14 @@ def _folder(crawl_id: str, key: str) -> str:
     return rest.split("/", 1)[0] if "/" in rest else ""
 
 
-def _outlet_warcs(log: Path, outlet: str) -> set[str]:
-    """WARC files holding a capture of ``outlet`` or the payload one of them revisits."""
+def _outlet_warcs(logs: list[Path], outlet: str) -> set[str]:
+    """WARC files holding a capture of ``outlet`` or the payload one of them revisits.
+
+    ``logs`` are the crawl's logs: one, or one per worker of a shared crawl.
+    """
     captures = []
-    for line in log.read_text(encoding="utf-8").splitlines():
+    lines = [line for log in logs for line in log.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
         try:
             entry = json.loads(line)
         except ValueError:
@@ -210,10 +215,10 @@ class _Pull:
                 chosen.append(entry)
         if outlet is None:
             return chosen
-        log = next((e for e in chosen if e["path"] == crawl_log_key(crawl_id)), None)
-        warcs = set()
-        if log is not None and self.fetch(log):
-            warcs = _outlet_warcs(_local(self.dest, log["path"]), outlet)
+        base = crawl_log_key(crawl_id)
+        logs = [e for e in chosen if e["path"] == base or worker_of(e["path"], base)]
+        fetched = [_local(self.dest, e["path"]) for e in logs if self.fetch(e)]
+        warcs = _outlet_warcs(fetched, outlet) if fetched else set()
         return [e for e in chosen if _keep_for_outlet(crawl_id, e["path"], warcs)]
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.errors import StoreError, one_line
-from storage.layout import CRAWLS, crawl_prefix, manifest_key, validate_crawl_id
-from storage.publish import INFO_NAME, Published, PublishError, publish_crawl, read_info
+from storage.layout import CRAWLS, INFO_NAME, crawl_prefix, manifest_key, validate_crawl_id
+from storage.publish import Published, PublishError, publish_crawl, read_info
 from storage.stores import Store, open_store
 
 
@@ -50,13 +50,15 @@ def staged_crawl_ids(staging_root: Path, store: Store | None = None) -> list[str
     With ``store``, only those whose crawl-info.json names that store.
     """
     ids = []
-    for info_path in sorted(staging_root.glob(f"{CRAWLS}/*/{INFO_NAME}")):
+    # crawl-info.<worker>.json: one worker's share of a shared crawl
+    found = {p.parent for p in staging_root.glob(f"{CRAWLS}/*/crawl-info*.json")}
+    for crawl_dir in sorted(found):
         try:
-            recorded = (read_info(info_path.parent) or {}).get("store")
+            recorded = (read_info(crawl_dir) or {}).get("store")
         except PublishError:
             recorded = None  # unreadable: pushed only when named
         if store is None or _same_store(recorded, store):
-            ids.append(info_path.parent.name)
+            ids.append(crawl_dir.name)
     return ids
 
 

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from storage.captures import CaptureIndex
 from storage.errors import StoreMissing
-from storage.layout import crawl_log_key, crawl_prefix, list_crawl_ids
+from storage.layout import copies_of, crawl_log_key, crawl_prefix, list_crawl_ids
 from storage.stores import Store
 
 PAGE_ROLES = ("seed", "cited", "linked")
@@ -48,11 +48,15 @@ class CrawlSnapshot:
 
 
 def _crawl_log(store: Store, crawl_id: str) -> list[dict[str, object]]:
-    try:
-        data = store.get(crawl_log_key(crawl_id)).decode("utf-8")
-    except StoreMissing:
-        return []
-    return [json.loads(line) for line in data.splitlines() if line.strip()]
+    """The crawl's log lines; those of every worker, for a shared crawl."""
+    entries = []
+    for key in copies_of(store, crawl_log_key(crawl_id)):
+        try:
+            data = store.get(key).decode("utf-8")
+        except StoreMissing:
+            continue
+        entries += [json.loads(line) for line in data.splitlines() if line.strip()]
+    return entries
 
 
 def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:

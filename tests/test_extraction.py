@@ -23,7 +23,7 @@ from pipelines.extraction import (
     extract_page,
     extract_payload,
 )
-from pipelines.payload import ContentDecodingError, ContentTooLarge
+from storage.contentcoding import ContentDecodingError, ContentTooLarge
 
 SAMPLE = Path(__file__).parent / "data" / "extraction-sample"
 URL = "http://example.org/news/2026/story.html"

@@ -1,4 +1,4 @@
-"""Tests of storage.layout: keys, crawl ids and the staging folder."""
+"""Tests of storage.layout: keys, crawl ids, the staging folder and workers' own copies."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from storage import (
     validate_crawl_id,
     warc_key,
 )
+from storage.cdxj import merge_cdxj
+from storage.layout import copies_of, info_key, worker_file, worker_of
 
 CRAWL = "20260101T000000Z"
 
@@ -95,3 +97,28 @@ def test_staged_files_mirror_the_store_layout(tmp_path: Path) -> None:
         (text_key(CRAWL, "part-0.jsonl"), tmp_path / text_key(CRAWL, "part-0.jsonl")),
         (warc_key(CRAWL, "a-00000.warc.gz"), tmp_path / warc_key(CRAWL, "a-00000.warc.gz")),
     ]
+
+
+def test_each_worker_of_a_shared_crawl_has_its_own_copies(tmp_path: Path) -> None:
+    worker = "host.example.org-4242"
+    log = crawl_log_key(CRAWL)
+    assert crawl_log_key(CRAWL, worker) == f"crawls/{CRAWL}/crawl-log.{worker}.jsonl"
+    assert worker_file("digests.jsonl.gz", worker) == f"digests.{worker}.jsonl.gz"
+    assert worker_file("index.cdxj", None) == "index.cdxj"
+    assert worker_of(crawl_log_key(CRAWL, worker), log) == worker
+    assert worker_of(log, log) is None
+    assert worker_of(f"crawls/{CRAWL}/crawl-log.jsonl.open", log) is None
+    assert worker_of(f"crawls/{CRAWL}/warc/crawl-log.x.jsonl", log) is None
+    with pytest.raises(ValueError, match="invalid worker id"):
+        worker_file("index.cdxj", "../x")
+    store = open_store(str(tmp_path))
+    for key in (log, crawl_log_key(CRAWL, "b-2"), crawl_log_key(CRAWL, "a-1"), info_key(CRAWL)):
+        store.put_bytes(key, b"{}\n")
+    assert copies_of(store, log) == [log, crawl_log_key(CRAWL, "a-1"), crawl_log_key(CRAWL, "b-2")]
+    assert copies_of(store, index_key(CRAWL)) == []
+
+
+def test_worker_indexes_merge_into_one_sorted_index() -> None:
+    first = b"a 1 {}\nc 3 {}\n"
+    second = b"b 2 {}\nd 4 {}\n\n"
+    assert merge_cdxj([first, second]) == b"a 1 {}\nb 2 {}\nc 3 {}\nd 4 {}\n"

@@ -1,4 +1,4 @@
-"""Commands that find and crawl citations: ``seeds``, ``crawl``, ``demo``."""
+"""Commands that find and crawl citations: ``seeds``, ``crawl``, ``worker``, ``demo``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,28 @@ from crawler.cli.base import (
     registry_of,
     retain_days_option,
 )
+
+set_option = click.option(
+    "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting."
+)
+log_level_option = click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Scrapy's log level (the summary is printed at the end either way).",
+)
+
+
+def scrapy_settings(overrides: tuple[str, ...], log_level: str) -> dict[str, object]:
+    """The Scrapy settings of ``-s NAME=VALUE`` flags and ``--log-level``."""
+    settings: dict[str, object] = {"LOG_LEVEL": log_level, "STATS_DUMP": log_level == "DEBUG"}
+    for pair in overrides:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageFailure(f"--set {pair!r}: use NAME=VALUE")
+        settings[name] = value
+    return settings
 
 
 @main.command()
@@ -64,17 +86,16 @@ def seeds(
     "--ignore-robots", is_flag=True, help="Do not obey robots.txt (recorded in warcinfo)."
 )
 @click.option(
-    "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting."
+    "--redis",
+    "redis_url",
+    default=None,
+    metavar="URL",
+    help="Share the crawl through Redis (redis://HOST:PORT/DB) with scrubwatch worker processes.",
 )
+@set_option
 @retain_days_option
 @lock_mode_option
-@click.option(
-    "--log-level",
-    default="WARNING",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-    help="Scrapy's log level (the summary is printed at the end either way).",
-)
+@log_level_option
 @outlets_option
 @one_line_errors
 def crawl(
@@ -89,16 +110,12 @@ def crawl(
     retain_days: int | None,
     lock_mode: str | None,
     log_level: str,
+    redis_url: str | None,
 ) -> None:
     """Crawl what the SEEDS cite, with requisites, into WARC files in the store."""
     from crawler.crawl import run_crawl
 
-    settings: dict[str, object] = {"LOG_LEVEL": log_level, "STATS_DUMP": log_level == "DEBUG"}
-    for pair in overrides:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageFailure(f"--set {pair!r}: use NAME=VALUE")
-        settings[name] = value
+    settings = scrapy_settings(overrides, log_level)
     with quiet_keyboard_interrupt():
         summary = run_crawl(
             list(seeds),
@@ -110,7 +127,46 @@ def crawl(
             outlets=list(outlets),
             retain_days=retain_days,
             lock_mode=lock_mode,
+            redis_url=redis_url,
             overrides=settings,
+        )
+    for line in summary.lines():
+        click.echo(line)
+    if summary.error:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="The crawl's Redis.")
+@click.option("--store", required=True, help="The crawl's store: the same as the coordinator's.")
+@click.option("--crawl-id", required=True, help="The crawl to join.")
+@click.option(
+    "--allow-private", is_flag=True, help="Allow private and loopback addresses (local tests)."
+)
+@set_option
+@log_level_option
+@outlets_option
+@one_line_errors
+def worker(
+    redis_url: str,
+    store: str,
+    crawl_id: str,
+    allow_private: bool,
+    overrides: tuple[str, ...],
+    log_level: str,
+    outlets: tuple[str, ...],
+) -> None:
+    """Join a crawl started with crawl --redis, from this process or another machine."""
+    from crawler.worker import run_worker
+
+    with quiet_keyboard_interrupt():
+        summary = run_worker(
+            redis_url,
+            store,
+            crawl_id,
+            allow_private=allow_private,
+            outlets=list(outlets),
+            overrides=scrapy_settings(overrides, log_level),
         )
     for line in summary.lines():
         click.echo(line)

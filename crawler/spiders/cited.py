@@ -9,8 +9,11 @@ the page's registered domain are followed that many hops.
 A recrawl also asks again for the requisites the store's previous crawl fetched for
 a page, so a photo taken off a page is recorded as answering 404 (or still 200).
 
+In a crawl shared over Redis (``REDIS_URL``) only the coordinator starts from the seeds;
+a worker (``FRONTIER_ROLE = "worker"``) takes every request from the shared frontier.
+
 Settings: ``SEEDS``, ``CRAWL_DEPTH``, ``OUTLETS_REGISTRY``, ``EXTRA_OUTLETS``,
-``STORE_URI``, ``CRAWL_ID``, ``RECHECK_REQUISITES``.
+``STORE_URI``, ``CRAWL_ID``, ``RECHECK_REQUISITES``, ``REDIS_URL``, ``FRONTIER_ROLE``.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class CitedSpider(scrapy.Spider):
             spider.seeds = [s for s in spider._seeds_arg.split(",") if s]
         else:
             spider.seeds = settings.getlist("SEEDS")
+        if settings.get("REDIS_URL") and settings.get("FRONTIER_ROLE") == "worker":
+            spider.seeds = []  # a worker takes its requests from the shared frontier
         depth = spider._depth_arg
         spider.depth = int(depth) if depth is not None else settings.getint("CRAWL_DEPTH")
         if spider.depth < 0:
