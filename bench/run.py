@@ -1,0 +1,628 @@
+"""The benchmark suite: every figure a ratio against a baseline run in the same command.
+
+Serves the benchmark site (``newssite.py``: the extraction sample's real news pages,
+replicated under distinct URLs) with nginx on 127.0.0.1, runs each benchmark
+``--runs`` times, baseline and project alternating, and reports medians. Results go to
+``bench/results/<name>.json`` and a table to stdout and ``bench/results/summary.md``
+(``summary-<names>.md`` for a selection other than the default).
+
+Benchmarks (``--only NAME[,NAME...]``; the default runs the first four):
+
+- ``crawl``: crawl + WARC capture, no extraction, no dataset: pages/s against a bare
+  Scrapy ``CrawlSpider`` (``baselines.py bare``). Target >= 0.85x.
+- ``e2e``: crawl, WARC, extraction, dataset written to the store: wall time against a
+  naive one-process spider (``baselines.py naive``). Target >= 2.5x faster.
+- ``recrawl``: the same site crawled again into the same store: bytes the second crawl
+  adds (WARC files, and all its files) over the first crawl's. Target < 5%.
+  Reuses the stores of ``e2e`` when both run.
+- ``s3``: a crawl into moto's S3 server: requests by method, PUTs per 1,000 pages
+  against files stored. Target: PUTs proportional to files, not pages.
+- ``memory``: peak RSS (crawl process, and with its extraction workers) of crawls of
+  ``--memory-pages`` pages (default 5,000 and 20,000). Target < 500 MB, not growing
+  with pages. Long: about 20 minutes a run on 2 cores.
+- ``profile``: py-spy profiles of the bare spider, the project's crawl without and with
+  extraction; where the time goes, per process.
+- ``extraction``: the extraction benchmark (``extraction.py``, its own section).
+
+Usage: ``.venv/bin/python bench/run.py [--only crawl,e2e] [--runs 3] [--pages 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+
+def ensure_bench_extras() -> None:
+    """``make bench`` installs the test extras only: add the bench extras when missing."""
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        print("installing the bench extras: pip install -e '.[bench]'", file=sys.stderr)
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]"]
+        subprocess.run(pip, check=True)
+
+
+ensure_bench_extras()
+
+import measure  # noqa: E402
+import newssite  # noqa: E402
+import s3count  # noqa: E402
+from baselines import BENCH_OVERRIDES  # noqa: E402
+
+RESULTS = BENCH / "results"
+PYTHON = sys.executable
+MB = 1_000_000
+CRAWL_ID_FIRST, CRAWL_ID_SECOND = "bench-1", "bench-2"
+
+
+@dataclass
+class Context:
+    runs: int
+    count_runs: int
+    pages: int
+    memory_pages: list[int]
+    work: Path
+    stack: ExitStack
+    sites: dict[int, newssite.Site] = field(default_factory=dict)
+    e2e_stores: list[Path] = field(default_factory=list)
+    summary: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def site(self, pages: int) -> newssite.Site:
+        """The site of ``pages`` pages, built and served on first use."""
+        if pages not in self.sites:
+            built = newssite.build_site(self.work / f"site-{pages}", pages)
+            self.sites[pages] = self.stack.enter_context(newssite.serve(built))
+        return self.sites[pages]
+
+    def seeds(self, pages: int) -> Path:
+        path = self.work / f"site-{pages}.seeds"
+        if not path.exists():
+            self.site(pages).write_seeds(path)
+        return path
+
+    def fresh(self, name: str) -> Path:
+        path = self.work / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def overrides(**more: Any) -> list[str]:
+    """``-s NAME=VALUE`` arguments: the benchmarks' shared overrides, then ``more``."""
+    args = []
+    for name, value in {**BENCH_OVERRIDES, **more}.items():
+        text = json.dumps(value) if isinstance(value, bool | dict) else str(value)
+        args += ["-s", f"{name}={text}"]
+    return args
+
+
+def no_dataset_pipelines() -> dict[str, int]:
+    """The project's item pipelines without the dataset (``-s`` replaces the whole dict)."""
+    from crawler import settings
+
+    return {
+        k: v for k, v in settings.ITEM_PIPELINES.items() if k != "pipelines.dataset.DatasetPipeline"
+    }
+
+
+def project_command(
+    seeds: Path, store: str, crawl_id: str, staging: Path, *, extract: bool = True
+) -> list[str]:
+    command = [PYTHON, "-m", "crawler", "crawl", str(seeds), "--store", store]
+    command += ["--crawl-id", crawl_id, "--allow-private", "--depth", "1"]
+    extra: dict[str, Any] = {"STAGING_DIR": staging}
+    if not extract:
+        extra |= {"EXTRACT_ENABLED": False, "ITEM_PIPELINES": no_dataset_pipelines()}
+    return command + overrides(**extra)
+
+
+def baseline_command(kind: str, seeds: Path, out: Path) -> list[str]:
+    script = str(BENCH / "baselines.py")
+    return [PYTHON, script, kind, str(seeds), "--out", str(out), "--stats", str(out / "stats.json")]
+
+
+def crawl_info(store: Path, crawl_id: str) -> dict[str, Any]:
+    info: dict[str, Any] = json.loads((store / "crawls" / crawl_id / "crawl-info.json").read_text())
+    return info
+
+
+def project_counts(info: dict[str, Any]) -> dict[str, int]:
+    counts = info.get("counts", {})
+    keep = ("downloader/request_count", "downloader/response_count", "crawl/items/cited")
+    keep += ("crawl/items/linked", "crawl/items/requisite", "warc/bytes", "dataset/rows")
+    found = {k: int(counts.get(k, 0)) for k in keep}
+    found |= {k: int(v) for k, v in counts.items() if k.startswith(("extract/", "crawl/failed/"))}
+    return found
+
+
+def check_pages(site: newssite.Site, counts: dict[str, int], what: str) -> None:
+    pages = counts.get("crawl/items/cited", 0) + counts.get("crawl/items/linked", 0)
+    if pages != site.html_pages:
+        raise SystemExit(f"{what}: captured {pages} pages, the site has {site.html_pages}")
+
+
+def run_project(
+    ctx: Context, pages: int, store: Path, crawl_id: str, *, extract: bool = True
+) -> measure.Run:
+    site = ctx.site(pages)
+    command = project_command(
+        ctx.seeds(pages), str(store), crawl_id, store.parent / "staging", extract=extract
+    )
+    result = measure.check(measure.run(command, cwd=ROOT), f"project crawl {crawl_id}")
+    result.extra = project_counts(crawl_info(store, crawl_id))
+    check_pages(site, result.extra, f"project crawl {crawl_id}")
+    return result
+
+
+def run_baseline(ctx: Context, kind: str, pages: int, out: Path) -> measure.Run:
+    ctx.site(pages)
+    result = measure.check(
+        measure.run(baseline_command(kind, ctx.seeds(pages), out), cwd=ROOT), f"{kind} spider"
+    )
+    stats = json.loads((out / "stats.json").read_text())
+    result.extra = {
+        k: int(stats.get(k, 0))
+        for k in ("downloader/request_count", "downloader/response_count", "item_scraped_count")
+    }
+    if result.extra["downloader/response_count"] < ctx.site(pages).html_pages:
+        raise SystemExit(f"{kind} spider: fewer responses than the site has pages: {stats}")
+    return result
+
+
+def alternate(runs: int, first: Callable[[int], Any], second: Callable[[int], Any]) -> None:
+    """Run both ``runs`` times, swapping their order each time so drift hits both alike."""
+    for number in range(runs):
+        order = (first, second) if number % 2 == 0 else (second, first)
+        for job in order:
+            job(number)
+
+
+def cpu_text(result: measure.Run) -> str:
+    return (
+        f"{result.seconds:6.1f}s wall, CPU {result.cpu_main:.0f}s + {result.cpu_children:.0f}s "
+        f"in children, peak RSS {result.peak_rss_main / MB:.0f} MB "
+        f"({result.peak_rss_total / MB:.0f} MB with children)"
+    )
+
+
+def describe(result: measure.Run) -> dict[str, Any]:
+    return result.to_dict()
+
+
+# --- benchmarks ----------------------------------------------------------------------------
+
+
+def bench_crawl(ctx: Context) -> dict[str, Any]:
+    site = ctx.site(ctx.pages)
+    bare: list[measure.Run] = []
+    ours: list[measure.Run] = []
+
+    def baseline(n: int) -> None:
+        bare.append(run_baseline(ctx, "bare", ctx.pages, ctx.fresh("crawl-bare")))
+        print(f"  bare spider      run {n + 1}: {cpu_text(bare[-1])}", flush=True)
+
+    def project(n: int) -> None:
+        folder = ctx.fresh("crawl-project")
+        ours.append(run_project(ctx, ctx.pages, folder / "store", CRAWL_ID_FIRST, extract=False))
+        print(f"  project crawl    run {n + 1}: {cpu_text(ours[-1])}", flush=True)
+
+    alternate(ctx.runs, baseline, project)
+    bare_rate = site.html_pages / measure.median([r.seconds for r in bare])
+    our_rate = site.html_pages / measure.median([r.seconds for r in ours])
+    ratio = our_rate / bare_rate
+    paired = sorted(b.seconds / o.seconds for b, o in zip(bare, ours, strict=True))
+    ctx.summary.append(
+        (
+            "1. crawl + WARC, no extraction (pages/s)",
+            f"{our_rate:.1f} vs bare CrawlSpider {bare_rate:.1f}",
+            f"{ratio:.2f}x (runs {paired[0]:.2f}-{paired[-1]:.2f})",
+            f">= 0.85x: {'met' if ratio >= 0.85 else 'MISSED'}",
+        )
+    )
+    return {
+        "html_pages": site.html_pages,
+        "pages_per_second": {"project": our_rate, "bare": bare_rate},
+        "cpu_seconds": {
+            "project": measure.median([r.cpu_main + r.cpu_children for r in ours]),
+            "bare": measure.median([r.cpu_main for r in bare]),
+        },
+        "ratio": ratio,
+        "paired_ratios": paired,
+        "target": ">= 0.85",
+        "met": ratio >= 0.85,
+        "runs": {"project": [describe(r) for r in ours], "bare": [describe(r) for r in bare]},
+    }
+
+
+def bench_e2e(ctx: Context) -> dict[str, Any]:
+    naive: list[measure.Run] = []
+    ours: list[measure.Run] = []
+    ctx.e2e_stores.clear()
+
+    def baseline(n: int) -> None:
+        naive.append(run_baseline(ctx, "naive", ctx.pages, ctx.fresh("e2e-naive")))
+        print(f"  naive spider     run {n + 1}: {cpu_text(naive[-1])}", flush=True)
+
+    def project(n: int) -> None:
+        store = ctx.fresh(f"e2e-project-{n}") / "store"
+        ours.append(run_project(ctx, ctx.pages, store, CRAWL_ID_FIRST))
+        ctx.e2e_stores.append(store)
+        print(f"  project crawl    run {n + 1}: {cpu_text(ours[-1])}", flush=True)
+
+    alternate(ctx.runs, baseline, project)
+    naive_s = measure.median([r.seconds for r in naive])
+    our_s = measure.median([r.seconds for r in ours])
+    speedup = naive_s / our_s
+    paired = sorted(b.seconds / o.seconds for b, o in zip(naive, ours, strict=True))
+    ctx.summary.append(
+        (
+            "2. end to end: crawl, WARC, extraction, dataset (wall s)",
+            f"{our_s:.1f}s vs naive spider {naive_s:.1f}s",
+            f"{speedup:.2f}x faster (runs {paired[0]:.2f}-{paired[-1]:.2f})",
+            f">= 2.5x: {'met' if speedup >= 2.5 else 'MISSED'}",
+        )
+    )
+    return {
+        "pages": ctx.pages,
+        "seconds": {"project": our_s, "naive": naive_s},
+        "cpu_seconds": {
+            "project_main": measure.median([r.cpu_main for r in ours]),
+            "project_workers": measure.median([r.cpu_children for r in ours]),
+            "naive": measure.median([r.cpu_main for r in naive]),
+        },
+        "speedup": speedup,
+        "paired_speedups": paired,
+        "target": ">= 2.5",
+        "met": speedup >= 2.5,
+        "peak_rss_mb": {
+            "project_main": measure.median([r.peak_rss_main / MB for r in ours]),
+            "project_total": measure.median([r.peak_rss_total / MB for r in ours]),
+            "naive": measure.median([r.peak_rss_main / MB for r in naive]),
+        },
+        "runs": {"project": [describe(r) for r in ours], "naive": [describe(r) for r in naive]},
+    }
+
+
+def crawl_bytes(files: dict[str, int], crawl_id: str) -> dict[str, int]:
+    """Bytes of a crawl's files by kind: warc, text (dataset), indexes, log, other."""
+    kinds: dict[str, int] = {"warc": 0, "text": 0, "indexes": 0, "crawl-log": 0, "other": 0}
+    prefix = f"crawls/{crawl_id}/"
+    for key, size in files.items():
+        if not key.startswith(prefix):
+            continue
+        rest = key[len(prefix) :]
+        kind = rest.split("/", 1)[0] if "/" in rest else rest.removesuffix(".jsonl")
+        kinds[kind if kind in kinds else "other"] += size
+    kinds["all"] = sum(v for k, v in kinds.items())
+    return kinds
+
+
+def local_files(store: Path) -> dict[str, int]:
+    return {
+        p.relative_to(store).as_posix(): p.stat().st_size
+        for p in store.rglob("*")
+        if p.is_file() and ".staging" not in p.parts
+    }
+
+
+def bench_recrawl(ctx: Context) -> dict[str, Any]:
+    firsts: list[measure.Run | None] = []
+    seconds: list[measure.Run] = []
+    shares: list[dict[str, float]] = []
+    sizes: list[dict[str, dict[str, int]]] = []
+    for n in range(ctx.count_runs):
+        if n < len(ctx.e2e_stores):
+            store, first = ctx.e2e_stores[n], None
+        else:
+            store = ctx.fresh(f"recrawl-{n}") / "store"
+            first = run_project(ctx, ctx.pages, store, CRAWL_ID_FIRST)
+        second = run_project(ctx, ctx.pages, store, CRAWL_ID_SECOND)
+        firsts.append(first)
+        seconds.append(second)
+        files = local_files(store)
+        one, two = crawl_bytes(files, CRAWL_ID_FIRST), crawl_bytes(files, CRAWL_ID_SECOND)
+        sizes.append({"first": one, "second": two})
+        shares.append({k: two[k] / one[k] for k in ("warc", "all")})
+        print(
+            f"  recrawl          run {n + 1}: second crawl {second.seconds:6.1f}s, adds "
+            f"{shares[-1]['warc']:.1%} WARC, {shares[-1]['all']:.1%} of all bytes",
+            flush=True,
+        )
+    warc = measure.median([s["warc"] for s in shares])
+    everything = measure.median([s["all"] for s in shares])
+    last = sizes[-1]
+    by_kind = ", ".join(
+        f"{k} {last['second'][k] / MB:.1f}/{last['first'][k] / MB:.1f} MB"
+        for k in ("warc", "text", "indexes", "crawl-log")
+    )
+    ctx.summary.append(
+        (
+            "4. recrawl of the unchanged site (bytes added / first crawl's)",
+            f"second/first: {by_kind}",
+            f"WARC {warc:.1%}, all files {everything:.1%}",
+            f"< 5%: WARC {'met' if warc < 0.05 else 'MISSED'}, "
+            f"all {'met' if everything < 0.05 else 'MISSED'}",
+        )
+    )
+    return {
+        "pages": ctx.pages,
+        "share": {"warc": warc, "all": everything},
+        "target": "< 0.05",
+        "met": {"warc": warc < 0.05, "all": everything < 0.05},
+        "bytes": sizes,
+        "second_crawl_seconds": measure.median([r.seconds for r in seconds]),
+        "runs": {
+            "first": [describe(r) for r in firsts if r is not None],
+            "second": [describe(r) for r in seconds],
+        },
+    }
+
+
+def puts_for(sizes: Iterable[int]) -> int:
+    """PUT and POST requests the files need: one PUT each; above the multipart threshold
+    (64 MiB, storage/s3store.py), create + one PUT per 64 MiB part + complete."""
+    part = 64 * 1024 * 1024
+    return sum(1 if size <= part else 2 + -(-size // part) for size in sizes)
+
+
+def bench_s3(ctx: Context) -> dict[str, Any]:
+    rows = []
+    with s3count.moto_server() as server:
+        for n in range(ctx.count_runs):
+            bucket = server.new_bucket()
+            folder = ctx.fresh("s3")
+            command = project_command(
+                ctx.seeds(ctx.pages), f"s3://{bucket}/archive", CRAWL_ID_FIRST, folder / "staging"
+            )
+            server.counter.take()
+            result = measure.check(
+                measure.run(command, cwd=ROOT, env=server.env()), f"S3 crawl {n + 1}"
+            )
+            methods, statuses = server.counter.take()
+            objects = server.object_sizes(bucket, f"archive/crawls/{CRAWL_ID_FIRST}/")
+            puts = methods.get("PUT", 0) + methods.get("POST", 0)
+            rows.append(
+                {
+                    "methods": methods,
+                    "statuses": statuses,
+                    "files": len(objects),
+                    "puts_and_posts": puts,
+                    "puts_for_files": puts_for(objects.values()),
+                    "seconds": result.seconds,
+                }
+            )
+            print(
+                f"  S3 crawl         run {n + 1}: {result.seconds:6.1f}s, {methods}, "
+                f"{len(objects)} files",
+                flush=True,
+            )
+    pages = ctx.site(ctx.pages).html_pages
+    puts = measure.median([r["puts_and_posts"] for r in rows])
+    files = measure.median([r["files"] for r in rows])
+    expected = measure.median([r["puts_for_files"] for r in rows])
+    per_1000 = 1000 * puts / pages
+    # Nothing per page: what the files need, and at most two write probes (one DELETE each).
+    proportional = puts - expected <= 2
+    ctx.summary.append(
+        (
+            "6. S3 requests of one crawl",
+            f"{puts:.0f} PUT+POST for {files:.0f} files ({expected:.0f} needed), {pages} pages",
+            f"{per_1000:.2f} PUT+POST per 1,000 pages; {puts / files:.2f} per file",
+            f"per file, not per page: {'met' if proportional else 'MISSED'}",
+        )
+    )
+    return {
+        "pages": pages,
+        "puts_and_posts": puts,
+        "files": files,
+        "per_1000_pages": per_1000,
+        "per_file": puts / files,
+        "puts_for_files": expected,
+        "met": proportional,
+        "runs": rows,
+    }
+
+
+def bench_memory(ctx: Context) -> dict[str, Any]:
+    results: dict[int, list[measure.Run]] = {size: [] for size in ctx.memory_pages}
+    for n in range(ctx.runs):
+        for size in ctx.memory_pages:
+            store = ctx.fresh(f"memory-{size}") / "store"
+            result = run_project(ctx, size, store, CRAWL_ID_FIRST)
+            results[size].append(result)
+            print(
+                f"  memory {size:6d} pages run {n + 1}: {result.seconds:6.1f}s, peak RSS main "
+                f"{result.peak_rss_main / MB:.0f} MB, total {result.peak_rss_total / MB:.0f} MB "
+                f"({result.peak_processes} processes)",
+                flush=True,
+            )
+            shutil.rmtree(store.parent, ignore_errors=True)
+    peaks = {
+        size: {
+            "main_mb": measure.median([r.peak_rss_main / MB for r in runs]),
+            "total_mb": measure.median([r.peak_rss_total / MB for r in runs]),
+            "seconds": measure.median([r.seconds for r in runs]),
+        }
+        for size, runs in results.items()
+    }
+    small, large = min(peaks), max(peaks)
+    growth_main = peaks[large]["main_mb"] / peaks[small]["main_mb"]
+    growth_total = peaks[large]["total_mb"] / peaks[small]["total_mb"]
+    under = peaks[large]["total_mb"] < 500
+    flat = growth_total < 1.25  # 4x the pages: proportional growth would be 4x
+    ctx.summary.append(
+        (
+            f"5. peak RSS, {large:,}-page crawl vs {small:,}",
+            f"main {peaks[large]['main_mb']:.0f} MB, with workers "
+            f"{peaks[large]['total_mb']:.0f} MB ({small:,}: {peaks[small]['main_mb']:.0f} / "
+            f"{peaks[small]['total_mb']:.0f} MB)",
+            f"x{growth_main:.2f} main, x{growth_total:.2f} total for x{large / small:.0f} pages",
+            f"< 500 MB: {'met' if under else 'MISSED'}; flat: {'met' if flat else 'MISSED'}",
+        )
+    )
+    return {
+        "peaks": peaks,
+        "growth": {"main": growth_main, "total": growth_total, "pages": large / small},
+        "met": {"under_500mb": under, "flat": flat},
+        "runs": {size: [describe(r) for r in runs] for size, runs in results.items()},
+    }
+
+
+def bench_profile(ctx: Context) -> dict[str, Any]:
+    site = ctx.site(ctx.pages)
+    seeds = ctx.seeds(ctx.pages)
+    jobs: dict[str, Callable[[Path], list[str]]] = {
+        "bare": lambda folder: baseline_command("bare", seeds, folder),
+        "crawl": lambda folder: project_command(
+            seeds, str(folder / "store"), CRAWL_ID_FIRST, folder / "staging", extract=False
+        ),
+        "e2e": lambda folder: project_command(
+            seeds, str(folder / "store"), CRAWL_ID_FIRST, folder / "staging"
+        ),
+        "naive": lambda folder: baseline_command("naive", seeds, folder),
+    }
+    found: dict[str, Any] = {}
+    for name, command in jobs.items():
+        folder = ctx.fresh(f"profile-{name}")
+        raw = RESULTS / f"profile-{name}.txt"
+        result = measure.check(measure.profile(command(folder), cwd=ROOT, raw=raw), name)
+        summary = measure.summarize(raw, top=25)
+        (RESULTS / f"profile-{name}.summary.txt").write_text(measure.format_summary(summary, 25))
+        found[name] = {"seconds": result.seconds, "summary": summary}
+        print(f"  profile {name}: {result.seconds:.1f}s, see {raw.name}", flush=True)
+    ctx.summary.append(
+        ("profiles (py-spy)", f"{site.html_pages} pages", "results/profile-*.summary.txt", "")
+    )
+    return found
+
+
+def bench_extraction(ctx: Context) -> dict[str, Any]:
+    command = [PYTHON, str(BENCH / "extraction.py"), "--runs", str(ctx.runs)]
+    result = measure.check(measure.run(command, cwd=ROOT), "bench/extraction.py")
+    (RESULTS / "extraction.txt").write_text(result.output)
+    print(result.output, flush=True)
+    ctx.summary.append(
+        ("3. extraction over stored WARCs", "bench/extraction.py", "results/extraction.txt", "")
+    )
+    return {"seconds": result.seconds, "output": result.output}
+
+
+BENCHMARKS: dict[str, Callable[[Context], dict[str, Any]]] = {
+    "crawl": bench_crawl,
+    "e2e": bench_e2e,
+    "recrawl": bench_recrawl,
+    "s3": bench_s3,
+    "memory": bench_memory,
+    "profile": bench_profile,
+    "extraction": bench_extraction,
+}
+DEFAULT = ("crawl", "e2e", "recrawl", "s3")
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "nginx": subprocess.run(
+            [newssite.ensure_nginx(), "-v"], capture_output=True, text=True, check=False
+        ).stderr.strip(),
+        **{name: version(name) for name in ("scrapy", "warcio", "trafilatura", "moto")},
+    }
+
+
+def print_summary(rows: list[tuple[str, str, str, str]], command: str) -> str:
+    lines = [
+        f"Command: `{command}`",
+        "",
+        "| figure | measured | ratio | target |",
+        "|---|---|---|---|",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+    ]
+    text = "\n".join(lines)
+    print("\n" + text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated, of: {', '.join(BENCHMARKS)} (default: {','.join(DEFAULT)})",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each side (median)")
+    parser.add_argument(
+        "--count-runs",
+        type=int,
+        default=1,
+        help="runs of recrawl and s3, whose bytes and request counts do not vary",
+    )
+    parser.add_argument("--pages", type=int, default=2000, help="article pages of the site")
+    parser.add_argument(
+        "--memory-pages", default="5000,20000", help="site sizes for the memory benchmark"
+    )
+    parser.add_argument("--workdir", type=Path, help="keep the crawls here (default: a temp dir)")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(DEFAULT)
+    if unknown := [n for n in names if n not in BENCHMARKS]:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}: choose from {list(BENCHMARKS)}")
+    if min(args.runs, args.count_runs) < 1 or args.pages < 100:
+        parser.error("--runs and --count-runs must be 1 or more, --pages 100 or more")
+    RESULTS.mkdir(exist_ok=True)
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    with ExitStack() as stack:
+        work = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        work.mkdir(parents=True, exist_ok=True)
+        work.chmod(0o755)  # nginx's workers (user nobody) read the site from here
+        ctx = Context(
+            args.runs,
+            args.count_runs,
+            args.pages,
+            [int(p) for p in args.memory_pages.split(",")],
+            work,
+            stack,
+        )
+        for name in names:
+            started = time.monotonic()
+            print(f"{name}:", flush=True)
+            env = environment()
+            data = BENCHMARKS[name](ctx)
+            payload = {
+                "benchmark": name,
+                "command": command,
+                "runs": args.runs,
+                "environment": env,
+                **data,
+                "load_average_after": os.getloadavg(),
+                "bench_seconds": time.monotonic() - started,
+            }
+            (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1, default=str))
+        text = print_summary(ctx.summary, command)
+    name = "summary" if names == list(DEFAULT) else "summary-" + "-".join(names)
+    (RESULTS / f"{name}.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
