@@ -1,12 +1,12 @@
 """The baselines the project is measured against: a bare CrawlSpider and a naive archiver.
 
 ``bare``: a Scrapy ``CrawlSpider`` that follows the site's pages from the seed list
-(every index page) with a ``LinkExtractor`` and fetches the same requisites the
-project fetches (the project's ``page_requisites`` behind a link extractor's interface), storing
-nothing. ``naive``: the same crawl, written the way a user would
-first write an archiving spider: in the callback, each response goes into a warcio
-``WARCWriter`` and each HTML page through ``trafilatura.extract`` (metadata on, JSON)
-into a JSON Lines file, all in one process.
+(every index page) with a ``LinkExtractor`` and fetches the same requisites the project
+fetches (the project's ``page_requisites`` behind a link extractor's interface), storing
+nothing. ``naive``: the same crawl, written the way a user would first write an archiving
+spider: in the callback, each response goes into a warcio ``WARCWriter`` and each HTML
+page through ``trafilatura.extract`` (metadata on, JSON) into a JSON Lines file, all in
+one process.
 
 Both use the project's politeness settings (``crawler/settings.py``) with the overrides
 the benchmarks give the project's crawl (:data:`BENCH_OVERRIDES`).
@@ -75,7 +75,7 @@ SHARED = (
 PAGES = LinkExtractor(allow=(r"/index/\d+\.html$", r"/p/\d+/[0-9a-f]+\.html$"))
 
 
-class RequisiteLinks:
+class RequisiteLinks(LinkExtractor):
     """The project's own requisite finder behind a link extractor's interface.
 
     Both sides then fetch exactly the same requisites, so the comparison measures what

@@ -19,9 +19,9 @@ Benchmarks (``--only NAME[,NAME...]``; the default runs the first four):
   against files stored. Target: PUTs proportional to files, not pages.
 - ``memory``: peak RSS (crawl process, and with its extraction workers) of crawls of
   ``--memory-pages`` pages (default 5,000 and 20,000). Target < 500 MB, not growing
-  with pages. Long: about 20 minutes a run on 2 cores.
+  with pages. Long: about 26 minutes a run on 2 cores.
 - ``profile``: py-spy profiles of the bare spider, the project's crawl without and with
-  extraction; where the time goes, per process.
+  extraction, and the naive spider; where the time goes, per process.
 - ``extraction``: the extraction benchmark (``extraction.py``, its own section).
 
 Usage: ``.venv/bin/python bench/run.py [--only crawl,e2e] [--runs 3] [--pages 2000]``.
@@ -149,8 +149,10 @@ def crawl_info(store: Path, crawl_id: str) -> dict[str, Any]:
 
 def project_counts(info: dict[str, Any]) -> dict[str, int]:
     counts = info.get("counts", {})
-    keep = ("downloader/request_count", "downloader/response_count", "crawl/items/cited")
-    keep += ("crawl/items/linked", "crawl/items/requisite", "warc/bytes", "dataset/rows")
+    keep = (
+        *("downloader/request_count", "downloader/response_count", "crawl/items/cited"),
+        *("crawl/items/linked", "crawl/items/requisite", "warc/bytes", "dataset/rows"),
+    )
     found = {k: int(counts.get(k, 0)) for k in keep}
     found |= {k: int(v) for k, v in counts.items() if k.startswith(("extract/", "crawl/failed/"))}
     return found
@@ -387,7 +389,7 @@ def puts_for(sizes: Iterable[int]) -> int:
 
 
 def bench_s3(ctx: Context) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     with s3count.moto_server() as server:
         for n in range(ctx.count_runs):
             bucket = server.new_bucket()
@@ -401,13 +403,13 @@ def bench_s3(ctx: Context) -> dict[str, Any]:
             )
             methods, statuses = server.counter.take()
             objects = server.object_sizes(bucket, f"archive/crawls/{CRAWL_ID_FIRST}/")
-            puts = methods.get("PUT", 0) + methods.get("POST", 0)
+            writes = methods.get("PUT", 0) + methods.get("POST", 0)
             rows.append(
                 {
                     "methods": methods,
                     "statuses": statuses,
                     "files": len(objects),
-                    "puts_and_posts": puts,
+                    "puts_and_posts": writes,
                     "puts_for_files": puts_for(objects.values()),
                     "seconds": result.seconds,
                 }
