@@ -35,6 +35,7 @@ from trafilatura.settings import Document, Extractor
 from trafilatura.xml import xmltotxt
 from w3lib.url import safe_url_string
 
+from pipelines.metadata import page_metadata
 from pipelines.payload import (
     NotHtml,
     Undecodable,
@@ -62,7 +63,16 @@ __all__ = [
     "make_options",
 ]
 
-STATUSES = ("ok", "empty", "not_html", "too_large", "timeout", "decode_error", "error")
+STATUSES = (
+    "ok",
+    "empty",
+    "not_html",
+    "too_large",
+    "timeout",
+    "decode_error",
+    "error",
+    "unchanged",  # a revisit in the crawl's own dataset: see pipelines.extract
+)
 MEMORY_LIMIT = 1024**3
 _IMAGE_XPATH = (
     "//img/@src|//img/@data-src|//meta[@property='og:image' or @name='og:image'"
@@ -93,10 +103,15 @@ class Extraction:
 def make_options(
     *, focus: str = "balanced", tables: bool = True, comments: bool = False, fast: bool = False
 ) -> Extractor:
-    """trafilatura's options for the dataset: metadata and main-content links always on."""
+    """trafilatura's options for the dataset: main-content links always on.
+
+    Metadata is found by :func:`pipelines.metadata.page_metadata` (with these options'
+    ``date_params``), not by trafilatura's ``with_metadata``, which finds more than the
+    dataset keeps.
+    """
     return Extractor(
         output_format="python",
-        with_metadata=True,
+        with_metadata=False,
         links=True,
         comments=comments,
         tables=tables,
@@ -190,7 +205,7 @@ def extract_page(
     images = _page_images(tree, base)
     page_options = copy.copy(options)
     page_options.url = page_options.source = url
-    document = trafilatura.bare_extraction(tree, options=page_options)
+    document = trafilatura.bare_extraction(tree, options=page_options)  # on a copy of tree
     if not isinstance(document, Document) or document.body is None:
         title = " ".join(tree.findtext(".//title", "").split()) or None
         return Extraction(
@@ -200,14 +215,16 @@ def extract_page(
     links = _unique(_absolute(base, hrefs.get(t, t)) for t in targets)
     strip_tags(document.body, "ref")
     text = xmltotxt(document.body, False).strip()
+    language = _language(text, tree)
+    metadata = page_metadata(tree, url, options.date_params)  # last: it prunes the tree
     return Extraction(
         "ok" if text else "empty",
         "" if text else "no main text",
         text,
-        document.title or None,
-        document.author or None,
-        document.date or None,
-        _language(text, tree),
+        metadata.title,
+        metadata.author,
+        metadata.published,
+        language,
         links,
         images,
     )
