@@ -7,6 +7,10 @@ item (``item.row``) for :mod:`pipelines.dataset` to write; every outcome is coun
 (``extract/ok``, ``extract/empty``, ``extract/timeout``, ...). The item's body is
 already content-decoded by Scrapy's HttpCompressionMiddleware.
 
+A revisit (a payload identical to one captured before, in this crawl or an earlier one)
+is not extracted again: its row says where it was captured, with ``extraction`` =
+``unchanged`` and no text; the row of the earlier capture has the same ``payload_digest``.
+
 Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
 ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES``, ``CRAWL_ID``.
 """
@@ -22,13 +26,16 @@ from scrapy.utils.asyncio import run_in_thread
 
 from crawler.items import PageItem
 from pipelines.datasetfile import make_row
-from pipelines.extraction import ExtractorPool, looks_like_html
+from pipelines.extraction import Extraction, ExtractorPool, looks_like_html
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+
+UNCHANGED = Extraction("unchanged", "payload extracted before: join on payload_digest")
 
 
 def wants_extraction(item: PageItem) -> bool:
@@ -62,8 +69,11 @@ class ExtractPipeline:
     async def process_item(self, item: Any) -> Any:
         if not (isinstance(item, PageItem) and wants_extraction(item)):
             return item
-        future = self.pool.submit(item.body, item.url, item.content_type)
-        extraction = await asyncio.wrap_future(future)
+        if item.record_type == "revisit":
+            extraction = UNCHANGED
+        else:
+            future = self.pool.submit(item.body, item.url, item.content_type)
+            extraction = await asyncio.wrap_future(future)
         self.stats.inc_value(f"extract/{extraction.status}")
         item.row = make_row(
             extraction,

@@ -38,12 +38,17 @@ def test_all_crawls_open_at_once_from_s3_and_from_a_pull(
     dataset = ds.dataset(
         f"{bucket_prefix}/crawls/", filesystem=s3, format="parquet", exclude_invalid_files=True
     )
-    table = dataset.to_table(columns=["crawl_id", "url", "status", "text", "images"])
+    table = dataset.to_table(
+        columns=["crawl_id", "url", "status", "text", "images", "extraction", "payload_digest"]
+    )
     by_crawl = table.group_by("crawl_id").aggregate([("url", "count")]).to_pydict()
     counts = dict(zip(by_crawl["crawl_id"], by_crawl["url_count"], strict=True))
     assert set(counts) == {"a", "b"} and counts["a"] >= 8
-    seed_rows = table.filter(ds.field("url") == localweb.seed_url).to_pylist()
-    assert len(seed_rows) == 2 and all("Dong" in row["text"] for row in seed_rows)
+    seed_rows = table.filter(ds.field("url") == localweb.seed_url).sort_by("crawl_id").to_pylist()
+    assert [r["crawl_id"] for r in seed_rows] == ["a", "b"] and "Dong" in seed_rows[0]["text"]
+    # the seed did not change: crawl b's row points at crawl a's by payload digest
+    assert seed_rows[1]["extraction"] == "unchanged" and not seed_rows[1]["text"]
+    assert seed_rows[1]["payload_digest"] == seed_rows[0]["payload_digest"]
 
     dest = tmp_path / "pulled"
     pulled = run_cli("pull", "--store", s3_store_uri, str(dest))

@@ -1,4 +1,4 @@
-"""Two crawls of the local cited web: dedup across crawls, timeline and get."""
+"""Two crawls of the local cited web: dedup across crawls, the dataset's unchanged rows, timeline and get."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
@@ -72,6 +74,48 @@ def test_recrawl_adds_little(two_crawls: dict[str, Any]) -> None:
     # the local pages are small (a few KB), so headers weigh more than on real news pages;
     # bench/ measures the 5% target on real ones
     assert sizes["c2"] < 0.5 * sizes["c1"], sizes
+
+
+# The query of the README's dataset section: a revisit's row takes its text from the
+# first row that extracted the same payload.
+WITH_TEXT = """
+with pages as (select * from read_parquet('{store}/crawls/*/text/*.parquet')),
+extracted as (
+  select distinct on (payload_digest) payload_digest, title, text from pages
+  where extraction <> 'unchanged' order by payload_digest, fetched_at
+)
+select p.crawl_id, p.url, p.extraction, e.title, e.text
+from pages p left join extracted e using (payload_digest)
+"""
+
+
+def test_unchanged_pages_keep_a_row_without_text_that_joins_to_the_first(
+    two_crawls: dict[str, Any],
+) -> None:
+    store = two_crawls["store"]
+    rows = {
+        c: [
+            r
+            for p in store.glob(f"crawls/{c}/text/*.parquet")
+            for r in pq.read_table(p).to_pylist()
+        ]
+        for c in ("c1", "c2")
+    }
+    assert {r["extraction"] for r in rows["c1"]} >= {"ok"}
+    unchanged = [r for r in rows["c2"] if r["extraction"] == "unchanged"]
+    assert unchanged and len(rows["c2"]) == len(rows["c1"])
+    first = {r["payload_digest"]: r for r in rows["c1"]}
+    for row in unchanged:
+        assert (row["text"], row["title"], row["links"]) == ("", None, [])
+        original = first[row["payload_digest"]]
+        assert original["extraction"] != "unchanged" and original["status"] == row["status"]
+        assert row["warc_filename"] and row["fetched_at"] > original["fetched_at"]
+    joined = duckdb.execute(WITH_TEXT.format(store=store)).fetchall()
+    texts = {(crawl, url): (title, text) for crawl, url, _, title, text in joined}
+    for row in unchanged:
+        original = first[row["payload_digest"]]
+        assert texts["c2", row["url"]] == (original["title"], original["text"])
+    assert any(text for _, text in texts.values())
 
 
 def test_timeline_and_get_return_the_original_bytes(two_crawls: dict[str, Any]) -> None:
