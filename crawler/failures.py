@@ -1,4 +1,8 @@
-"""Names the reason a request failed, in the crawl log's words."""
+"""Names the reason a request failed, in the crawl log's words, and whether trying again may help.
+
+``write-error``: the page was downloaded but its records could not be written (a
+full disk); nothing of it is in the WARC files.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from twisted.python.failure import Failure
 
 from crawler.middlewares.ssrf import BlockedRequest
 from crawler.resolver import blocked_hosts
+from pipelines.warcfile import WarcWriteError
 
 KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((BlockedRequest,), "blocked"),
@@ -34,12 +39,15 @@ KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((ResponseDataLossError,), "data-loss"),
     ((UnsupportedURLSchemeError,), "unsupported"),
     ((DownloadFailedError,), "connection"),
+    ((WarcWriteError,), "write-error"),
 )
+#: kinds of failure that may well not happen again: a later crawl should try these URLs
+RETRYABLE = frozenset({"timeout", "refused", "connection", "data-loss", "write-error"})
 
 
-def classify(failure: Failure, url: str) -> tuple[str, str]:
+def classify(failure: Failure | BaseException, url: str) -> tuple[str, str]:
     """(kind, message) for a failed request."""
-    exc = failure.value
+    exc = failure.value if isinstance(failure, Failure) else failure
     message = str(exc) or type(exc).__name__
     for types, kind in KINDS:
         if isinstance(exc, types):

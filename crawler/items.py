@@ -27,6 +27,7 @@ class PageItem:
     context: str = ""
     depth: int = 0
     redirected_from: list[str] = field(default_factory=list)
+    truncated: str | None = None  # WARC-Truncated of its record: "length" past the size limit
     row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
 
     @property
@@ -55,6 +56,7 @@ class FailureItem:
     time: str
     cited_by: str | None = None
     outlet: str | None = None
+    retryable: bool = False  # a later crawl may well get it (see crawler.failures.RETRYABLE)
 
     def log_entry(self) -> dict[str, Any]:
         entry = asdict(self)

@@ -27,6 +27,8 @@ AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_TIMEOUT = 60
+# A body past DOWNLOAD_MAXSIZE is cut there and archived truncated (WARC-Truncated:
+# length), see crawler/middlewares/oversize.py; decoded past it, it is not decompressed.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 RETRY_ENABLED = True
@@ -49,6 +51,7 @@ SSRF_ALLOWED_NETWORKS: list[str] = []
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ssrf.SsrfGuardMiddleware": 50,
+    "crawler.middlewares.oversize.TruncateOversize": 960,
 }
 
 EXTENSIONS = {
@@ -81,6 +84,9 @@ WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""
 WARC_GZIP = True
+# Exchanges in a row that cannot be written (a full disk) after which the crawl stops
+# (close reason disk_full), its files kept in the staging folder, unpublished.
+WARC_MAX_WRITE_ERRORS = 3
 # Days every stored object stays under S3 Object Lock (0: none; the bucket must have
 # Object Lock enabled), and the lock mode: GOVERNANCE (can be lifted with
 # s3:BypassGovernanceRetention) or COMPLIANCE (nobody can delete it early).

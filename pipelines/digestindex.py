@@ -31,6 +31,9 @@ class DigestIndex(Protocol):
         holds the payload (write a revisit referring to it).
         """
 
+    def release(self, digest: str, original: Original) -> None:
+        """Drop the claim of ``original`` (its record could not be written), if still its."""
+
 
 class MemoryDigestIndex:
     """The digests of a crawl run by one process, in memory."""
@@ -44,6 +47,11 @@ class MemoryDigestIndex:
             known = self._known.setdefault(digest, original)
         return None if known is original else known
 
+    def release(self, digest: str, original: Original) -> None:
+        with self._lock:
+            if self._known.get(digest) is original:
+                del self._known[digest]
+
 
 class RedisDigestIndex:
     """The digests of a shared crawl, in a Redis hash: digest -> ``{uri, date, record_id}``."""
@@ -53,10 +61,18 @@ class RedisDigestIndex:
         self.key = key
 
     def claim(self, digest: str, original: Original) -> Original | None:
-        value = json.dumps(
-            {"uri": original.uri, "date": original.date, "record_id": original.record_id}
-        )
-        if self.client.hsetnx(self.key, digest, value):
+        if self.client.hsetnx(self.key, digest, _json(original)):
             return None
         known = json.loads(str(self.client.hget(self.key, digest)))
         return Original(uri=known["uri"], date=known["date"], record_id=known["record_id"])
+
+    def release(self, digest: str, original: Original) -> None:
+        # Only the claim's winner releases it, and no one else writes a claimed digest.
+        # A worker that met the claim meanwhile has written a revisit to a record
+        # that does not exist: a window as wide as one failed write.
+        if str(self.client.hget(self.key, digest)) == _json(original):
+            self.client.hdel(self.key, digest)
+
+
+def _json(original: Original) -> str:
+    return json.dumps({"uri": original.uri, "date": original.date, "record_id": original.record_id})

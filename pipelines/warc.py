@@ -3,57 +3,54 @@
 It listens to ``response_downloaded``, which fires before any downloader
 middleware touches the response: bodies are still content-encoded, redirects,
 errors and requisites are all seen. Records are built and written by one writer
-thread, in arrival order, off the reactor thread; :func:`capture_of` gives the future that resolves to a
-downloaded request's :class:`Capture`. The future is kept beside the request, not
-in its meta, so that requests stay serialisable (a shared Redis frontier serialises
-them, redirects copy meta).
+thread, in arrival order, off the reactor thread; :func:`capture_of` gives the future
+that resolves to a downloaded request's :class:`Capture`. The future is kept beside
+the request, not in its meta, so that requests stay serialisable (a shared Redis
+frontier serialises them, redirects copy meta).
 A payload already archived, in any earlier crawl of the store (the store's digest
 index, :mod:`storage.digests`) or in this one (a :class:`~pipelines.digestindex.DigestIndex`,
 shared by every worker of a crawl on Redis), becomes a revisit record.
 
-Settings: ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_OPERATOR``, ``CRAWL_ID``,
-``STAGING_DIR``, ``STORE_URI``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``,
+An exchange that cannot be written (a full disk) leaves nothing in the file; its
+future raises :class:`~pipelines.warcfile.WarcWriteError` and the spider logs the URL
+as a retryable ``write-error``. After ``WARC_MAX_WRITE_ERRORS`` such exchanges in a
+row the crawl stops, with close reason ``disk_full`` (``warc_write_failed`` for an
+error other than no space); what was written stays staged, and nothing is published.
+
+Settings: ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_MAX_WRITE_ERRORS``, ``WARC_OPERATOR``,
+``CRAWL_ID``, ``STAGING_DIR``, ``STORE_URI``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``,
 ``REDIS_URL``, ``WORKER_ID``.
 """
 
 from __future__ import annotations
 
 import logging
-import platform
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy import Request, signals
 from scrapy.utils.asyncio import run_in_thread
-from scrapy.utils.httpobj import urlparse_cached
 
-from crawler import __version__
 from crawler.addon import crawl_staging
 from crawler.crawlgroup import connect, group_key
 from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
-from pipelines.warcfile import RollingWarcFile
-from pipelines.warcrecords import (
-    Exchange,
-    Original,
-    build_exchange,
-    new_record_id,
-    sha256_digest,
-    warc_date,
-)
+from pipelines.warcexchange import exchange_from, warcinfo_fields
+from pipelines.warcfile import RollingWarcFile, WarcWriteError
+from pipelines.warcrecords import Exchange, Original, build_exchange, new_record_id, sha256_digest
+from pipelines.warcrecords import warc_date as format_date
+from pipelines.writeerrors import WriteErrors, closer
 from storage import Store, open_store
 from storage.digests import ArchivedPayload, DigestLog, digests_key, load_digest_index
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Self
 
     from scrapy.crawler import Crawler
-    from scrapy.http import Headers, Response
+    from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
@@ -72,53 +69,7 @@ class Capture:
     warc_offset: int
     warc_length: int
     warc_date: str
-
-
-def _header_pairs(headers: Headers) -> list[tuple[str, str]]:
-    return [
-        (name.decode("latin-1"), value.decode("latin-1"))
-        for name, values in headers.items()
-        for value in values
-    ]
-
-
-def exchange_from(request: Request, response: Response, now: datetime) -> Exchange:
-    parsed = urlparse_cached(request)
-    target = parsed.path or "/"
-    if parsed.params:
-        target += ";" + parsed.params
-    if parsed.query:
-        target += "?" + parsed.query
-    host = parsed.netloc.rpartition("@")[2]
-    return Exchange(
-        url=response.url,
-        method=request.method,
-        request_target=target,
-        request_headers=[("Host", host), *_header_pairs(request.headers)],
-        request_body=request.body,
-        protocol=response.protocol or "HTTP/1.1",
-        status=response.status,
-        response_headers=_header_pairs(response.headers),
-        body=response.body,
-        date=now,
-        ip_address=str(response.ip_address) if response.ip_address else None,
-        truncated="length" if "truncated" in response.flags else None,
-    )
-
-
-def warcinfo_fields(settings: Any) -> dict[str, str]:
-    return {
-        "software": f"scrubwatch/{__version__} (Scrapy {version('scrapy')}, "
-        f"warcio {version('warcio')}, Python {platform.python_version()})",
-        "format": "WARC File Format 1.1",
-        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-        "isPartOf": settings.get("CRAWL_ID"),
-        "operator": settings.get("WARC_OPERATOR"),
-        "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-        "http-header-user-agent": settings.get("USER_AGENT"),
-        "seeds": " ".join(settings.getlist("SEEDS")),
-        "hostname": platform.node(),
-    }
+    truncated: str | None = None  # WARC-Truncated, e.g. "length"
 
 
 class WarcCapture:
@@ -131,6 +82,7 @@ class WarcCapture:
         digest_log: DigestLog,
         store: Store | None = None,
         index: DigestIndex | None = None,
+        write_errors: WriteErrors | None = None,
     ) -> None:
         self.writer = writer
         self.stats = stats
@@ -140,7 +92,13 @@ class WarcCapture:
         #: payloads of the store's earlier crawls, looked up first
         self.digests: dict[str, ArchivedPayload] = {}
         self.index = index or MemoryDigestIndex()
+        self.write_errors = write_errors or WriteErrors(3, stats, writer.directory.parent)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
+
+    @property
+    def error(self) -> str | None:
+        """Why the crawl stopped early, for its summary (None: it did not)."""
+        return self.write_errors.error
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -169,6 +127,12 @@ class WarcCapture:
             ),
             store=open_store(settings.get("STORE_URI")),
             index=index,
+            write_errors=WriteErrors(
+                settings.getint("WARC_MAX_WRITE_ERRORS"),
+                crawler.stats,
+                staging,
+                stop=closer(crawler),
+            ),
         )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.response_downloaded, signal=signals.response_downloaded)
@@ -191,12 +155,12 @@ class WarcCapture:
         # The response's id and date are decided before the claim, so that the record
         # other workers' revisits refer to is exactly the one written here.
         record_id = new_record_id()
-        original = None
+        original = claimed = None
         if dedup and (known := self.digests.get(digest)):
             original = Original(known.uri, known.date, known.record_id)
         elif dedup:
-            mine = Original(exchange.url, warc_date(exchange.date), record_id)
-            original = self.index.claim(digest, mine)
+            claimed = Original(exchange.url, format_date(exchange.date), record_id)
+            original = self.index.claim(digest, claimed)
         ids = iter([record_id])
         records = build_exchange(
             exchange,
@@ -204,22 +168,32 @@ class WarcCapture:
             payload_digest=digest,
             make_id=lambda: next(ids, None) or new_record_id(),
         )
-        locations = self.writer.write(records.members)
+        try:
+            locations = self.writer.write(records.members)
+        except WarcWriteError as exc:
+            if claimed is not None and original is None:
+                self.index.release(digest, claimed)  # no revisit may refer to it
+            self.write_errors.failed(exchange.url, exc)
+            raise
+        self.write_errors.succeeded()
         if dedup and records.record_type == "response":
-            payload = ArchivedPayload(
-                digest=digest,
-                uri=exchange.url,
-                date=records.warc_date,
-                record_id=records.record_id,
-                crawl_id=self.crawl_id,
-                filename=locations[0].filename,
-                offset=locations[0].offset,
+            self._log_digest(
+                ArchivedPayload(
+                    digest=digest,
+                    uri=exchange.url,
+                    date=records.warc_date,
+                    record_id=records.record_id,
+                    crawl_id=self.crawl_id,
+                    filename=locations[0].filename,
+                    offset=locations[0].offset,
+                )
             )
-            self.digest_log.add(payload)
         self.stats.inc_value(f"warc/records/{records.record_type}")
         self.stats.inc_value("warc/records/request")
         self.stats.inc_value("warc/bytes", sum(loc.length for loc in locations))
         self.stats.inc_value("warc/payload_bytes", len(exchange.body))
+        if exchange.truncated:
+            self.stats.inc_value("warc/records/truncated")
         first = locations[0]
         return Capture(
             record_type=records.record_type,
@@ -228,12 +202,27 @@ class WarcCapture:
             warc_offset=first.offset,
             warc_length=first.length,
             warc_date=records.warc_date,
+            truncated=exchange.truncated,
         )
+
+    def _log_digest(self, payload: ArchivedPayload) -> None:
+        try:
+            self.digest_log.add(payload)
+        except OSError as exc:  # the record is written; only later dedup misses it
+            self.stats.inc_value("warc/digest_log_errors")
+            logger.warning("digest of %s not logged: %s", payload.uri, exc)
 
     def _close(self) -> None:
         self.executor.shutdown(wait=True)
-        closed = self.writer.close()
-        self.digest_log.close()
+        try:
+            closed = self.writer.close()
+        except OSError as exc:
+            closed = None
+            logger.error("%s stays open: %s", self.writer.current_name, exc)
+        try:
+            self.digest_log.close()
+        except OSError as exc:
+            logger.error("digest log not closed: %s", exc)
         if closed is not None:
             logger.info("closed %s", closed.name)
         self.stats.set_value("warc/files", len(self.writer.closed_files))

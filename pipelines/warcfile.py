@@ -4,14 +4,22 @@ Knows each member's file and offset. Opens the next file once the current one
 passes ``max_size``, so one record never straddles two files. Files are named
 ``{prefix}-{timestamp17}-{serial:05d}-{host}.warc.gz`` and each begins with a
 warcinfo record.
+
+A write that fails (a full disk: ``ENOSPC``) leaves no trace: the file is cut back
+to where the exchange began and :class:`WarcWriteError` is raised. If even that
+cut fails, the file is set aside (still ``.open``, its good length remembered) and
+the next exchange goes into a new file; closing cuts the set-aside file again and
+gives it its final name, or leaves it ``.open`` for ``storage.warctrim``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +27,13 @@ from typing import BinaryIO
 
 from pipelines.warcrecords import build_warcinfo, new_record_id
 
+logger = logging.getLogger(__name__)
+
 OPEN_SUFFIX = ".open"
+
+
+class WarcWriteError(OSError):
+    """An exchange could not be written; nothing of it is left in the file."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,21 @@ def default_host() -> str:
     return f"{host}-{os.getpid()}"
 
 
+def open_exclusive(path: Path) -> BinaryIO:
+    # Unbuffered: after a failed write no buffered bytes linger to land later.
+    return path.open("xb", buffering=0)
+
+
+def write_all(fh: BinaryIO, data: bytes) -> None:
+    """``write`` until every byte is down (a raw file may take part of them)."""
+    view = memoryview(data)
+    while view:
+        written = fh.write(view)
+        if not written:
+            raise OSError(f"wrote nothing of {len(view)} bytes")
+        view = view[written:]
+
+
 class RollingWarcFile:
     def __init__(
         self,
@@ -50,6 +79,7 @@ class RollingWarcFile:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         make_id: Callable[[], str] = new_record_id,
         first_serial: int = 0,
+        open_file: Callable[[Path], BinaryIO] | None = None,
     ) -> None:
         if max_size <= 0:
             raise ValueError(f"WARC_MAX_SIZE must be positive, got {max_size}")
@@ -62,9 +92,13 @@ class RollingWarcFile:
         self.clock = clock
         self.make_id = make_id
         self.serial = first_serial
+        self.open_file = open_file or open_exclusive
         self.closed_files: list[Path] = []
+        #: files set aside after a failed write that could not be cut back: name -> good length
+        self.set_aside: dict[str, int] = {}
         self._fh: BinaryIO | None = None
         self._name = ""
+        self._size = 0
 
     @property
     def current_name(self) -> str:
@@ -80,34 +114,95 @@ class RollingWarcFile:
             path = self.directory / (self._name + OPEN_SUFFIX)
             if not path.exists() and not (self.directory / self._name).exists():
                 break
-        fh = path.open("xb")
-        fh.write(build_warcinfo(self._name, self.warcinfo, date=now, make_id=self.make_id))
-        self._fh = fh
+        fh = self.open_file(path)
+        warcinfo = build_warcinfo(self._name, self.warcinfo, date=now, make_id=self.make_id)
+        try:
+            write_all(fh, warcinfo)
+        except OSError:
+            fh.close()
+            path.unlink(missing_ok=True)  # a file without its warcinfo is no WARC file
+            raise
+        self._fh, self._size = fh, len(warcinfo)
         return fh
 
     def write(self, members: list[bytes]) -> list[Location]:
-        """Append members (one exchange) to the current file; roll over after."""
-        fh = self._fh or self._open()
+        """Append members (one exchange) to the current file; roll over after.
+
+        Raises :class:`WarcWriteError` with none of the members left in any file.
+        """
+        try:
+            fh = self._fh or self._open()
+        except OSError as exc:
+            raise WarcWriteError(f"cannot open a WARC file in {self.directory}: {exc}") from exc
+        start = offset = self._size
         locations = []
-        for member in members:
-            offset = fh.tell()
-            fh.write(member)
-            locations.append(Location(self._name, offset, len(member)))
-        fh.flush()
-        if fh.tell() >= self.max_size:
+        try:
+            for member in members:
+                write_all(fh, member)
+                locations.append(Location(self._name, offset, len(member)))
+                offset += len(member)
+        except OSError as exc:
+            self._cut_back(fh, start)
+            raise WarcWriteError(f"{self._name}: {exc}") from exc
+        self._size = offset
+        if self._size >= self.max_size:
             self.close()
         return locations
 
+    def _cut_back(self, fh: BinaryIO, length: int) -> None:
+        try:
+            fh.truncate(length)
+            fh.seek(length)
+        except OSError as exc:
+            logger.error(
+                "cannot cut %s back to %d bytes after a failed write (%s): "
+                "setting it aside and opening a new file",
+                self._name,
+                length,
+                exc,
+            )
+            self.set_aside[self._name] = length
+            self._fh = None
+            with suppress(OSError):  # it was failing already; what it holds is known
+                fh.close()
+
     def close(self) -> Path | None:
-        """Close the current file, if any, and give it its final name."""
+        """Close the current file, if any, and give it its final name.
+
+        Files set aside are cut back again first, then renamed too if that works.
+        """
+        for name, length in list(self.set_aside.items()):
+            if self._finish_set_aside(name, length):
+                del self.set_aside[name]
         if self._fh is None:
             return None
         fh, self._fh = self._fh, None
         fh.flush()
         os.fsync(fh.fileno())
         fh.close()
-        final = self.directory / self._name
-        (self.directory / (self._name + OPEN_SUFFIX)).rename(final)
+        return self._rename(self._name)
+
+    def _finish_set_aside(self, name: str, length: int) -> bool:
+        path = self.directory / (name + OPEN_SUFFIX)
+        try:
+            with path.open("r+b") as fh:
+                fh.truncate(length)
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            logger.error(
+                "%s stays %s: cannot cut it back to its last whole record at %d bytes (%s)",
+                name,
+                OPEN_SUFFIX,
+                length,
+                exc,
+            )
+            return False
+        self._rename(name)
+        return True
+
+    def _rename(self, name: str) -> Path:
+        final = self.directory / name
+        (self.directory / (name + OPEN_SUFFIX)).rename(final)
         self.closed_files.append(final)
         if self.on_closed is not None:
             self.on_closed(final)
