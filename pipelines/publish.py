@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.asyncio import run_in_thread
 
+from pipelines.writeerrors import WRITE_STOP_REASONS
 from storage import Store, StoreError, crawl_exists, open_store
 from storage.publish import publish_crawl, write_info
 
@@ -107,6 +108,8 @@ class PublishCrawl:
         self.stats.set_value("store/files", len(published.stored) + len(published.already_there))
 
     async def engine_stopped(self) -> None:
+        if self.stats.get_value("finish_reason") in WRITE_STOP_REASONS:
+            return  # the WARC writer stopped the crawl and said why; its files stay staged
         try:
             await run_in_thread(self._publish)
         except StoreError as exc:  # a PublishError, or the store failing before any put

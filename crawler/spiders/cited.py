@@ -28,13 +28,14 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.utils.asyncio import run_in_thread
 
-from crawler.failures import classify
+from crawler.failures import RETRYABLE, classify
 from crawler.items import FailureItem, PageItem
 from crawler.outlets import OutletRegistry
 from crawler.requisites import page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
 from pipelines.warc import capture_of
+from pipelines.warcfile import WarcWriteError
 from storage import open_store
 from storage.snapshots import previous_requisites
 
@@ -128,7 +129,7 @@ class CitedSpider(scrapy.Spider):
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         item = await self.page_item(response)
         yield item
-        if not (isinstance(response, TextResponse) and item.is_html):
+        if not (isinstance(response, TextResponse) and isinstance(item, PageItem) and item.is_html):
             return
         for request in self.requisites(response):
             yield request
@@ -155,15 +156,19 @@ class CitedSpider(scrapy.Spider):
                 meta={"role": "requisite", "cited_by": response.url},
             )
 
-    async def parse_requisite(self, response: Response) -> AsyncIterator[PageItem]:
+    async def parse_requisite(self, response: Response) -> AsyncIterator[PageItem | FailureItem]:
         yield await self.page_item(response)
 
-    async def page_item(self, response: Response) -> PageItem:
+    async def page_item(self, response: Response) -> PageItem | FailureItem:
         meta = response.meta
         future = capture_of(response.request) if response.request is not None else None
         if future is None:
             raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
-        capture = await asyncio.wrap_future(future)
+        try:
+            capture = await asyncio.wrap_future(future)
+        except WarcWriteError as exc:  # fetched, but not archived (a full disk)
+            assert response.request is not None  # a capture was looked up for it
+            return self.failure_item(response.request, exc)
         return PageItem(
             url=response.url,
             status=response.status,
@@ -185,6 +190,7 @@ class CitedSpider(scrapy.Spider):
             context=meta.get("context", ""),
             depth=meta.get("hops", 0),
             redirected_from=list(meta.get("redirect_urls", [])),
+            truncated=capture.truncated,
         )
 
     def outlet_of(self, url: str) -> str | None:
@@ -192,11 +198,13 @@ class CitedSpider(scrapy.Spider):
         return outlet.key if outlet else None
 
     def failed(self, failure: Failure) -> Iterator[FailureItem]:
-        request = failure.request  # type: ignore[attr-defined]
-        kind, message = classify(failure, request.url)
+        yield self.failure_item(failure.request, failure)  # type: ignore[attr-defined]
+
+    def failure_item(self, request: scrapy.Request, reason: Failure | Exception) -> FailureItem:
+        kind, message = classify(reason, request.url)
         self.crawler.stats.inc_value(f"crawl/failed/{kind}")
         self.logger.info("not captured (%s): %s: %s", kind, request.url, message)
-        yield FailureItem(
+        return FailureItem(
             url=request.url,
             role=request.meta.get("role", "cited"),
             kind=kind,
@@ -204,4 +212,5 @@ class CitedSpider(scrapy.Spider):
             time=_now(),
             cited_by=request.meta.get("cited_by"),
             outlet=request.meta.get("outlet"),
+            retryable=kind in RETRYABLE,
         )
