@@ -16,11 +16,23 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.addon import default_staging_dir
 from crawler.crawlgroup import CrawlGroup, GroupError, connect
 from crawler.outlets import OutletRegistry
+from crawler.resume import RESUME_COMPONENTS, RUN_ONLY, prepare, read_args, write_args
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
-from storage import crawl_exists, crawl_log_key, new_crawl_id, open_store, validate_crawl_id
+from storage import (
+    Store,
+    crawl_exists,
+    crawl_log_key,
+    new_crawl_id,
+    open_store,
+    validate_crawl_id,
+)
+from storage.layout import crawl_prefix, manifest_key
+from storage.publish import PublishError, publish_crawl, read_info
+from storage.warctrim import Trimmed
 
 
 class CrawlError(Exception):
@@ -35,6 +47,7 @@ class CrawlSummary:
     error: str | None = None
     statuses: dict[int, int] = field(default_factory=dict)
     worker: str | None = None  # this process, in a crawl shared over Redis
+    mended: list[Trimmed] = field(default_factory=list)  # WARC files a resume mended
 
     def lines(self) -> list[str]:
         s = self.stats
@@ -57,6 +70,14 @@ class CrawlSummary:
             out.append(
                 f"  workers: {s['frontier/workers']}, lost: {s.get('frontier/workers_lost', 0)}"
             )
+        if "resume/captured" in s:
+            out.append(
+                f"  resumed: {s['resume/captured']} URLs captured before, "
+                f"{s.get('resume/replayed', 0)} answered from them"
+            )
+        for mended in self.mended:
+            what = "set aside" if mended.damaged else f"trimmed by {mended.cut_bytes} bytes"
+            out.append(f"  mended: {mended.path.name}: {what}")
         if self.error:
             out.append(f"  not stored: {self.error}")
         else:
@@ -86,6 +107,7 @@ def run_crawl(
     store_uri: str,
     *,
     crawl_id: str | None = None,
+    resume: str | None = None,
     depth: int = 0,
     allow_private: bool = False,
     ignore_robots: bool = False,
@@ -99,6 +121,8 @@ def run_crawl(
 
     ``retain_days`` and ``lock_mode`` set ``STORE_RETAIN_DAYS`` and ``STORE_LOCK_MODE``;
     ``redis_url`` shares the crawl with ``scrubwatch worker`` processes (``REDIS_URL``).
+    ``resume`` (or a ``crawl_id`` that is staged and not yet published) finishes a crawl
+    that was stopped or killed, as it was asked for first (see :mod:`crawler.resume`).
     """
     overrides = dict(overrides or {})
     if retain_days is not None:
@@ -112,7 +136,12 @@ def run_crawl(
         lock_mode=early.get("STORE_LOCK_MODE"),
     )
     store.check_writable()
-    crawl_id = validate_crawl_id(crawl_id or new_crawl_id(datetime.now(UTC)))
+    if resume and crawl_id and resume != crawl_id:
+        raise CrawlError(f"--resume {resume} and --crawl-id {crawl_id} disagree: give one")
+    crawl_id = validate_crawl_id(resume or crawl_id or new_crawl_id(datetime.now(UTC)))
+    staging_root = Path(early.get("STAGING_DIR") or default_staging_dir(store_uri))
+    if resume or (not redis_url and read_args(staging_root, crawl_id) is not None):
+        return resume_crawl(store, staging_root, crawl_id, seeds, overrides)
     if crawl_exists(store, crawl_id):
         raise CrawlError(
             f"crawl {crawl_id} already exists in store {store.uri}: nothing is overwritten; "
@@ -123,23 +152,89 @@ def run_crawl(
     if redis_url:
         overrides["REDIS_URL"] = redis_url
         check_new_shared(redis_url, crawl_id)
+    args = {
+        "seeds": [s if is_url(s) else str(Path(s).resolve()) for s in seeds],
+        "store": store_uri,
+        "depth": depth,
+        "allow_private": allow_private,
+        "ignore_robots": ignore_robots,
+        "outlets": [str(Path(p).resolve()) for p in outlets or []],
+        "overrides": {k: v for k, v in overrides.items() if k not in RUN_ONLY},
+    }
+    settings = crawl_settings(crawl_id, args, overrides)
+    if not redis_url:  # a crawl shared over Redis is not resumed
+        write_args(staging_root, crawl_id, args)
+    return run_process(settings, store.uri)
+
+
+def crawl_settings(crawl_id: str, args: dict[str, Any], overrides: dict[str, Any]) -> Settings:
+    """The settings of a crawl asked for with ``args`` (see :func:`crawler.resume.write_args`)."""
     settings = project_settings(
         {
-            "SEEDS": [s if is_url(s) else str(Path(s).resolve()) for s in seeds],
-            "STORE_URI": store_uri,
+            "SEEDS": args["seeds"],
+            "STORE_URI": args["store"],
             "CRAWL_ID": crawl_id,
-            "CRAWL_DEPTH": depth,
-            "SSRF_ALLOW_PRIVATE": allow_private,
-            "ROBOTSTXT_OBEY": not ignore_robots,
+            "CRAWL_DEPTH": args["depth"],
+            "SSRF_ALLOW_PRIVATE": args["allow_private"],
+            "ROBOTSTXT_OBEY": not args["ignore_robots"],
             **overrides,
         }
     )
-    use_outlets(settings, outlets)
+    use_outlets(settings, args["outlets"])
     registry = OutletRegistry.load(
         settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
     )
-    check_seeds(seeds, registry)
-    return run_process(settings, store.uri)
+    check_seeds(args["seeds"], registry)
+    return settings
+
+
+def resume_crawl(
+    store: Store, staging_root: Path, crawl_id: str, seeds: list[str], overrides: dict[str, Any]
+) -> CrawlSummary:
+    """Finish the staged crawl ``crawl_id``: mend its WARC files, then crawl what is left."""
+    if store.exists(manifest_key(crawl_id)):
+        raise CrawlError(
+            f"crawl {crawl_id} is already complete in store {store.uri}: nothing to resume"
+        )
+    args = read_args(staging_root, crawl_id)
+    if args is None:
+        raise CrawlError(
+            f"crawl {crawl_id} cannot be resumed: nothing of it is staged in {staging_root}"
+        )
+    given = [s if is_url(s) else str(Path(s).resolve()) for s in seeds]
+    if given and sorted(given) != sorted(args["seeds"]):
+        raise CrawlError(
+            f"crawl {crawl_id} was started with other seeds: resume it with --resume "
+            f"{crawl_id} (no seeds), or choose another --crawl-id"
+        )
+    if crawl_exists(store, crawl_id) and read_info(staging_root / crawl_prefix(crawl_id)) is None:
+        raise CrawlError(
+            f"crawl {crawl_id} is partly in store {store.uri} but did not finish: "
+            "it cannot be resumed; choose another --crawl-id"
+        )
+    settings = crawl_settings(crawl_id, args, {**args["overrides"], **overrides})
+    if read_info(staging_root / crawl_prefix(crawl_id)) is not None:
+        return push_finished(store, staging_root, crawl_id)  # only its publishing failed
+    mended = prepare(staging_root, crawl_id)
+    for name, components in RESUME_COMPONENTS.items():
+        settings.set(name, {**settings.getdict(name), **components}, priority="cmdline")
+    summary = run_process(settings, store.uri)
+    summary.mended = mended
+    return summary
+
+
+def push_finished(store: Store, staging_root: Path, crawl_id: str) -> CrawlSummary:
+    """Put a crawl that finished, and whose publishing did not, into the store."""
+    info = read_info(staging_root / crawl_prefix(crawl_id)) or {}
+    try:
+        published = publish_crawl(store, staging_root, crawl_id)
+    except PublishError as exc:
+        return CrawlSummary(crawl_id, store.uri, info.get("counts", {}), error=str(exc))
+    stats = {
+        **info.get("counts", {}),
+        "store/files": len(published.stored) + len(published.already_there),
+    }
+    return CrawlSummary(crawl_id, store.uri, stats)
 
 
 def use_outlets(settings: Settings, outlets: list[str] | None) -> None:

@@ -2,7 +2,10 @@
 
 ``engine_stopped`` comes after every ``spider_closed`` handler (the WARC writer
 closing its last file, the crawl log closing), so all files are final by then.
-The work runs in a thread (boto3 blocks). At start it refuses a crawl id that the
+The work runs in a thread (boto3 blocks). A crawl stopped before it finished
+(``finish_reason`` ``shutdown``: the first SIGTERM or Ctrl-C; ``disk_full``: see
+:mod:`pipelines.writeerrors`) is not published: its
+error says how to resume it (:mod:`crawler.resume`). At start it refuses a crawl id that the
 store already holds and a store it cannot write to, before anything is fetched.
 
 Settings: ``STORE_URI``, ``CRAWL_ID``, ``STAGING_DIR``, ``SEEDS``, ``STORE_RETAIN_DAYS``,
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.asyncio import run_in_thread
 
+from crawler.resume import INTERRUPTED, resume_command
 from pipelines.writeerrors import WRITE_STOP_REASONS
 from storage import Store, StoreError, crawl_exists, open_store
 from storage.publish import publish_crawl, write_info
@@ -108,8 +112,16 @@ class PublishCrawl:
         self.stats.set_value("store/files", len(published.stored) + len(published.already_there))
 
     async def engine_stopped(self) -> None:
-        if self.stats.get_value("finish_reason") in WRITE_STOP_REASONS:
-            return  # the WARC writer stopped the crawl and said why; its files stay staged
+        if self.stats.get_value("finish_reason") in (INTERRUPTED, *WRITE_STOP_REASONS):
+            # Stopped before it finished (SIGTERM, Ctrl-C): a crawl with a manifest is
+            # complete, so nothing goes into the store until a resume finishes it.
+            self.error = (
+                f"crawl {self.crawl_id} was stopped before it finished; its files are kept "
+                f"in {self.staging_root}: run `{resume_command(self.store.uri, self.crawl_id)}` "
+                "to finish it"
+            )
+            logger.warning("%s", self.error)
+            return
         try:
             await run_in_thread(self._publish)
         except StoreError as exc:  # a PublishError, or the store failing before any put

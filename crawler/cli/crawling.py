@@ -71,11 +71,17 @@ def seeds(
 
 
 @main.command()
-@click.argument("seeds", nargs=-1, required=True)
+@click.argument("seeds", nargs=-1)
 @click.option(
     "--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix."
 )
 @click.option("--crawl-id", default=None, help="Default: the UTC start time, YYYYMMDDTHHMMSSZ.")
+@click.option(
+    "--resume",
+    default=None,
+    metavar="ID",
+    help="Finish crawl ID, stopped or killed before it finished, as it was asked for.",
+)
 @click.option(
     "--depth", default=0, show_default=True, type=int, help="Link hops from cited pages, same site."
 )
@@ -102,6 +108,7 @@ def crawl(
     seeds: tuple[str, ...],
     store: str,
     crawl_id: str | None,
+    resume: str | None,
     depth: int,
     allow_private: bool,
     ignore_robots: bool,
@@ -115,12 +122,17 @@ def crawl(
     """Crawl what the SEEDS cite, with requisites, into WARC files in the store."""
     from crawler.crawl import run_crawl
 
+    if not seeds and not resume and not crawl_id:
+        raise UsageFailure(
+            "no seeds given: name a seed article (URL, .html, .txt) or a .seeds list"
+        )
     settings = scrapy_settings(overrides, log_level)
     with quiet_keyboard_interrupt():
         summary = run_crawl(
             list(seeds),
             store,
             crawl_id=crawl_id,
+            resume=resume,
             depth=depth,
             allow_private=allow_private,
             ignore_robots=ignore_robots,

@@ -6,6 +6,9 @@ a file seed is read here (see :mod:`crawler.seeds`). Every cited page is archive
 with its images, stylesheets and icons; with ``CRAWL_DEPTH`` > 0, links within
 the page's registered domain are followed that many hops.
 
+A resumed crawl starts again from the seeds: what the stopped run captured is answered
+from its WARC files (:mod:`crawler.replay`) and parsed again, so the frontier is rebuilt.
+
 A recrawl also asks again for the requisites the store's previous crawl fetched for
 a page, so a photo taken off a page is recorded as answering 404 (or still 200).
 
@@ -31,10 +34,11 @@ from scrapy.utils.asyncio import run_in_thread
 from crawler.failures import RETRYABLE, classify
 from crawler.items import FailureItem, PageItem
 from crawler.outlets import OutletRegistry
+from crawler.replay import replayed_capture
 from crawler.requisites import page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
-from pipelines.warc import capture_of
+from pipelines.warc import Capture, capture_of
 from pipelines.warcfile import WarcWriteError
 from storage import open_store
 from storage.snapshots import previous_requisites
@@ -161,11 +165,8 @@ class CitedSpider(scrapy.Spider):
 
     async def page_item(self, response: Response) -> PageItem | FailureItem:
         meta = response.meta
-        future = capture_of(response.request) if response.request is not None else None
-        if future is None:
-            raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
         try:
-            capture = await asyncio.wrap_future(future)
+            capture = await self.capture(response)
         except WarcWriteError as exc:  # fetched, but not archived (a full disk)
             assert response.request is not None  # a capture was looked up for it
             return self.failure_item(response.request, exc)
@@ -192,6 +193,17 @@ class CitedSpider(scrapy.Spider):
             redirected_from=list(meta.get("redirect_urls", [])),
             truncated=capture.truncated,
         )
+
+    async def capture(self, response: Response) -> Capture:
+        """Where the response's record is: written now, or in the archive of a resumed crawl."""
+        request = response.request
+        future = capture_of(request) if request is not None else None
+        if future is not None:
+            return await asyncio.wrap_future(future)
+        replayed = replayed_capture(request) if request is not None else None
+        if replayed is None:
+            raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
+        return replayed
 
     def outlet_of(self, url: str) -> str | None:
         outlet = self.registry.outlet_for_url(url)

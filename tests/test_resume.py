@@ -1,0 +1,253 @@
+"""A crawl stopped by SIGTERM or killed by SIGKILL mid-crawl, then resumed.
+
+Everything real: the local cited web on loopback, each crawl a separate ``scrubwatch``
+process, slowed down (one request at a time per site, a delay between them) so that
+the signal lands mid-crawl; it is sent once the staged ``.open`` WARC file holds
+whole records. An uninterrupted crawl of the same site is the reference.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pyarrow.parquet as pq
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.localweb import LocalWeb
+from storage import open_store, verify_store
+from storage.warctrim import members, trim_open_warc
+from storage.warcverify import check_warc
+from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
+
+GOOD = Path(__file__).parent / "data" / "broken-warcs" / "good.warc.gz"
+SLOW = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=0.4")
+
+
+def captures(warc_dir: Path) -> Counter[tuple[str, str]]:
+    """(file name, URL) of every response and revisit record, counted."""
+    found: Counter[tuple[str, str]] = Counter()
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type in ("response", "revisit"):
+                    found[(path.name, record.rec_headers.get_header("WARC-Target-URI"))] += 1
+    return found
+
+
+def urls_in(data: bytes) -> set[str]:
+    """Target URIs of the response and revisit records in WARC bytes."""
+    records = ArchiveIterator(io.BytesIO(data))
+    return {
+        r.rec_headers.get_header("WARC-Target-URI")
+        for r in records
+        if r.rec_type in ("response", "revisit")
+    }
+
+
+def urls(counted: Counter[tuple[str, str]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for (_, url), n in counted.items():
+        out[url] += n
+    return out
+
+
+def log_urls(crawl_dir: Path) -> Counter[str]:
+    lines = (crawl_dir / "crawl-log.jsonl").read_text().splitlines()
+    return Counter(json.loads(line)["url"] for line in lines)
+
+
+def dataset_urls(crawl_dir: Path) -> Counter[str]:
+    return Counter(
+        url for part in crawl_dir.glob("text/*.parquet") for url in pq.read_table(part)["url"]
+    )
+
+
+def start_slow_crawl(web: LocalWeb, store: Path, registry: Path) -> subprocess.Popen[str]:
+    return start_cli(
+        "crawl", web.seed_url, "--store", str(store), "--outlets", str(registry),
+        "--crawl-id", "k1", "--allow-private", *FAST, *SLOW,
+    )  # fmt: skip
+
+
+def wait_for_records(staging: Path, crawl: subprocess.Popen[str], at_least: int) -> Path:
+    """The open WARC file once it holds ``at_least`` whole gzip members."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and crawl.poll() is None:
+        for path in staging.glob("crawls/k1/warc/*.warc.gz.open"):
+            if sum(1 for _ in members(path)) >= at_least:
+                return path
+        time.sleep(0.05)
+    crawl.kill()
+    raise AssertionError(f"no open WARC file with {at_least} records: {crawl.communicate()}")
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The local cited web, and a reference crawl of it that nothing interrupted."""
+    tmp = tmp_path_factory.mktemp("resume")
+    with LocalWeb() as site:
+        registry = site.write_registry(tmp / "outlets.toml")
+        done = crawl_local(site.seed_url, tmp / "reference", registry, "--crawl-id", "k1")
+        assert done.returncode == 0, done.stderr[-3000:]
+        reference = tmp / "reference/crawls/k1"
+        site.request_log.clear()
+        yield {"site": site, "registry": registry, "reference": reference, "tmp": tmp}
+
+
+def fetched(log: list[tuple[str, str, str, int]]) -> Counter[str]:
+    """``host/path`` of each request the site answered, counted."""
+    return Counter(f"{addr}{path}" for addr, _, path, _ in log)
+
+
+def site_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def assert_finished_once(
+    store: Path, reference: Path, before: set[str], refetched: Counter[str]
+) -> Counter[tuple[str, str]]:
+    """The resumed crawl holds what the reference holds, each URL once; nothing captured
+    before the stop was fetched again by the resume, nor anything twice."""
+    crawl = store / "crawls/k1"
+    found = captures(crawl / "warc")
+    assert [u for u, n in urls(found).items() if n > 1] == []
+    assert set(urls(found)) == set(urls(captures(reference / "warc")))
+    assert log_urls(crawl) == log_urls(reference)  # one crawl-log line per URL, as in one run
+    assert dataset_urls(crawl) == dataset_urls(reference)
+    assert [k for k, n in refetched.items() if n > 1] == []
+    assert before and {site_key(url) for url in before} & set(refetched) == set()
+    assert verify_store(open_store(str(store))) == []
+    assert (crawl / "manifest.json").exists()
+    published = [p.name for p in (store / "crawls").rglob("*") if p.is_file()]
+    assert [n for n in published if n.endswith((".open", ".tail", ".damaged"))] == []
+    assert not (store / ".staging/crawls/k1").exists()
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_and_resume_finishes_in_a_new_file(web: dict[str, Any]) -> None:
+    site: LocalWeb = web["site"]
+    store = web["tmp"] / "term"
+    crawl = start_slow_crawl(site, store, web["registry"])
+    wait_for_records(store / ".staging", crawl, at_least=7)
+    crawl.send_signal(signal.SIGTERM)
+    out, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 1, err[-3000:]
+    assert f"scrubwatch crawl --resume k1 --store {store}" in out
+    # stopped cleanly: its WARC file is closed, nothing is in the store, no manifest
+    staged = store / ".staging/crawls/k1/warc"
+    (before,) = sorted(staged.glob("*.warc.gz"))
+    assert not list(staged.glob("*.open")) and check_warc([before.read_bytes()]).problems == []
+    assert not (store / "crawls").exists()
+    first_bytes = before.read_bytes()
+    first = captures(staged)
+    assert 3 <= sum(first.values()) < sum(captures(web["reference"] / "warc").values())
+    asked = len(site.request_log)
+
+    resumed = run_cli(
+        "crawl", "--resume", "k1", "--store", str(store), *FAST, "-s", "DOWNLOAD_DELAY=0"
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resumed: {len(urls(first))} URLs captured before" in resumed.stdout
+    found = assert_finished_once(
+        store, web["reference"], set(urls(first)), fetched(site.request_log[asked:])
+    )
+    # stopped cleanly: nothing was fetched twice over both runs
+    assert [k for k, n in fetched(site.request_log).items() if n > 1] == []
+    # the pre-stop file is stored as it was; every record after the restart is elsewhere
+    assert (store / "crawls/k1/warc" / before.name).read_bytes() == first_bytes
+    assert {k for k in found if k[0] == before.name} == set(first)
+    assert len({name for name, _ in found}) >= 2
+
+    # published now: a second resume, and an unknown crawl, are one-line errors
+    again = run_cli("crawl", "--resume", "k1", "--store", str(store))
+    unknown = run_cli("crawl", "--resume", "nope", "--store", str(store))
+    for done, says in [(again, "crawl k1 is already complete"), (unknown, "crawl nope cannot")]:
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert says in done.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_then_the_same_command_trims_and_finishes(web: dict[str, Any]) -> None:
+    site: LocalWeb = web["site"]
+    site.request_log.clear()
+    store = web["tmp"] / "kill"
+    crawl = start_slow_crawl(site, store, web["registry"])
+    open_file = wait_for_records(store / ".staging", crawl, at_least=7)
+    crawl.send_signal(signal.SIGKILL)
+    crawl.wait(timeout=30)
+    assert not (store / "crawls").exists()  # nothing partial is uploaded
+    # The kill may land between two records: cut the last member in half, as a kill
+    # in the middle of a write does, so that the trimming is always exercised.
+    data = open_file.read_bytes()
+    whole = [m for _, m in members(open_file)]
+    kept = sum(len(m) for m in whole[:-1])
+    open_file.write_bytes(data[: kept + len(whole[-1]) // 2])
+    assert check_warc([open_file.read_bytes()]).problems  # broken now
+    asked = len(site.request_log)
+
+    again = crawl_local(site.seed_url, store, web["registry"], "--crawl-id", "k1", *SLOW)
+    assert again.returncode == 0, again.stderr[-3000:]
+    final = open_file.name.removesuffix(".open")
+    assert f"mended: {final}: trimmed by {len(whole[-1]) // 2} bytes" in again.stdout
+    stored = store / "crawls/k1/warc" / final
+    assert stored.read_bytes() == data[:kept]
+    assert check_warc([stored.read_bytes()]).problems == []
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", str(stored)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    verify = run_cli("verify", "--warc", str(stored))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    tail = store / ".staging/set-aside/k1/warc" / f"{final}.tail"
+    assert tail.read_bytes() == data[kept : kept + len(whole[-1]) // 2]
+    before = urls_in(data[:kept])
+    assert_finished_once(store, web["reference"], before, fetched(site.request_log[asked:]))
+
+
+def test_trim_keeps_whole_members_and_sets_aside_the_rest(tmp_path: Path) -> None:
+    good = GOOD.read_bytes()
+    sizes = [len(m) for _, m in members(GOOD)]
+    assert len(sizes) == 7 and sum(sizes) == len(good)
+    cases = {
+        "whole": (good, len(good)),
+        "cut": (good[: len(good) - sizes[-1] // 2], len(good) - sizes[-1]),
+        "garbage": (good + b"\x1f\x8b\x08\x00broken", len(good)),
+        "header-only": (good[:5], 0),
+    }
+    for name, (data, kept) in cases.items():
+        path = tmp_path / "warc" / f"{name}.warc.gz.open"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        result = trim_open_warc(path, tmp_path / "aside")
+        assert not path.exists()
+        assert result.kept_bytes == kept and result.cut_bytes == len(data) - kept, name
+        if kept:
+            assert result.path == tmp_path / "warc" / f"{name}.warc.gz"
+            assert result.path.read_bytes() == good[:kept]
+            assert check_warc([result.path.read_bytes()]).problems == []
+        else:
+            assert result.damaged and result.path == tmp_path / "aside" / f"{name}.warc.gz.damaged"
+            assert result.path.read_bytes() == data
+        tail = tmp_path / "aside" / f"{name}.warc.gz.tail"
+        assert tail.exists() == (0 < kept < len(data))
+
+
+def test_resume_of_a_crawl_never_started_is_a_one_line_error(tmp_path: Path) -> None:
+    done = run_cli("crawl", "--resume", "ghost", "--store", str(tmp_path / "a"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "crawl ghost cannot be resumed: nothing of it is staged" in done.stderr
+    shutil.rmtree(tmp_path / "a", ignore_errors=True)
