@@ -15,14 +15,18 @@ import brotli
 import pytest
 import trafilatura
 import zstandard
+from trafilatura.settings import Document
 
 from pipelines.extraction import (
     Extraction,
     ExtractorPool,
+    _stand_in_links,
     decode_content,
     extract_page,
     extract_payload,
+    make_options,
 )
+from pipelines.payload import decode_html
 from storage.contentcoding import ContentDecodingError, ContentTooLarge
 
 SAMPLE = Path(__file__).parent / "data" / "extraction-sample"
@@ -282,6 +286,29 @@ def test_quality_on_the_sample_loses_nothing_to_bare_trafilatura() -> None:
         bare[stem] = shingle_f1(trafilatura.extract(html), truth["articleBody"])
     assert sum(ours.values()) / len(ours) >= 0.90
     assert [s for s in pages if ours[s] < bare[s] - 0.02] == []
+
+
+@pytest.mark.slow
+def test_metadata_is_what_trafilatura_with_metadata_finds() -> None:
+    """page_metadata skips the fields the dataset does not keep, not the ones it keeps."""
+    pages = [(html, truth["url"]) for html, truth in sample().values()]
+    pages.append((page(FR, '<meta name="author" content="Zoë Müller">').encode(), URL))
+    found = 0
+    for html, url in pages:
+        ours = extract_page(html, url, "text/html")
+        options = make_options()
+        options.with_metadata, options.url, options.source = True, url, url
+        tree = trafilatura.load_html(decode_html(html, "text/html")[0])
+        _stand_in_links(tree)  # as extract_page does before looking for metadata
+        theirs = trafilatura.bare_extraction(tree, options=options)
+        assert isinstance(theirs, Document)
+        assert (ours.title, ours.author, ours.published) == (
+            theirs.title or None,
+            theirs.author or None,
+            theirs.date or None,
+        ), url
+        found += bool(ours.title and ours.author and ours.published)
+    assert found >= len(pages) // 2
 
 
 # --- the pool --------------------------------------------------------------------------
