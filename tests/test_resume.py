@@ -8,6 +8,7 @@ whole records. An uninterrupted crawl of the same site is the reference.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shutil
@@ -64,8 +65,10 @@ def urls(counted: Counter[tuple[str, str]]) -> Counter[str]:
 
 
 def log_urls(crawl_dir: Path) -> Counter[str]:
-    lines = (crawl_dir / "crawl-log.jsonl").read_text().splitlines()
-    return Counter(json.loads(line)["url"] for line in lines)
+    """URLs of the crawl log's lines (``crawl-log.jsonl``, or gzipped), counted."""
+    (path,) = crawl_dir.glob("crawl-log.jsonl*")
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return Counter(json.loads(line)["url"] for line in data.splitlines())
 
 
 def dataset_urls(crawl_dir: Path) -> Counter[str]:
