@@ -6,8 +6,8 @@ for the format), through one writer thread so that no file I/O runs on the react
 thread; the last part is closed when the spider closes, before the publisher puts the
 crawl into the store.
 
-Settings: ``DATASET_ROWS_PER_PART``, ``DATASET_ROW_GROUP_ROWS``, ``CRAWL_ID``,
-``STAGING_DIR``, ``WORKER_ID``.
+Settings: ``DATASET_ROWS_PER_PART``, ``DATASET_ROW_GROUP_ROWS``, ``DATASET_ROW_GROUP_BYTES``,
+``CRAWL_ID``, ``STAGING_DIR``, ``WORKER_ID``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class DatasetPipeline:
             settings.get("CRAWL_ID"),
             rows_per_part=settings.getint("DATASET_ROWS_PER_PART"),
             row_group_rows=settings.getint("DATASET_ROW_GROUP_ROWS"),
+            row_group_bytes=settings.getint("DATASET_ROW_GROUP_BYTES"),
             part_prefix=f"part-{worker}" if (worker := settings.get("WORKER_ID")) else "part",
         )
         assert crawler.stats is not None

@@ -1,9 +1,15 @@
 """The text dataset's format: one row per captured HTML page, in Parquet and JSONL parts.
 
 ``part-NNNNN.parquet`` (zstd, written a row group at a time) and ``part-NNNNN.jsonl.gz``
-(``part-<worker>-NNNNN`` for each worker of a shared crawl) hold the same rows side by side; a part is written as ``<name>.open`` and renamed
-when it is complete, so a publisher that skips ``.open`` files never ships half a
-part. Plain Python (no Scrapy): the crawl's pipeline and re-extraction both use it.
+(``part-<worker>-NNNNN`` for each worker of a shared crawl) hold the same rows side by
+side; a part is written as ``<name>.open`` and renamed when it is complete, so a
+publisher that skips ``.open`` files never ships half a part. Plain Python (no Scrapy):
+the crawl's pipeline and re-extraction both use it.
+
+Memory: the rows of the row group being built are held as Arrow record batches (made
+every :data:`BATCH_ROWS` rows or :data:`BATCH_BYTES` of text), and a row group is
+written when it reaches ``row_group_rows`` rows or ``row_group_bytes`` bytes, whichever
+comes first; so what a crawl holds is bounded by bytes, whatever the size of its pages.
 
 Reading all crawls: ``pyarrow.dataset.dataset("crawls/", format="parquet",
 exclude_invalid_files=True)`` (which skips the JSONL parts, the WARCs and, by its
@@ -18,15 +24,20 @@ import gzip
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.extraction import Extraction
+if TYPE_CHECKING:
+    from pipelines.extraction import Extraction
 
 OPEN_SUFFIX = ".open"
 GZIP_LEVEL = 6  # level 9 costs several times the time for a few percent
+# Rows wait as dicts (about twice their text's size) only until this many of them, or
+# this much text, are turned into one Arrow record batch.
+BATCH_ROWS = 64
+BATCH_BYTES = 1024 * 1024
 
 SCHEMA = pa.schema(
     [
@@ -103,23 +114,29 @@ class DatasetWriter:
         *,
         rows_per_part: int = 50_000,
         row_group_rows: int = 10_000,
+        row_group_bytes: int = 32 * 1024 * 1024,
         part_prefix: str = "part",
     ) -> None:
-        if rows_per_part < 1 or row_group_rows < 1:
+        if rows_per_part < 1 or row_group_rows < 1 or row_group_bytes < 1:
             raise ValueError(
-                f"rows per part and per row group must be 1 or more: {rows_per_part}, "
-                f"{row_group_rows}"
+                "rows per part, rows and bytes per row group must be 1 or more: "
+                f"{rows_per_part}, {row_group_rows}, {row_group_bytes}"
             )
         self.directory = directory
         self.crawl_id = crawl_id
         self.rows_per_part = rows_per_part
         self.row_group_rows = min(row_group_rows, rows_per_part)
+        self.row_group_bytes = row_group_bytes
         self.part_prefix = part_prefix
         self.closed_files: list[Path] = []
         self.rows = 0
         self._serial = 0
         self._part_rows = 0
-        self._buffer: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any]] = []  # rows not yet in a batch
+        self._pending_bytes = 0
+        self._batches: list[pa.RecordBatch] = []  # the row group being built
+        self._group_rows = 0
+        self._group_bytes = 0
         self._parquet: pq.ParquetWriter | None = None
         self._jsonl: IO[str] | None = None
         self._names: list[str] = []
@@ -151,19 +168,37 @@ class DatasetWriter:
         row = {**row, "crawl_id": self.crawl_id}
         self._jsonl.write(json.dumps({c: row.get(c) for c in COLUMNS}, ensure_ascii=False))
         self._jsonl.write("\n")
-        self._buffer.append(row)
+        self._pending.append(row)
+        self._pending_bytes += _text_size(row)
+        self._group_rows += 1
         self.rows += 1
         self._part_rows += 1
-        if len(self._buffer) >= self.row_group_rows:
+        if len(self._pending) >= BATCH_ROWS or self._pending_bytes >= BATCH_BYTES:
+            self._batch()
+        if (
+            self._group_rows >= self.row_group_rows
+            or self._group_bytes + self._pending_bytes >= self.row_group_bytes
+        ):
             self._flush()
         if self._part_rows >= self.rows_per_part:
             self._close_part()
 
+    def _batch(self) -> None:
+        if self._pending:
+            batch = pa.RecordBatch.from_pylist(self._pending, schema=SCHEMA)
+            self._batches.append(batch)
+            self._group_bytes += batch.nbytes
+            self._pending = []
+            self._pending_bytes = 0
+
     def _flush(self) -> None:
-        if self._buffer and self._parquet is not None:
-            table = pa.Table.from_pylist(self._buffer, schema=SCHEMA)
-            self._parquet.write_table(table, row_group_size=self.row_group_rows)
-            self._buffer = []
+        """Write the rows held as one row group."""
+        self._batch()
+        if self._batches and self._parquet is not None:
+            table = pa.Table.from_batches(self._batches, schema=SCHEMA)
+            self._batches = []
+            self._parquet.write_table(table, row_group_size=self._group_rows)
+            self._group_rows = self._group_bytes = 0
 
     def _close_part(self) -> None:
         if self._parquet is None or self._jsonl is None:
@@ -183,3 +218,14 @@ class DatasetWriter:
         """Close the current part; returns every file written, by their final names."""
         self._close_part()
         return list(self.closed_files)
+
+
+def _text_size(row: dict[str, Any]) -> int:
+    """About what ``row`` takes in Arrow: the length of its strings (a cheap estimate)."""
+    size = 0
+    for value in row.values():
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, list):
+            size += sum(len(item) for item in value)
+    return size

@@ -96,6 +96,25 @@ def test_parts_roll_over_and_row_groups_are_bounded(tmp_path: Path) -> None:
     assert meta.row_group(0).column(0).compression == "ZSTD"
 
 
+def test_row_groups_are_bounded_by_bytes_whatever_the_size_of_pages(tmp_path: Path) -> None:
+    big = 200_000  # characters of text a row: a long page
+    writer = DatasetWriter(tmp_path, "c1", row_group_bytes=1_000_000)
+    before = pa.total_allocated_bytes()
+    held = []
+    for n in range(12):
+        writer.write({**row(n), "text": f"{n:02d}" + "x" * big})
+        held.append(pa.total_allocated_bytes())
+    writer.close()
+    parquet = pq.ParquetFile(tmp_path / "part-00000.parquet")
+    groups = [parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)]
+    assert groups == [5, 5, 2]  # 5 x 200 KB reach 1 MB: far below the 10,000 rows
+    assert max(held) - before < 1_500_000  # what the writer holds in Arrow between row groups
+    texts = parquet.read(columns=["text"]).column("text").to_pylist()
+    assert [t[:2] for t in texts] == [f"{n:02d}" for n in range(12)]
+    with pytest.raises(ValueError, match="must be 1 or more"):
+        DatasetWriter(tmp_path, "c1", row_group_bytes=0)
+
+
 def test_files_are_open_until_the_part_is_complete(tmp_path: Path) -> None:
     writer = DatasetWriter(tmp_path, "c1", rows_per_part=3, row_group_rows=2)
     for n in range(4):

@@ -6,6 +6,7 @@ stderr and exit status 2; a command that ran but found problems exits with 1.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from crawler import __version__
+from crawler.memory import limit_malloc_arenas
 from crawler.outlets import OutletRegistry, SeedError
 from crawler.settings import OUTLETS_REGISTRY
 from storage import StoreError
@@ -79,6 +81,7 @@ def quiet_keyboard_interrupt() -> Iterator[None]:
 @click.version_option(__version__, prog_name="scrubwatch")
 def main() -> None:
     """Archive what a news article cites, and see what was scrubbed later."""
+    limit_malloc_arenas(os.environ)  # before any command starts a thread
 
 
 def registry_of(outlets: tuple[str, ...]) -> OutletRegistry:
