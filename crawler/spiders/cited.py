@@ -147,6 +147,10 @@ class CitedSpider(scrapy.Spider):
                         errback=self.failed,
                         meta={"role": "linked", "hops": depth + 1, "cited_by": response.url},
                     )
+        # Scrapy keeps the response until its item is through the pipelines (extraction
+        # included): let go of its lxml tree and decoded text, several times its body.
+        response._cached_selector = None
+        response._cached_ubody = None
 
     def requisites(self, response: TextResponse) -> Iterator[scrapy.Request]:
         urls = page_requisites(response)
