@@ -1,24 +1,24 @@
 """Item pipeline that writes the crawl log: one JSON object per URL, captured or not.
 
-``crawls/<id>/crawl-log.jsonl`` in the staging folder (``crawl-log.<worker>.jsonl`` for
-one worker of a shared crawl), put into the store with the rest of the crawl. Nothing
-that was tried is silently dropped: failures (DNS, refused, timeout, too large,
-blocked, robots) are lines here too.
+``crawls/<id>/crawl-log.jsonl.gz`` in the staging folder (``crawl-log.<worker>.jsonl.gz``
+for one worker of a shared crawl; the format is :mod:`storage.crawllog`'s), put into the
+store with the rest of the crawl. Nothing that was tried is silently dropped: failures
+(DNS, refused, timeout, too large, blocked, robots) are lines here too.
 
 Settings: ``CRAWL_ID``, ``STAGING_DIR``, ``WORKER_ID``.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 
 from crawler.addon import crawl_staging
 from crawler.items import FailureItem, PageItem
-from storage.layout import worker_file
+from storage.crawllog import CrawlLogWriter
+from storage.layout import LOG_NAME, worker_file
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,14 +27,11 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-LOG_NAME = "crawl-log.jsonl"
-
 
 class CrawlLogPipeline:
     def __init__(self, path: Path, stats: StatsCollector) -> None:
-        self.path = path
+        self.log = CrawlLogWriter(path)
         self.stats = stats
-        self._fh: TextIO | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -65,19 +62,14 @@ class CrawlLogPipeline:
         )
 
     def open_spider(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Line-buffered appends: a line is a few hundred bytes, and a crash
-        # must not lose the lines of URLs already settled.
-        self._fh = self.path.open("a", encoding="utf-8", buffering=1)
+        self.log.open()
 
     def close_spider(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        self.log.close()
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, PageItem):
             self.stats.inc_value(f"crawl/items/{item.role}")
-        if isinstance(item, PageItem | FailureItem) and self._fh is not None:
-            self._fh.write(json.dumps(item.log_entry(), ensure_ascii=False) + "\n")
+        if isinstance(item, PageItem | FailureItem) and self.log.is_open:
+            self.log.write(item.log_entry())
         return item

@@ -12,7 +12,6 @@ Plain Python, no Scrapy; the values of ``EXTRACT_*`` are passed in.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import tempfile
@@ -26,10 +25,9 @@ from pathlib import Path
 from pipelines.datasetfile import DatasetWriter, make_row
 from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, ExtractorPool
 from pipelines.warcpages import Capture, Pages
-from storage import crawl_log_key, crawl_prefix, new_crawl_id
-from storage.errors import StoreMissing
+from storage import crawl_prefix, new_crawl_id
+from storage.crawllog import read_crawl_log
 from storage.hashing import sha256_file
-from storage.layout import copies_of
 from storage.manifest import serialize_manifest
 from storage.stores import Store
 
@@ -57,13 +55,7 @@ def version_prefix(crawl_id: str, version: str) -> str:
 
 
 def _outlets(store: Store, crawl_id: str) -> dict[str, str]:
-    lines = []
-    for key in copies_of(store, crawl_log_key(crawl_id)):  # every worker's, if shared
-        try:
-            lines += store.get(key).decode("utf-8").splitlines()
-        except StoreMissing:
-            continue
-    entries = (json.loads(line) for line in lines if line.strip())
+    entries = read_crawl_log(store, crawl_id)  # every worker's, if shared
     return {e["url"]: e["outlet"] for e in entries if e.get("outlet")}
 
 

@@ -3,7 +3,7 @@
 A store holds one folder per crawl::
 
     crawls/<crawl id>/manifest.json
-    crawls/<crawl id>/crawl-log.jsonl
+    crawls/<crawl id>/crawl-log.jsonl.gz
     crawls/<crawl id>/warc/<file>.warc.gz
     crawls/<crawl id>/indexes/index.cdxj
     crawls/<crawl id>/text/<file>
@@ -11,7 +11,7 @@ A store holds one folder per crawl::
 A staging folder mirrors that layout while a crawl runs; files still being written
 end in ``.open`` and are not published. In a crawl shared by several workers (see
 ``crawler.frontier``) each worker names its own copy of a file the crawl would
-otherwise hold once: ``crawl-log.<worker>.jsonl``, ``indexes/index.<worker>.cdxj``;
+otherwise hold once: ``crawl-log.<worker>.jsonl.gz``, ``indexes/index.<worker>.cdxj``;
 readers take the file and every worker's copy (:func:`copies_of`).
 """
 
@@ -32,6 +32,8 @@ CRAWLS = "crawls"
 STAGING_DIRNAME = ".staging"
 OPEN_SUFFIX = ".open"
 INFO_NAME = "crawl-info.json"
+LOG_NAME = "crawl-log.jsonl.gz"  # read and written by storage.crawllog
+PLAIN_LOG_NAME = "crawl-log.jsonl"  # the crawl log of crawls stored before it was compressed
 
 _CRAWL_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _WORKER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
@@ -88,7 +90,7 @@ def warc_key(crawl_id: str, filename: str) -> str:
 
 
 def crawl_log_key(crawl_id: str, worker: str | None = None) -> str:
-    return f"{crawl_prefix(crawl_id)}{worker_file('crawl-log.jsonl', worker)}"
+    return f"{crawl_prefix(crawl_id)}{worker_file(LOG_NAME, worker)}"
 
 
 def info_key(crawl_id: str, worker: str | None = None) -> str:
@@ -108,7 +110,7 @@ def text_key(crawl_id: str, filename: str) -> str:
 
 
 def worker_file(name: str, worker: str | None) -> str:
-    """A worker's own copy of ``name`` in a shared crawl: ``crawl-log.jsonl`` -> ``crawl-log.<worker>.jsonl``.
+    """A worker's own copy of ``name`` in a shared crawl: ``index.cdxj`` -> ``index.<worker>.cdxj``.
 
     Without a worker (a crawl run by one process) the name is unchanged.
     """

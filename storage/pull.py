@@ -19,26 +19,25 @@ part may then hold rows of other outlets too, which a reader filters on ``outlet
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from storage.catalog import parse_time
+from storage.crawllog import is_crawl_log_key, parse_crawl_log
 from storage.errors import StoreError, StoreMissing, one_line
 from storage.hashing import sha256_file
 from storage.layout import (
     check_key,
     crawl_exists,
-    crawl_log_key,
     crawl_prefix,
     list_crawl_ids,
     manifest_key,
     validate_crawl_id,
-    worker_of,
 )
 from storage.manifest import Problem, parse_manifest
 from storage.stores import Store
@@ -125,14 +124,12 @@ def _outlet_warcs(logs: list[Path], outlet: str) -> set[str]:
     ``logs`` are the crawl's logs: one, or one per worker of a shared crawl.
     """
     captures = []
-    lines = [line for log in logs for line in log.read_text(encoding="utf-8").splitlines()]
-    for line in lines:
+    for log in logs:
         try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("outcome") == "captured":
-            captures.append(entry)
+            entries = parse_crawl_log(log.read_bytes())
+        except (ValueError, zlib.error) as exc:
+            raise StoreError(f"crawl log {log} is unreadable: {exc}") from exc
+        captures += [e for e in entries if isinstance(e, dict) and e.get("outcome") == "captured"]
     mine = [e for e in captures if str(e.get("outlet") or "").casefold() == outlet.casefold()]
     digests = {e.get("payload_digest") for e in mine if e.get("record_type") == "revisit"}
     originals = [
@@ -215,8 +212,7 @@ class _Pull:
                 chosen.append(entry)
         if outlet is None:
             return chosen
-        base = crawl_log_key(crawl_id)
-        logs = [e for e in chosen if e["path"] == base or worker_of(e["path"], base)]
+        logs = [e for e in chosen if is_crawl_log_key(crawl_id, e["path"])]
         fetched = [_local(self.dest, e["path"]) for e in logs if self.fetch(e)]
         warcs = _outlet_warcs(fetched, outlet) if fetched else set()
         return [e for e in chosen if _keep_for_outlet(crawl_id, e["path"], warcs)]

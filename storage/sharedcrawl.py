@@ -1,7 +1,7 @@
 """Closes a crawl that several workers shared: one index, one crawl-info.json, the manifest.
 
 Each worker of a shared crawl (see ``crawler.frontier``) puts its own files into the
-store and no manifest: its WARC files, ``crawl-log.<worker>.jsonl``,
+store and no manifest: its WARC files, ``crawl-log.<worker>.jsonl.gz``,
 ``indexes/index.<worker>.cdxj``, ``indexes/digests.<worker>.jsonl.gz``, its dataset
 parts and ``crawl-info.<worker>.json``. The coordinator, once every worker has
 published or is gone, closes the crawl: it merge-sorts the workers' CDXJ indexes into

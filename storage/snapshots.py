@@ -9,14 +9,13 @@ the same page.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
 from storage.captures import CaptureIndex
-from storage.errors import StoreMissing
-from storage.layout import copies_of, crawl_log_key, crawl_prefix, list_crawl_ids
+from storage.crawllog import read_crawl_log
+from storage.layout import crawl_prefix, list_crawl_ids
 from storage.stores import Store
 
 PAGE_ROLES = ("seed", "cited", "linked")
@@ -47,18 +46,6 @@ class CrawlSnapshot:
     visited: set[str]
 
 
-def _crawl_log(store: Store, crawl_id: str) -> list[dict[str, object]]:
-    """The crawl's log lines; those of every worker, for a shared crawl."""
-    entries = []
-    for key in copies_of(store, crawl_log_key(crawl_id)):
-        try:
-            data = store.get(key).decode("utf-8")
-        except StoreMissing:
-            continue
-        entries += [json.loads(line) for line in data.splitlines() if line.strip()]
-    return entries
-
-
 def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
     rows: dict[str, dict[str, object]] = {}
     prefix = crawl_prefix(crawl_id) + "text/"
@@ -76,7 +63,7 @@ def load_snapshot(store: Store, crawl_id: str, index: CaptureIndex | None = None
     rows = _dataset_rows(store, crawl_id)
     pages: dict[str, PageSnapshot] = {}
     visited = set(statuses)
-    for entry in _crawl_log(store, crawl_id):
+    for entry in read_crawl_log(store, crawl_id):
         url = str(entry["url"])
         visited.add(url)
         if entry.get("role") not in PAGE_ROLES:
@@ -87,14 +74,14 @@ def load_snapshot(store: Store, crawl_id: str, index: CaptureIndex | None = None
             )
             continue
         row = rows.get(url, {})
-        chain = [str(u) for u in entry.get("redirected_from") or []]  # type: ignore[attr-defined]
+        chain = [str(u) for u in entry.get("redirected_from") or []]
         first = chain[0] if chain else url
         pages[first] = PageSnapshot(
             url=first,
             crawl_id=crawl_id,
             status=statuses.get(first),
             final_url=url,
-            final_status=int(entry["status"]) if entry.get("status") is not None else None,  # type: ignore[call-overload]
+            final_status=int(entry["status"]) if entry.get("status") is not None else None,
             text=str(row.get("text") or ""),
             images=list(row.get("images") or []),  # type: ignore[call-overload]
             links=list(row.get("links") or []),  # type: ignore[call-overload]
@@ -112,7 +99,7 @@ def previous_requisites(store: Store, before: str) -> dict[str, list[str]]:
     if not earlier:
         return {}
     found: dict[str, list[str]] = {}
-    for entry in _crawl_log(store, earlier[-1]):
+    for entry in read_crawl_log(store, earlier[-1]):
         if entry.get("role") == "requisite" and entry.get("cited_by"):
             found.setdefault(str(entry["cited_by"]), []).append(str(entry["url"]))
     return found

@@ -33,7 +33,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     staged = stage_crawl(
         tmp_path / "staging", FAILED, CAPTURES, store_uri=store.uri, started="2026-01-02T00:00:01Z"
     )
-    for key, path in staged[:3]:  # _text-2/..., crawl-info.json, crawl-log.jsonl
+    for key, path in staged[:3]:  # _text-2/..., crawl-info.json, crawl-log.jsonl.gz
         store.put(key, path)
     store.put_bytes(f"crawls/{BARE}/warc/x.warc.gz", b"12345")
     return store

@@ -85,11 +85,11 @@ def test_verify_names_each_problem(tmp_path: Path) -> None:
     size = store.size(warc)
     assert store.local_root is not None
     (store.local_root / warc).write_bytes(b"changed")
-    (store.local_root / "crawls/c1/crawl-log.jsonl").unlink()
+    (store.local_root / "crawls/c1/crawl-log.jsonl.gz").unlink()
     bad = CliRunner().invoke(main, ["verify", "--store", store.uri])
     assert bad.exit_code == 1
     assert bad.stdout.splitlines() == [
-        "crawls/c1/crawl-log.jsonl: missing",
+        "crawls/c1/crawl-log.jsonl.gz: missing",
         f"{warc}: size mismatch: manifest says {size} bytes, store has 7",
     ]
     assert bad.stderr == "2 problem(s) in 1 crawls, 7 files\n"

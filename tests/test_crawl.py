@@ -15,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localweb import LocalWeb
 from storage import open_store, verify_store
+from storage.crawllog import parse_crawl_log
 from tests.fixtures.cli import crawl_local
 
 pytestmark = pytest.mark.slow
@@ -69,8 +70,8 @@ def test_robots_disallowed_page_is_never_requested(crawled: dict[str, Any]) -> N
     for url in crawled["expected"]["robots_disallowed"]:
         assert url.split(":", 2)[2].split("/", 1)[1] not in paths
         assert not any(p.startswith("/private/") for p in paths)
-    log = (crawled["store"] / "crawls/c1/crawl-log.jsonl").read_text().splitlines()
-    failures = [json.loads(line) for line in log if '"failed"' in line]
+    log = parse_crawl_log((crawled["store"] / "crawls/c1/crawl-log.jsonl.gz").read_bytes())
+    failures = [entry for entry in log if entry["outcome"] == "failed"]
     assert {(f["url"], f["kind"]) for f in failures} >= {
         (u, "robots") for u in crawled["expected"]["robots_disallowed"]
     }

@@ -9,7 +9,6 @@ garbled text, with memory bounded and nothing written outside the store.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import resource
 import threading
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
+from storage.crawllog import parse_crawl_log
 from tests.fixtures.cli import run_cli
 
 pytestmark = pytest.mark.slow
@@ -157,8 +157,8 @@ def _rows(store: Path) -> dict[str, dict[str, Any]]:
 
 
 def _log(store: Path) -> dict[str, dict[str, Any]]:
-    lines = (store / "crawls/h/crawl-log.jsonl").read_text().splitlines()
-    return {json.loads(line)["url"].rsplit("/", 1)[1]: json.loads(line) for line in lines}
+    entries = parse_crawl_log((store / "crawls/h/crawl-log.jsonl.gz").read_bytes())
+    return {entry["url"].rsplit("/", 1)[1]: entry for entry in entries}
 
 
 def test_crawl_survives_and_memory_stays_bounded(hostile: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ CRAWL = "20260101T000000Z"
 def test_keys() -> None:
     assert crawl_prefix(CRAWL) == "crawls/20260101T000000Z/"
     assert warc_key(CRAWL, "a.warc.gz") == "crawls/20260101T000000Z/warc/a.warc.gz"
-    assert crawl_log_key(CRAWL) == "crawls/20260101T000000Z/crawl-log.jsonl"
+    assert crawl_log_key(CRAWL) == "crawls/20260101T000000Z/crawl-log.jsonl.gz"
     assert manifest_key(CRAWL) == "crawls/20260101T000000Z/manifest.json"
     assert index_key(CRAWL) == "crawls/20260101T000000Z/indexes/index.cdxj"
     assert index_key(CRAWL, "urls.cdxj") == "crawls/20260101T000000Z/indexes/urls.cdxj"
@@ -102,13 +102,13 @@ def test_staged_files_mirror_the_store_layout(tmp_path: Path) -> None:
 def test_each_worker_of_a_shared_crawl_has_its_own_copies(tmp_path: Path) -> None:
     worker = "host.example.org-4242"
     log = crawl_log_key(CRAWL)
-    assert crawl_log_key(CRAWL, worker) == f"crawls/{CRAWL}/crawl-log.{worker}.jsonl"
+    assert crawl_log_key(CRAWL, worker) == f"crawls/{CRAWL}/crawl-log.{worker}.jsonl.gz"
     assert worker_file("digests.jsonl.gz", worker) == f"digests.{worker}.jsonl.gz"
     assert worker_file("index.cdxj", None) == "index.cdxj"
     assert worker_of(crawl_log_key(CRAWL, worker), log) == worker
     assert worker_of(log, log) is None
-    assert worker_of(f"crawls/{CRAWL}/crawl-log.jsonl.open", log) is None
-    assert worker_of(f"crawls/{CRAWL}/warc/crawl-log.x.jsonl", log) is None
+    assert worker_of(f"crawls/{CRAWL}/crawl-log.jsonl.gz.open", log) is None
+    assert worker_of(f"crawls/{CRAWL}/warc/crawl-log.x.jsonl.gz", log) is None
     with pytest.raises(ValueError, match="invalid worker id"):
         worker_file("index.cdxj", "../x")
     store = open_store(str(tmp_path))

@@ -47,7 +47,7 @@ def pulled(dest: Path) -> set[str]:
 
 def meta(crawl_id: str) -> set[str]:
     prefix = f"crawls/{crawl_id}/"
-    return {prefix + n for n in ("manifest.json", "crawl-log.jsonl", "crawl-info.json")}
+    return {prefix + n for n in ("manifest.json", "crawl-log.jsonl.gz", "crawl-info.json")}
 
 
 def text(crawl_id: str) -> set[str]:

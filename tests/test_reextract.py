@@ -17,7 +17,7 @@ import pytest
 from pipelines.reextract import reextract
 from pipelines.warcfile import RollingWarcFile
 from pipelines.warcrecords import Exchange, Original, build_exchange
-from storage import open_store
+from storage import crawl_log_key, open_store
 from storage.cdxj import build_cdxj
 
 DATE = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
@@ -127,9 +127,8 @@ def archive(tmp_path: Path) -> tuple[Path, dict[str, tuple[str, int, int]]]:
     )
     crawl.close()
     log = [{"url": "http://news.example/a/story", "outlet": "news", "outcome": "captured"}]
-    (root / "crawls" / "c1" / "crawl-log.jsonl").write_text(
-        "".join(json.dumps(entry) + "\n" for entry in log)
-    )
+    lines = "".join(json.dumps(entry) + "\n" for entry in log).encode()
+    (root / crawl_log_key("c1")).write_bytes(gzip.compress(lines))
     return root, crawl.locations
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from scrapy.utils.test import get_crawler
 from crawler.addresses import blocked_reason, parse_ip_literal
 from crawler.localweb import LocalWeb
 from crawler.middlewares.ssrf import BlockedRequest, SsrfGuardMiddleware
+from storage.crawllog import parse_crawl_log
 from tests.fixtures.cli import crawl_local
 
 
@@ -136,8 +136,7 @@ def target() -> Iterator[tuple[str, list[str]]]:
 
 
 def _log(store: Path) -> list[dict[str, object]]:
-    lines = next(store.glob("crawls/*/crawl-log.jsonl")).read_text().splitlines()
-    return [json.loads(line) for line in lines]
+    return parse_crawl_log(next(store.glob("crawls/*/crawl-log.jsonl.gz")).read_bytes())
 
 
 def test_crawl_refuses_loopback_by_default(
