@@ -4,7 +4,8 @@
 the command's own process and the sum over it and all its descendants (the extraction
 workers), every 0.2 s; the peaks are reported. RSS of several processes adds up pages
 they share (the workers' copies of Python and trafilatura), so the total is an upper
-bound of what they hold. :func:`profile` runs a command under py-spy (sampling, all
+bound of what they hold; the tree's proportional set size (PSS: a page shared by n
+processes counts 1/n in each) is polled beside it, which counts each page once. :func:`profile` runs a command under py-spy (sampling, all
 threads, child processes too) and :func:`summarize` reduces py-spy's collapsed stacks
 to where the time goes, per process.
 """
@@ -38,6 +39,7 @@ class Run:
     peak_rss_main: int  # bytes
     peak_rss_total: int  # bytes, the process and all its descendants
     peak_processes: int
+    peak_pss_total: int = 0  # bytes, PSS summed over the process and its descendants
     cpu_main: float = 0.0  # CPU seconds (user + system) of the command's process
     cpu_children: float = 0.0  # CPU seconds of its descendants (the extraction workers)
     output: str = ""
@@ -49,19 +51,22 @@ class Run:
         return data
 
 
-def _poll(process: psutil.Process, cpu: dict[int, float]) -> tuple[int, int, int]:
-    """(RSS of ``process``, RSS of it and its descendants, how many); CPU seconds into ``cpu``."""
+def _poll(process: psutil.Process, cpu: dict[int, float]) -> tuple[int, int, int, int]:
+    """(RSS of ``process``, RSS of it and its descendants, how many, their PSS); CPU
+    seconds into ``cpu``."""
     try:
         members = [process, *process.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0, 0, 0
+        return 0, 0, 0, 0
     rss = []
+    pss = 0
     for member in members:
-        with contextlib.suppress(psutil.NoSuchProcess), member.oneshot():
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied), member.oneshot():
             rss.append(member.memory_info().rss)
             times = member.cpu_times()
             cpu[member.pid] = times.user + times.system
-    return (rss[0] if rss else 0), sum(rss), len(rss)
+            pss += member.memory_full_info().pss
+    return (rss[0] if rss else 0), sum(rss), len(rss), pss
 
 
 def run(
@@ -80,12 +85,12 @@ def run(
             text=True,
         )
         watched = psutil.Process(child.pid)
-        peak_main = peak_total = peak_count = 0
+        peak_main = peak_total = peak_count = peak_pss = 0
         cpu: dict[int, float] = {}
         while child.poll() is None:
-            main, total, count = _poll(watched, cpu)
+            main, total, count, pss = _poll(watched, cpu)
             peak_main, peak_total = max(peak_main, main), max(peak_total, total)
-            peak_count = max(peak_count, count)
+            peak_count, peak_pss = max(peak_count, count), max(peak_pss, pss)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(POLL_SECONDS)
         seconds = time.monotonic() - started
@@ -103,6 +108,7 @@ def run(
         peak_main,
         peak_total,
         peak_count,
+        peak_pss,
         cpu_main,
         sum(cpu.values()),
         output,

@@ -314,7 +314,7 @@ def crawl_bytes(files: dict[str, int], crawl_id: str) -> dict[str, int]:
         if not key.startswith(prefix):
             continue
         rest = key[len(prefix) :]
-        kind = rest.split("/", 1)[0] if "/" in rest else rest.removesuffix(".jsonl")
+        kind = rest.split("/", 1)[0] if "/" in rest else rest.split(".", 1)[0]
         kinds[kind if kind in kinds else "other"] += size
     kinds["all"] = sum(v for k, v in kinds.items())
     return kinds
@@ -456,7 +456,7 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
             print(
                 f"  memory {size:6d} pages run {n + 1}: {result.seconds:6.1f}s, peak RSS main "
                 f"{result.peak_rss_main / MB:.0f} MB, total {result.peak_rss_total / MB:.0f} MB "
-                f"({result.peak_processes} processes)",
+                f"({result.peak_processes} processes; PSS {result.peak_pss_total / MB:.0f} MB)",
                 flush=True,
             )
             shutil.rmtree(store.parent, ignore_errors=True)
@@ -464,6 +464,7 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
         size: {
             "main_mb": measure.median([r.peak_rss_main / MB for r in runs]),
             "total_mb": measure.median([r.peak_rss_total / MB for r in runs]),
+            "pss_mb": measure.median([r.peak_pss_total / MB for r in runs]),
             "seconds": measure.median([r.seconds for r in runs]),
         }
         for size, runs in results.items()
@@ -477,8 +478,9 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
         (
             f"5. peak RSS, {large:,}-page crawl vs {small:,}",
             f"main {peaks[large]['main_mb']:.0f} MB, with workers "
-            f"{peaks[large]['total_mb']:.0f} MB ({small:,}: {peaks[small]['main_mb']:.0f} / "
-            f"{peaks[small]['total_mb']:.0f} MB)",
+            f"{peaks[large]['total_mb']:.0f} MB, PSS {peaks[large]['pss_mb']:.0f} MB ({small:,}: "
+            f"{peaks[small]['main_mb']:.0f} / {peaks[small]['total_mb']:.0f} / "
+            f"{peaks[small]['pss_mb']:.0f} MB)",
             f"x{growth_main:.2f} main, x{growth_total:.2f} total for x{large / small:.0f} pages",
             f"< 500 MB: {'met' if under else 'MISSED'}; flat: {'met' if flat else 'MISSED'}",
         )
