@@ -152,8 +152,6 @@ def build_exchange(
     }
     if exchange.ip_address:
         warc_headers["WARC-IP-Address"] = exchange.ip_address
-    if exchange.truncated:
-        warc_headers["WARC-Truncated"] = exchange.truncated
 
     if exchange.status == 304 or original is not None:
         record_type = "revisit"
@@ -171,6 +169,8 @@ def build_exchange(
     else:
         record_type = "response"
         warc_headers["WARC-Block-Digest"] = sha256_digest(header_bytes + exchange.body)
+        if exchange.truncated:  # a revisit's block (headers only) is never cut short
+            warc_headers["WARC-Truncated"] = exchange.truncated
         record = builder.create_warc_record(
             exchange.url,
             "response",

@@ -18,6 +18,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from pipelines.warcrecords import Exchange, Original, build_exchange
 from storage.warcverify import check_warc
 from tests.fixtures.cli import run_cli
 
@@ -34,8 +36,9 @@ LIMIT = 100_000
 BIG = 300_000
 
 
-def _html(size: int) -> bytes:
-    paragraph = b"<p>" + b"Dong Jingwei was seen in Beijing. " * 20 + b"</p>\n"
+def _html(size: int, where: bytes) -> bytes:
+    # where: pages that differ, so that no cut payload is a revisit of another
+    paragraph = b"<p>" + (b"Dong Jingwei was seen in " + where + b". ") * 20 + b"</p>\n"
     body = b"<html><head><title>big</title></head><body><article>\n"
     body += paragraph * (size // len(paragraph) + 1)
     return body[:size]
@@ -73,10 +76,10 @@ def _site() -> dict[str, tuple[list[tuple[str, str]], bytes, bool]]:
     bomb = zeros.compress(b"\0" * (64 * 1024 * 1024)) + zeros.flush()
     return {
         "/robots.txt": ([("Content-Type", "text/plain")], b"User-agent: *\nAllow: /\n", True),
-        "/declared": (html, _html(BIG), True),
-        "/undeclared": (html, _html(BIG), False),
+        "/declared": (html, _html(BIG, b"Beijing"), True),
+        "/undeclared": (html, _html(BIG, b"Washington"), False),
         "/gzipped": ([*html, ("Content-Encoding", "gzip")], gzip.compress(noise), True),
-        "/small": (html, _html(LIMIT // 2), True),
+        "/small": (html, _html(LIMIT // 2, b"Hong Kong"), True),
         "/bomb": ([*html, ("Content-Encoding", "gzip")], bomb, True),
     }
 
@@ -200,3 +203,19 @@ def test_cdxj_index_points_at_the_truncated_records(crawled: dict[str, Any]) -> 
         assert record.startswith(b"WARC/1.1\r\n")
         assert b"WARC-Type: response\r\n" in record
         assert b"WARC-Truncated: length\r\n" in record
+
+
+def test_only_a_response_record_says_truncated() -> None:
+    cut = Exchange(
+        url="http://example.org/big", method="GET", request_target="/big",
+        request_headers=[("Host", "example.org")], request_body=b"", protocol="HTTP/1.1",
+        status=200, response_headers=[("Content-Length", "300000")], body=b"x" * 1000,
+        date=datetime(2026, 11, 25, tzinfo=UTC), truncated="length",
+    )  # fmt: skip
+    response, request = (gzip.decompress(m) for m in build_exchange(cut).members)
+    assert b"WARC-Truncated: length\r\n" in response
+    assert b"WARC-Truncated" not in request
+    earlier = Original("http://example.org/big", "2026-11-24T00:00:00Z", "<urn:uuid:1>")
+    revisit = gzip.decompress(build_exchange(cut, original=earlier).members[0])
+    assert b"WARC-Type: revisit\r\n" in revisit
+    assert b"WARC-Truncated" not in revisit  # its block, the headers, is whole
