@@ -4,8 +4,10 @@
 the command's own process and the sum over it and all its descendants (the extraction
 workers), every 0.2 s; the peaks are reported. RSS of several processes adds up pages
 they share (the workers' copies of Python and trafilatura), so the total is an upper
-bound of what they hold; the tree's proportional set size (PSS: a page shared by n
-processes counts 1/n in each) is polled beside it, which counts each page once. :func:`profile` runs a command under py-spy (sampling, all
+bound of what they hold. With ``pss=True`` the tree's proportional set size (PSS: a page
+shared by n processes counts 1/n in each, so each page once) is polled beside it; only
+the memory benchmark asks, since reading it costs the kernel about 8 ms a process a poll
+(16% of a core for a crawl and its 3 helpers), which would bias timed figures. :func:`profile` runs a command under py-spy (sampling, all
 threads, child processes too) and :func:`summarize` reduces py-spy's collapsed stacks
 to where the time goes, per process.
 """
@@ -51,7 +53,7 @@ class Run:
         return data
 
 
-def _poll(process: psutil.Process, cpu: dict[int, float]) -> tuple[int, int, int, int]:
+def _poll(process: psutil.Process, cpu: dict[int, float], pss: bool) -> tuple[int, int, int, int]:
     """(RSS of ``process``, RSS of it and its descendants, how many, their PSS); CPU
     seconds into ``cpu``."""
     try:
@@ -59,18 +61,24 @@ def _poll(process: psutil.Process, cpu: dict[int, float]) -> tuple[int, int, int
     except psutil.NoSuchProcess:
         return 0, 0, 0, 0
     rss = []
-    pss = 0
+    proportional = 0
     for member in members:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied), member.oneshot():
             rss.append(member.memory_info().rss)
             times = member.cpu_times()
             cpu[member.pid] = times.user + times.system
-            pss += member.memory_full_info().pss
-    return (rss[0] if rss else 0), sum(rss), len(rss), pss
+            if pss:
+                proportional += member.memory_full_info().pss
+    return (rss[0] if rss else 0), sum(rss), len(rss), proportional
 
 
 def run(
-    command: list[str], *, cwd: Path, env: dict[str, str] | None = None, log: Path | None = None
+    command: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    pss: bool = False,
 ) -> Run:
     """Run ``command`` to its end, polling its memory; output goes to ``log`` (or is kept)."""
     out = log.open("w") if log else subprocess.PIPE
@@ -88,9 +96,9 @@ def run(
         peak_main = peak_total = peak_count = peak_pss = 0
         cpu: dict[int, float] = {}
         while child.poll() is None:
-            main, total, count, pss = _poll(watched, cpu)
+            main, total, count, proportional = _poll(watched, cpu, pss)
             peak_main, peak_total = max(peak_main, main), max(peak_total, total)
-            peak_count, peak_pss = max(peak_count, count), max(peak_pss, pss)
+            peak_count, peak_pss = max(peak_count, count), max(peak_pss, proportional)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(POLL_SECONDS)
         seconds = time.monotonic() - started

@@ -165,13 +165,13 @@ def check_pages(site: newssite.Site, counts: dict[str, int], what: str) -> None:
 
 
 def run_project(
-    ctx: Context, pages: int, store: Path, crawl_id: str, *, extract: bool = True
+    ctx: Context, pages: int, store: Path, crawl_id: str, *, extract: bool = True, pss: bool = False
 ) -> measure.Run:
     site = ctx.site(pages)
     command = project_command(
         ctx.seeds(pages), str(store), crawl_id, store.parent / "staging", extract=extract
     )
-    result = measure.check(measure.run(command, cwd=ROOT), f"project crawl {crawl_id}")
+    result = measure.check(measure.run(command, cwd=ROOT, pss=pss), f"project crawl {crawl_id}")
     result.extra = project_counts(crawl_info(store, crawl_id))
     check_pages(site, result.extra, f"project crawl {crawl_id}")
     return result
@@ -451,7 +451,7 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
     for n in range(ctx.runs):
         for size in ctx.memory_pages:
             store = ctx.fresh(f"memory-{size}") / "store"
-            result = run_project(ctx, size, store, CRAWL_ID_FIRST)
+            result = run_project(ctx, size, store, CRAWL_ID_FIRST, pss=True)
             results[size].append(result)
             print(
                 f"  memory {size:6d} pages run {n + 1}: {result.seconds:6.1f}s, peak RSS main "
