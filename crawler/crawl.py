@@ -19,7 +19,16 @@ from scrapy.settings import Settings
 from crawler.addon import default_staging_dir
 from crawler.crawlgroup import CrawlGroup, GroupError, connect
 from crawler.outlets import OutletRegistry
-from crawler.resume import RESUME_COMPONENTS, RUN_ONLY, prepare, read_args, write_args
+from crawler.resume import (
+    ARGS_NAME,
+    RESUME_COMPONENTS,
+    RUN_ONLY,
+    finished,
+    read_args,
+    resumable,
+    seed_paths,
+    write_args,
+)
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
 from storage import (
@@ -30,8 +39,9 @@ from storage import (
     open_store,
     validate_crawl_id,
 )
-from storage.layout import crawl_prefix, manifest_key
+from storage.layout import crawl_prefix
 from storage.publish import PublishError, publish_crawl, read_info
+from storage.resumable import prepare
 from storage.warctrim import Trimmed
 
 
@@ -153,7 +163,7 @@ def run_crawl(
         overrides["REDIS_URL"] = redis_url
         check_new_shared(redis_url, crawl_id)
     args = {
-        "seeds": [s if is_url(s) else str(Path(s).resolve()) for s in seeds],
+        "seeds": seed_paths(seeds),
         "store": store_uri,
         "depth": depth,
         "allow_private": allow_private,
@@ -192,30 +202,11 @@ def resume_crawl(
     store: Store, staging_root: Path, crawl_id: str, seeds: list[str], overrides: dict[str, Any]
 ) -> CrawlSummary:
     """Finish the staged crawl ``crawl_id``: mend its WARC files, then crawl what is left."""
-    if store.exists(manifest_key(crawl_id)):
-        raise CrawlError(
-            f"crawl {crawl_id} is already complete in store {store.uri}: nothing to resume"
-        )
-    args = read_args(staging_root, crawl_id)
-    if args is None:
-        raise CrawlError(
-            f"crawl {crawl_id} cannot be resumed: nothing of it is staged in {staging_root}"
-        )
-    given = [s if is_url(s) else str(Path(s).resolve()) for s in seeds]
-    if given and sorted(given) != sorted(args["seeds"]):
-        raise CrawlError(
-            f"crawl {crawl_id} was started with other seeds: resume it with --resume "
-            f"{crawl_id} (no seeds), or choose another --crawl-id"
-        )
-    if crawl_exists(store, crawl_id) and read_info(staging_root / crawl_prefix(crawl_id)) is None:
-        raise CrawlError(
-            f"crawl {crawl_id} is partly in store {store.uri} but did not finish: "
-            "it cannot be resumed; choose another --crawl-id"
-        )
+    args = resumable(store, staging_root, crawl_id, seeds)
     settings = crawl_settings(crawl_id, args, {**args["overrides"], **overrides})
-    if read_info(staging_root / crawl_prefix(crawl_id)) is not None:
-        return push_finished(store, staging_root, crawl_id)  # only its publishing failed
-    mended = prepare(staging_root, crawl_id)
+    if finished(staging_root, crawl_id):
+        return push_finished(store, staging_root, crawl_id)
+    mended = prepare(staging_root, crawl_id, keep=[ARGS_NAME])
     for name, components in RESUME_COMPONENTS.items():
         settings.set(name, {**settings.getdict(name), **components}, priority="cmdline")
     summary = run_process(settings, store.uri)

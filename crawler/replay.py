@@ -1,7 +1,7 @@
 """Scrapy components of a resumed crawl: what the archive holds is answered from it.
 
 :class:`ResumeCrawl` (an extension) reads the crawl's staged WARC files when the spider
-opens (:func:`crawler.resume.read_archive`), gives the WARC writer's dedup index and
+opens (:func:`storage.resumable.read_archive`), gives the WARC writer's dedup index and
 digest log the payloads already archived in full (so a payload met again becomes a
 revisit, as it would have in one run), and at the end adds the earlier runs' records
 to the crawl's stats. :class:`ArchiveReplay` (a downloader middleware) answers a request
@@ -29,12 +29,12 @@ from scrapy.utils.asyncio import run_in_thread
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.addon import crawl_staging
-from crawler.resume import WARC_FOLDER, ArchivedCrawl, ArchivedRecord, read_archive
 from pipelines.warc import Capture, WarcCapture
 from pipelines.warcrecords import Original
 from storage import StoreError, open_store
 from storage.captures import CaptureIndex
 from storage.digests import ArchivedPayload, load_digest_index
+from storage.resumable import WARC_FOLDER, ArchivedCrawl, ArchivedRecord, read_archive
 
 if TYPE_CHECKING:
     from typing import Self
@@ -156,6 +156,7 @@ class ArchiveReplay:
             warc_offset=record.offset,
             warc_length=record.length,
             warc_date=record.date,
+            truncated=record.truncated,
         )
         return cls(
             url=request.url,

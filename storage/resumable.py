@@ -1,0 +1,124 @@
+"""What a stopped crawl left staged, mended and read back so that it can be resumed.
+
+A crawl stopped (SIGTERM) or killed (SIGKILL) before it finished leaves its files in
+the staging folder. :func:`prepare` mends them for a resume: each WARC file left
+``.open`` is trimmed to its last whole, valid gzip member and given its final name,
+or set aside whole as ``.damaged`` (:mod:`storage.warctrim`); the derived files of
+the earlier run (crawl log, dataset parts, indexes, digest log) are moved aside, as
+the resumed run writes them again for the whole crawl. What is set aside goes to
+``<staging>/set-aside/<crawl id>/``, outside ``crawls/``: kept, never published.
+:func:`read_archive` reads the staged WARC files: which URLs are captured and where,
+which payloads are archived in full, and how many records there are. The WARC files,
+not Scrapy's JOBDIR (whose queue is lost on an unclean stop), say what is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from storage.layout import OPEN_SUFFIX, crawl_prefix
+from storage.warctrim import Trimmed, trim_open_warc
+
+SET_ASIDE = "set-aside"
+WARC_FOLDER = "warc"
+EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
+
+
+@dataclass(frozen=True)
+class ArchivedRecord:
+    """A response or revisit record of the crawl's staged WARC files."""
+
+    url: str
+    rec_type: str
+    status: int
+    digest: str
+    date: str
+    record_id: str
+    filename: str
+    offset: int
+    length: int
+    truncated: str | None = None  # WARC-Truncated, e.g. "length"
+
+
+@dataclass
+class ArchivedCrawl:
+    """What the staged WARC files of a crawl hold."""
+
+    records: dict[str, ArchivedRecord] = field(default_factory=dict)  # by URL, first
+    full: dict[str, ArchivedRecord] = field(default_factory=dict)  # payloads, by digest
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def crawl_dir(staging_root: Path, crawl_id: str) -> Path:
+    return staging_root / crawl_prefix(crawl_id)
+
+
+def set_aside_dir(staging_root: Path, crawl_id: str) -> Path:
+    """Where what a resume keeps but must not publish goes, outside ``crawls/``."""
+    return staging_root / SET_ASIDE / crawl_id
+
+
+def prepare(staging_root: Path, crawl_id: str, keep: Collection[str] = ()) -> list[Trimmed]:
+    """Mend the open WARC files of a stopped crawl and move its derived files aside.
+
+    Files named in ``keep`` (at the top of the crawl's folder) stay where they are.
+    """
+    folder = crawl_dir(staging_root, crawl_id)
+    aside = set_aside_dir(staging_root, crawl_id)
+    mended = [
+        trim_open_warc(path, aside / WARC_FOLDER)
+        for path in sorted((folder / WARC_FOLDER).glob("*.warc.gz" + OPEN_SUFFIX))
+    ]
+    kept = {folder / name for name in keep} | {m.path for m in mended}
+    kept |= set((folder / WARC_FOLDER).glob("*.warc.gz"))
+    derived = aside / f"derived-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path not in kept:
+            target = derived / path.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+    return mended
+
+
+def read_archive(warc_dir: Path) -> ArchivedCrawl:
+    """Every response and revisit record of the closed WARC files in ``warc_dir``."""
+    archived = ArchivedCrawl()
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        archived.counts["warc/files"] += 1
+        archived.counts["warc/bytes"] += path.stat().st_size
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            for record in records:
+                rec_type = record.rec_type
+                headers = record.rec_headers
+                url = headers.get_header("WARC-Target-URI")
+                status = record.http_headers.get_statuscode() if record.http_headers else None
+                record.raw_stream.read()
+                if rec_type in ("response", "revisit", "request"):
+                    archived.counts[f"warc/records/{rec_type}"] += 1
+                if rec_type not in ("response", "revisit") or not url:
+                    continue
+                found = ArchivedRecord(
+                    url=url,
+                    rec_type=rec_type,
+                    status=int(status or 0),
+                    digest=headers.get_header("WARC-Payload-Digest") or "",
+                    date=headers.get_header("WARC-Date") or "",
+                    record_id=headers.get_header("WARC-Record-ID") or "",
+                    filename=path.name,
+                    offset=records.get_record_offset(),
+                    length=records.get_record_length(),
+                    truncated=headers.get_header("WARC-Truncated"),
+                )
+                archived.records.setdefault(url, found)
+                if rec_type == "response" and found.status != 304 and found.digest != EMPTY:
+                    archived.full.setdefault(found.digest, found)
+    return archived
