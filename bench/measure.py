@@ -7,9 +7,10 @@ they share (the workers' copies of Python and trafilatura), so the total is an u
 bound of what they hold. With ``pss=True`` the tree's proportional set size (PSS: a page
 shared by n processes counts 1/n in each, so each page once) is polled beside it; only
 the memory benchmark asks, since reading it costs the kernel about 8 ms a process a poll
-(16% of a core for a crawl and its 3 helpers), which would bias timed figures. :func:`profile` runs a command under py-spy (sampling, all
-threads, child processes too) and :func:`summarize` reduces py-spy's collapsed stacks
-to where the time goes, per process.
+(16% of a core for a crawl and its 3 helpers), which would bias timed figures.
+:func:`profile` runs a command under py-spy (sampling, all threads, child processes
+too) and :func:`summarize` reduces py-spy's collapsed stacks to where the time goes,
+per process.
 """
 
 from __future__ import annotations
