@@ -80,9 +80,9 @@ class WarcCapture:
         *,
         crawl_id: str,
         digest_log: DigestLog,
+        write_errors: WriteErrors,
         store: Store | None = None,
         index: DigestIndex | None = None,
-        write_errors: WriteErrors | None = None,
     ) -> None:
         self.writer = writer
         self.stats = stats
@@ -92,7 +92,7 @@ class WarcCapture:
         #: payloads of the store's earlier crawls, looked up first
         self.digests: dict[str, ArchivedPayload] = {}
         self.index = index or MemoryDigestIndex()
-        self.write_errors = write_errors or WriteErrors(3, stats, writer.directory.parent)
+        self.write_errors = write_errors
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
 
     @property

@@ -22,8 +22,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localweb import LocalWeb
+from pipelines.digestindex import MemoryDigestIndex
 from pipelines.warcfile import RollingWarcFile, WarcWriteError, open_exclusive
-from pipelines.warcrecords import Exchange, build_exchange
+from pipelines.warcrecords import Exchange, Original, build_exchange
+from pipelines.writeerrors import DISK_FULL, WRITE_FAILED, WriteErrors, stop_reason
 from storage.warcverify import check_warc
 from tests.fixtures.cli import FAST
 
@@ -154,6 +156,47 @@ def test_file_that_cannot_be_cut_back_is_set_aside_and_mended_at_close(tmp_path:
         "http://example.org/page/0",
         "http://example.org/page/2",
     ]
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + count
+
+
+def test_only_write_errors_in_a_row_stop_the_crawl(tmp_path: Path) -> None:
+    stops: list[str] = []
+    stats = Stats()
+    errors = WriteErrors(3, stats, tmp_path, stop=stops.append)  # type: ignore[arg-type]
+    full = WarcWriteError("x.warc.gz: no space")
+    full.__cause__ = NO_SPACE
+    for failed in [True, True, False, True, True]:
+        if failed:
+            errors.failed("http://example.org/", full)
+        else:
+            errors.succeeded()
+    assert stops == [] and errors.error is None
+    errors.failed("http://example.org/", full)
+    errors.failed("http://example.org/", full)  # already stopping: not asked twice
+    assert stops == [DISK_FULL]
+    assert errors.error is not None and str(tmp_path) in errors.error
+    assert stats.values["warc/write_errors"] == 6
+    broken = WarcWriteError("x.warc.gz: I/O error")
+    broken.__cause__ = OSError(errno.EIO, os.strerror(errno.EIO))
+    assert stop_reason(broken) == WRITE_FAILED
+
+
+def test_a_claim_whose_record_was_not_written_is_released() -> None:
+    index = MemoryDigestIndex()
+    mine = Original("http://example.org/a", "2026-11-25T08:30:15Z", "<urn:uuid:1>")
+    other = Original("http://example.org/b", "2026-11-25T08:30:16Z", "<urn:uuid:2>")
+    assert index.claim("sha256:x", mine) is None
+    index.release("sha256:x", other)  # not its claim: kept
+    assert index.claim("sha256:x", other) is mine
+    index.release("sha256:x", mine)
+    assert index.claim("sha256:x", other) is None  # written in full by the next one
 
 
 # --- a real crawl of the local cited web, its writes failing ----------------------------
