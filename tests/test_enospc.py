@@ -21,8 +21,9 @@ from typing import Any, BinaryIO
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.crawlgroup import connect
 from crawler.localweb import LocalWeb
-from pipelines.digestindex import MemoryDigestIndex
+from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
 from pipelines.warcfile import RollingWarcFile, WarcWriteError, open_exclusive
 from pipelines.warcrecords import Exchange, Original, build_exchange
 from pipelines.writeerrors import DISK_FULL, WRITE_FAILED, WriteErrors, stop_reason
@@ -188,13 +189,18 @@ def test_only_write_errors_in_a_row_stop_the_crawl(tmp_path: Path) -> None:
     assert stop_reason(broken) == WRITE_FAILED
 
 
-def test_a_claim_whose_record_was_not_written_is_released() -> None:
-    index = MemoryDigestIndex()
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_claim_whose_record_was_not_written_is_released(
+    shared: bool, request: pytest.FixtureRequest
+) -> None:
+    index: DigestIndex = MemoryDigestIndex()
+    if shared:  # a crawl shared over Redis: the claim is in the crawl's hash
+        index = RedisDigestIndex(connect(request.getfixturevalue("redis_url")), "c1:digests")
     mine = Original("http://example.org/a", "2026-11-25T08:30:15Z", "<urn:uuid:1>")
     other = Original("http://example.org/b", "2026-11-25T08:30:16Z", "<urn:uuid:2>")
     assert index.claim("sha256:x", mine) is None
     index.release("sha256:x", other)  # not its claim: kept
-    assert index.claim("sha256:x", other) is mine
+    assert index.claim("sha256:x", other) == mine
     index.release("sha256:x", mine)
     assert index.claim("sha256:x", other) is None  # written in full by the next one
 
