@@ -9,6 +9,7 @@ whole records. An uninterrupted crawl of the same site is the reference.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import shutil
@@ -33,6 +34,7 @@ from storage.warcverify import check_warc
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
 
 GOOD = Path(__file__).parent / "data" / "broken-warcs" / "good.warc.gz"
+EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
 SLOW = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=0.4")
 
 
@@ -119,6 +121,31 @@ def site_key(url: str) -> str:
     return f"{parts.hostname}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
+def assert_dedup_across_runs(crawl: Path) -> None:
+    """Each payload is written in full once over both runs, revisits refer to it, the
+    digest index lists it once, and crawl-info counts the records of both runs."""
+    full: dict[str, list[str]] = {}
+    refers: list[tuple[str, str]] = []
+    types: Counter[str] = Counter()
+    for path in sorted((crawl / "warc").glob("*.warc.gz")):
+        with path.open("rb") as fh:
+            for r in ArchiveIterator(fh):
+                types[r.rec_type] += 1
+                digest = r.rec_headers.get_header("WARC-Payload-Digest")
+                status = r.http_headers.get_statuscode() if r.http_headers else None
+                if r.rec_type == "response" and digest != EMPTY and status != "304":
+                    full.setdefault(digest, []).append(r.rec_headers.get_header("WARC-Record-ID"))
+                elif r.rec_type == "revisit" and status != "304":
+                    refers.append((digest, r.rec_headers.get_header("WARC-Refers-To")))
+    assert {d: ids for d, ids in full.items() if len(ids) > 1} == {}
+    assert all(full[digest] == [record_id] for digest, record_id in refers if digest in full)
+    listed = gzip.decompress((crawl / "indexes/digests.jsonl.gz").read_bytes()).splitlines()
+    assert sorted(json.loads(line)["digest"] for line in listed) == sorted(full)
+    counts = json.loads((crawl / "crawl-info.json").read_text())["counts"]
+    for rec_type in ("response", "revisit", "request"):
+        assert counts[f"warc/records/{rec_type}"] == types[rec_type], rec_type
+
+
 def assert_finished_once(
     store: Path, reference: Path, before: set[str], refetched: Counter[str]
 ) -> Counter[tuple[str, str]]:
@@ -132,6 +159,7 @@ def assert_finished_once(
     assert dataset_urls(crawl) == dataset_urls(reference)
     assert [k for k, n in refetched.items() if n > 1] == []
     assert before and {site_key(url) for url in before} & set(refetched) == set()
+    assert_dedup_across_runs(crawl)
     assert verify_store(open_store(str(store))) == []
     assert (crawl / "manifest.json").exists()
     published = [p.name for p in (store / "crawls").rglob("*") if p.is_file()]
