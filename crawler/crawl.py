@@ -21,11 +21,13 @@ from crawler.crawlgroup import CrawlGroup, GroupError, connect
 from crawler.outlets import OutletRegistry
 from crawler.resume import (
     ARGS_NAME,
+    LOCK_NAME,
     RESUME_COMPONENTS,
     RUN_ONLY,
     finished,
     read_args,
     resumable,
+    running,
     seed_paths,
     write_args,
 )
@@ -172,9 +174,11 @@ def run_crawl(
         "overrides": {k: v for k, v in overrides.items() if k not in RUN_ONLY},
     }
     settings = crawl_settings(crawl_id, args, overrides)
-    if not redis_url:  # a crawl shared over Redis is not resumed
+    if redis_url:  # a crawl shared over Redis is not resumed
+        return run_process(settings, store.uri)
+    with running(staging_root, crawl_id):
         write_args(staging_root, crawl_id, args)
-    return run_process(settings, store.uri)
+        return run_process(settings, store.uri)
 
 
 def crawl_settings(crawl_id: str, args: dict[str, Any], overrides: dict[str, Any]) -> Settings:
@@ -203,13 +207,14 @@ def resume_crawl(
 ) -> CrawlSummary:
     """Finish the staged crawl ``crawl_id``: mend its WARC files, then crawl what is left."""
     args = resumable(store, staging_root, crawl_id, seeds)
-    settings = crawl_settings(crawl_id, args, {**args["overrides"], **overrides})
-    if finished(staging_root, crawl_id):
-        return push_finished(store, staging_root, crawl_id)
-    mended = prepare(staging_root, crawl_id, keep=[ARGS_NAME])
-    for name, components in RESUME_COMPONENTS.items():
-        settings.set(name, {**settings.getdict(name), **components}, priority="cmdline")
-    summary = run_process(settings, store.uri)
+    with running(staging_root, crawl_id):
+        settings = crawl_settings(crawl_id, args, {**args["overrides"], **overrides})
+        if finished(staging_root, crawl_id):
+            return push_finished(store, staging_root, crawl_id)
+        for name, components in RESUME_COMPONENTS.items():
+            settings.set(name, {**settings.getdict(name), **components}, priority="cmdline")
+        mended = prepare(staging_root, crawl_id, keep=[ARGS_NAME, LOCK_NAME])
+        summary = run_process(settings, store.uri)
     summary.mended = mended
     return summary
 

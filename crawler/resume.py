@@ -12,8 +12,11 @@ into new WARC files. How the crawl was asked for is kept from its start in
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from storage.publish import read_info
 from storage.resumable import crawl_dir
 
 ARGS_NAME = "crawl-args.json" + OPEN_SUFFIX
+LOCK_NAME = "crawl.lock" + OPEN_SUFFIX
+ARG_KEYS = {"seeds", "store", "depth", "allow_private", "ignore_robots", "outlets", "overrides"}
 #: settings of one run, not of the crawl: not asked for again by a resume
 RUN_ONLY = {"LOG_LEVEL", "STATS_DUMP"}
 #: what a resumed run adds to EXTENSIONS and DOWNLOADER_MIDDLEWARES (after the
@@ -52,11 +57,16 @@ def write_args(staging_root: Path, crawl_id: str, args: dict[str, Any]) -> Path:
 
 def read_args(staging_root: Path, crawl_id: str) -> dict[str, Any] | None:
     """How the staged crawl was asked for; None if no crawl of that id is staged."""
+    path = crawl_dir(staging_root, crawl_id) / ARGS_NAME
     try:
-        args = json.loads((crawl_dir(staging_root, crawl_id) / ARGS_NAME).read_text())
-    except (FileNotFoundError, ValueError):
+        args = json.loads(path.read_text())
+    except FileNotFoundError:
         return None
-    return args if isinstance(args, dict) else None
+    except (OSError, ValueError) as exc:
+        raise ResumeError(f"crawl {crawl_id} cannot be resumed: {path}: {exc}") from exc
+    if not isinstance(args, dict) or not args.keys() >= ARG_KEYS:
+        raise ResumeError(f"crawl {crawl_id} cannot be resumed: {path} lacks {sorted(ARG_KEYS)}")
+    return args
 
 
 class ResumeError(ValueError):
@@ -99,3 +109,21 @@ def finished(staging_root: Path, crawl_id: str) -> bool:
     """Whether the staged crawl finished (its crawl-info.json is written): only its
     publishing is left to do."""
     return read_info(crawl_dir(staging_root, crawl_id)) is not None
+
+
+@contextmanager
+def running(staging_root: Path, crawl_id: str) -> Iterator[None]:
+    """Hold the staged crawl's lock while it runs, so that it is never resumed (its open
+    WARC file trimmed) under a process still writing it. The kernel lets go of an
+    ``flock`` when its process ends, however it ends."""
+    path = crawl_dir(staging_root, crawl_id) / LOCK_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ResumeError(
+                f"crawl {crawl_id} is still running in another process: stop it first "
+                "(SIGTERM), or let it finish"
+            ) from None
+        yield

@@ -28,6 +28,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localweb import LocalWeb
+from crawler.resume import ResumeError, running, write_args
 from storage import open_store, verify_store
 from storage.warctrim import members, trim_open_warc
 from storage.warcverify import check_warc
@@ -35,7 +36,7 @@ from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
 
 GOOD = Path(__file__).parent / "data" / "broken-warcs" / "good.warc.gz"
 EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
-SLOW = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=0.4")
+SLOW = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "DOWNLOAD_DELAY=1")
 
 
 def captures(warc_dir: Path) -> Counter[tuple[str, str]]:
@@ -173,7 +174,12 @@ def test_sigterm_stops_cleanly_and_resume_finishes_in_a_new_file(web: dict[str, 
     site: LocalWeb = web["site"]
     store = web["tmp"] / "term"
     crawl = start_slow_crawl(site, store, web["registry"])
-    wait_for_records(store / ".staging", crawl, at_least=7)
+    staging = store / ".staging"
+    open_file = wait_for_records(staging, crawl, at_least=7)
+    # the running crawl holds its lock: a resume now would be refused
+    with pytest.raises(ResumeError, match="crawl k1 is still running"), running(staging, "k1"):
+        pass
+    assert open_file.exists() and crawl.poll() is None
     crawl.send_signal(signal.SIGTERM)
     out, err = crawl.communicate(timeout=120)
     assert crawl.returncode == 1, err[-3000:]
@@ -275,6 +281,22 @@ def test_trim_keeps_whole_members_and_sets_aside_the_rest(tmp_path: Path) -> Non
             assert result.path.read_bytes() == data
         tail = tmp_path / "aside" / f"{name}.warc.gz.tail"
         assert tail.exists() == (0 < kept < len(data))
+
+
+def test_resume_of_a_running_crawl_is_refused_and_touches_nothing(tmp_path: Path) -> None:
+    staging = tmp_path / "a/.staging"
+    args = {"seeds": ["http://127.0.0.2/"], "store": str(tmp_path / "a"), "depth": 0}
+    args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
+    write_args(staging, "busy", args)
+    open_file = staging / "crawls/busy/warc/x.warc.gz.open"
+    open_file.parent.mkdir(parents=True)
+    open_file.write_bytes(GOOD.read_bytes()[:100])
+    with running(staging, "busy"):  # as the crawl's own process holds it
+        done = run_cli("crawl", "--resume", "busy", "--store", str(tmp_path / "a"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "crawl busy is still running in another process" in done.stderr
+    assert open_file.read_bytes() == GOOD.read_bytes()[:100]
+    assert not (staging / "set-aside").exists()
 
 
 def test_resume_of_a_crawl_never_started_is_a_one_line_error(tmp_path: Path) -> None:
