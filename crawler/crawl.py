@@ -213,6 +213,8 @@ def resume_crawl(
             return push_finished(store, staging_root, crawl_id)
         for name, components in RESUME_COMPONENTS.items():
             settings.set(name, {**settings.getdict(name), **components}, priority="cmdline")
+        # Scrapy's JOBDIR would filter out the captured pages that must be parsed again.
+        settings.set("JOBDIR", "", priority="cmdline")
         mended = prepare(staging_root, crawl_id, keep=[ARGS_NAME, LOCK_NAME])
         summary = run_process(settings, store.uri)
     summary.mended = mended

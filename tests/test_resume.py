@@ -80,10 +80,12 @@ def dataset_urls(crawl_dir: Path) -> Counter[str]:
     )
 
 
-def start_slow_crawl(web: LocalWeb, store: Path, registry: Path) -> subprocess.Popen[str]:
+def start_slow_crawl(
+    web: LocalWeb, store: Path, registry: Path, *extra: str
+) -> subprocess.Popen[str]:
     return start_cli(
         "crawl", web.seed_url, "--store", str(store), "--outlets", str(registry),
-        "--crawl-id", "k1", "--allow-private", *FAST, *SLOW,
+        "--crawl-id", "k1", "--allow-private", *FAST, *SLOW, *extra,
     )  # fmt: skip
 
 
@@ -222,7 +224,9 @@ def test_sigkill_then_the_same_command_trims_and_finishes(web: dict[str, Any]) -
     site: LocalWeb = web["site"]
     site.request_log.clear()
     store = web["tmp"] / "kill"
-    crawl = start_slow_crawl(site, store, web["registry"])
+    # with Scrapy's JOBDIR too, whose queue and seen requests a kill leaves behind
+    jobdir = ("-s", f"JOBDIR={web['tmp'] / 'job'}")
+    crawl = start_slow_crawl(site, store, web["registry"], *jobdir)
     open_file = wait_for_records(store / ".staging", crawl, at_least=7)
     crawl.send_signal(signal.SIGKILL)
     crawl.wait(timeout=30)
@@ -236,7 +240,7 @@ def test_sigkill_then_the_same_command_trims_and_finishes(web: dict[str, Any]) -
     assert check_warc([open_file.read_bytes()]).problems  # broken now
     asked = len(site.request_log)
 
-    again = crawl_local(site.seed_url, store, web["registry"], "--crawl-id", "k1", *SLOW)
+    again = crawl_local(site.seed_url, store, web["registry"], "--crawl-id", "k1", *SLOW, *jobdir)
     assert again.returncode == 0, again.stderr[-3000:]
     final = open_file.name.removesuffix(".open")
     assert f"mended: {final}: trimmed by {len(whole[-1]) // 2} bytes" in again.stdout
