@@ -29,6 +29,7 @@ from crawler.resume import (
     resumable,
     running,
     seed_paths,
+    store_identity,
     write_args,
 )
 from crawler.seeds import load_seed
@@ -166,7 +167,7 @@ def run_crawl(
         check_new_shared(redis_url, crawl_id)
     args = {
         "seeds": seed_paths(seeds),
-        "store": store_uri,
+        "store": store_identity(store),
         "depth": depth,
         "allow_private": allow_private,
         "ignore_robots": ignore_robots,

@@ -78,6 +78,11 @@ def seed_paths(seeds: list[str]) -> list[str]:
     return [s if s.startswith(("http://", "https://")) else str(Path(s).resolve()) for s in seeds]
 
 
+def store_identity(store: Store) -> str:
+    """The store as a resume names it: a local store by absolute path, others by URI."""
+    return str(store.local_root.resolve()) if store.local_root is not None else store.uri
+
+
 def resumable(store: Store, staging_root: Path, crawl_id: str, seeds: list[str]) -> dict[str, Any]:
     """How the stopped crawl ``crawl_id`` was asked for; ResumeError if it cannot be resumed.
 
@@ -91,6 +96,11 @@ def resumable(store: Store, staging_root: Path, crawl_id: str, seeds: list[str])
     if args is None:
         raise ResumeError(
             f"crawl {crawl_id} cannot be resumed: nothing of it is staged in {staging_root}"
+        )
+    if args["store"] != store_identity(store):  # one staging folder serves every S3 store
+        raise ResumeError(
+            f"crawl {crawl_id} staged in {staging_root} belongs to store {args['store']}: "
+            "resume it there, or choose another --crawl-id"
         )
     if seeds and sorted(seed_paths(seeds)) != sorted(args["seeds"]):
         raise ResumeError(

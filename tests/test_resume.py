@@ -303,6 +303,20 @@ def test_resume_of_a_running_crawl_is_refused_and_touches_nothing(tmp_path: Path
     assert not (staging / "set-aside").exists()
 
 
+def test_a_crawl_staged_for_another_store_is_not_resumed_here(tmp_path: Path) -> None:
+    staging = tmp_path / "shared-staging"  # as ~/.cache/scrubwatch/staging serves every S3 store
+    args = {"seeds": ["http://127.0.0.2/"], "store": "s3://other/archive", "depth": 0}
+    args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
+    write_args(staging, "c1", args)
+    store = ("--store", str(tmp_path / "a"), "-s", f"STAGING_DIR={staging}")
+    done = run_cli("crawl", "--resume", "c1", *store)
+    again = run_cli("crawl", "http://127.0.0.2/", "--crawl-id", "c1", *store)
+    for run in (done, again):
+        assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+        assert "belongs to store s3://other/archive" in run.stderr
+    assert sorted(p.name for p in staging.rglob("*")) == ["c1", "crawl-args.json.open", "crawls"]
+
+
 def test_resume_of_a_crawl_never_started_is_a_one_line_error(tmp_path: Path) -> None:
     done = run_cli("crawl", "--resume", "ghost", "--store", str(tmp_path / "a"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
