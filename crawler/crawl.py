@@ -89,7 +89,8 @@ class CrawlSummary:
                 f"{s.get('resume/replayed', 0)} answered from them"
             )
         for mended in self.mended:
-            what = "set aside" if mended.damaged else f"trimmed by {mended.cut_bytes} bytes"
+            what = f"trimmed by {mended.cut_bytes} bytes" if mended.cut_bytes else "whole"
+            what = "no whole record, set aside" if mended.damaged else what
             out.append(f"  mended: {mended.path.name}: {what}")
         if self.error:
             out.append(f"  not stored: {self.error}")
