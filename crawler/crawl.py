@@ -27,6 +27,7 @@ from crawler.resume import (
     finished,
     read_args,
     resumable,
+    resume_command,
     running,
     seed_paths,
     store_identity,
@@ -273,6 +274,11 @@ def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
     )
     publisher = crawler.extensions.middlewares
     error = next((getattr(m, "error", None) for m in publisher if getattr(m, "error", None)), None)
+    if error is None and stats.get("finish_reason") != "finished" and "store/files" not in stats:
+        # A second SIGTERM stops the reactor before the spider is closed: nothing said why.
+        error = f"crawl {crawl_id} was stopped before it finished and nothing is stored"
+        if not settings.get("REDIS_URL"):
+            error += f": run `{resume_command(store_uri, crawl_id)}` to finish it"
     worker = crawler.settings.get("WORKER_ID") or None
     return CrawlSummary(
         crawl_id, store_uri, stats, error=error, statuses=dict(statuses), worker=worker

@@ -259,6 +259,29 @@ def test_sigkill_then_the_same_command_trims_and_finishes(web: dict[str, Any]) -
     assert_finished_once(store, web["reference"], before, fetched(site.request_log[asked:]))
 
 
+@pytest.mark.slow
+def test_sigterm_twice_stops_uncleanly_and_resume_finishes(web: dict[str, Any]) -> None:
+    site: LocalWeb = web["site"]
+    store = web["tmp"] / "term2"
+    crawl = start_slow_crawl(site, store, web["registry"])
+    wait_for_records(store / ".staging", crawl, at_least=7)
+    crawl.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    crawl.send_signal(signal.SIGTERM)  # Scrapy: "forcing unclean shutdown"
+    out, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 1, out + err[-3000:]
+    assert "scrubwatch crawl --resume k1" in out
+    assert not (store / "crawls").exists()
+    staged = store / ".staging/crawls/k1/warc"
+    before = set().union(*(urls_in(p.read_bytes()) for p in staged.glob("*.warc.gz*")))
+    asked = len(site.request_log)
+    resumed = run_cli(
+        "crawl", "--resume", "k1", "--store", str(store), *FAST, "-s", "DOWNLOAD_DELAY=0"
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert_finished_once(store, web["reference"], before, fetched(site.request_log[asked:]))
+
+
 def test_trim_keeps_whole_members_and_sets_aside_the_rest(tmp_path: Path) -> None:
     good = GOOD.read_bytes()
     sizes = [len(m) for _, m in members(GOOD)]
