@@ -53,7 +53,7 @@ def test_all_crawls_open_at_once_from_s3_and_from_a_pull(
     dest = tmp_path / "pulled"
     pulled = run_cli("pull", "--store", s3_store_uri, str(dest))
     assert pulled.returncode == 0, pulled.stderr
-    rows = duckdb.sql(
+    rows = duckdb.execute(
         f"select crawl_id, count(*) from read_parquet('{dest}/crawls/*/text/*.parquet') "
         "group by crawl_id order by crawl_id"
     ).fetchall()
