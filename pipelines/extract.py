@@ -10,6 +10,8 @@ already content-decoded by Scrapy's HttpCompressionMiddleware.
 A revisit (a payload identical to one captured before, in this crawl or an earlier one)
 is not extracted again: its row says where it was captured, with ``extraction`` =
 ``unchanged`` and no text; the row of the earlier capture has the same ``payload_digest``.
+A page archived truncated (``WARC-Truncated: length``, past ``DOWNLOAD_MAXSIZE``) is
+extracted from what was kept, and its status is ``too_large`` with that text.
 
 Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
 ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES``, ``CRAWL_ID``.
@@ -18,6 +20,7 @@ Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -74,6 +77,13 @@ class ExtractPipeline:
         else:
             future = self.pool.submit(item.body, item.url, item.content_type)
             extraction = await asyncio.wrap_future(future)
+            if item.truncated and extraction.status == "ok":
+                extraction = replace(
+                    extraction,
+                    status="too_large",
+                    reason=f"archived truncated ({item.truncated}): text of its first "
+                    f"{len(item.body)} bytes",
+                )
         self.stats.inc_value(f"extract/{extraction.status}")
         item.row = make_row(
             extraction,

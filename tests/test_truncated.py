@@ -219,3 +219,17 @@ def test_only_a_response_record_says_truncated() -> None:
     revisit = gzip.decompress(build_exchange(cut, original=earlier).members[0])
     assert b"WARC-Type: revisit\r\n" in revisit
     assert b"WARC-Truncated" not in revisit  # its block, the headers, is whole
+
+
+def test_dataset_row_of_a_truncated_page_is_too_large_with_its_text(
+    crawled: dict[str, Any],
+) -> None:
+    import pyarrow.parquet as pq
+
+    [part] = (crawled["crawl"] / "text").glob("part-*.parquet")
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in pq.read_table(part).to_pylist()}
+    for name, where in (("declared", "Beijing"), ("undeclared", "Washington")):
+        assert rows[name]["extraction"] == "too_large", rows[name]["extraction_reason"]
+        assert "archived truncated (length)" in rows[name]["extraction_reason"]
+        assert f"Dong Jingwei was seen in {where}." in rows[name]["text"]
+    assert rows["small"]["extraction"] == "ok"
