@@ -7,6 +7,8 @@ the publisher all agree on them. Enabled in ``ADDONS`` in :mod:`crawler.settings
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,16 @@ def default_staging_dir(store_uri: str) -> Path:
     root = open_store(store_uri).local_root
     if root is not None:
         return root / STAGING_FOLDER
-    return Path.home() / ".cache" / "scrubwatch" / "staging"
+    return (
+        Path.home() / ".cache" / "scrubwatch" / "staging" / staging_name(open_store(store_uri).uri)
+    )
+
+
+def staging_name(store_uri: str) -> str:
+    """A folder name of its own for each remote store: readable, and unique by a short hash."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", store_uri.split("://", 1)[-1]).strip("._")
+    digest = hashlib.sha256(store_uri.encode()).hexdigest()[:8]
+    return f"{readable[:80]}-{digest}"
 
 
 def resolve_setting(settings: Settings, name: str, value: Any) -> None:

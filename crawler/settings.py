@@ -79,7 +79,8 @@ RECHECK_REQUISITES = True
 # --- archive ------------------------------------------------------------------
 STORE_URI = "./archive"
 CRAWL_ID = ""  # empty: the UTC start time, YYYYMMDDTHHMMSSZ
-STAGING_DIR = ""  # empty: <store>/.staging for a local store, ~/.cache/scrubwatch otherwise
+# empty: <store>/.staging for a local store, ~/.cache/scrubwatch/staging/<store> otherwise
+STAGING_DIR = ""
 WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""

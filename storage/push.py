@@ -4,9 +4,9 @@ After a failed upload a crawl's files stay in its staging folder (see
 ``storage.publish``); ``push`` runs ``publish_crawl`` on them again, which stores
 what is missing and then the manifest. A staged crawl is ready once its
 ``crawl-info.json`` is there, which the crawler writes when it stops; until then it
-may still be running. One staging folder (``~/.cache/scrubwatch/staging``) serves
-every S3 store, so without named crawls only those whose crawl-info.json names the
-store are pushed.
+may still be running. Each S3 store has a staging folder of its own
+(``~/.cache/scrubwatch/staging/<store>``), but ``STAGING_DIR`` may be shared, so
+without named crawls only those whose crawl-info.json names the store are pushed.
 """
 
 from __future__ import annotations

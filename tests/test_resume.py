@@ -327,7 +327,7 @@ def test_resume_of_a_running_crawl_is_refused_and_touches_nothing(tmp_path: Path
 
 
 def test_a_crawl_staged_for_another_store_is_not_resumed_here(tmp_path: Path) -> None:
-    staging = tmp_path / "shared-staging"  # as ~/.cache/scrubwatch/staging serves every S3 store
+    staging = tmp_path / "shared-staging"  # as a STAGING_DIR shared by several stores
     args = {"seeds": ["http://127.0.0.2/"], "store": "s3://other/archive", "depth": 0}
     args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
     write_args(staging, "c1", args)

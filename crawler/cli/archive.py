@@ -103,7 +103,7 @@ def verify(store: str, crawl_id: str | None, warc_files: tuple[str, ...]) -> Non
     "--staging",
     type=click.Path(file_okay=False),
     default=None,
-    help="Staging folder (default: STAGING_DIR, else <store>/.staging or ~/.cache/scrubwatch/staging).",
+    help="Staging folder (default: STAGING_DIR, else <store>/.staging or ~/.cache/scrubwatch/staging/<store>).",
 )
 @retain_days_option
 @lock_mode_option
