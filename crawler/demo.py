@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.crawl import CrawlError
 from crawler.localweb import LocalWeb
+from crawler.summary import CrawlError
 from storage import new_crawl_id, open_store
 from storage.diff import diff_crawls
 from storage.report import render_report

@@ -33,7 +33,7 @@ def one_line_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from crawler.crawl import CrawlError
+        from crawler.summary import CrawlError
 
         try:
             return func(*args, **kwargs)

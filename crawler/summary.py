@@ -1,0 +1,60 @@
+"""What a crawl reports when it ends, and the error of one that cannot start or finish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage import crawl_log_key
+from storage.warctrim import Trimmed
+
+
+class CrawlError(Exception):
+    """A crawl that cannot start or did not finish; the message says why and what to do."""
+
+
+@dataclass
+class CrawlSummary:
+    crawl_id: str
+    store: str
+    stats: dict[str, Any]
+    error: str | None = None
+    statuses: dict[int, int] = field(default_factory=dict)
+    worker: str | None = None  # this process, in a crawl shared over Redis
+    mended: list[Trimmed] = field(default_factory=list)  # WARC files a resume mended
+
+    def lines(self) -> list[str]:
+        s = self.stats
+        failed = {k.split("/")[-1]: v for k, v in s.items() if k.startswith("crawl/failed/")}
+        out = [
+            f"crawl {self.crawl_id} into {self.store}",
+            f"  seeds: {s.get('crawl/items/seed', 0)} pages  cited: "
+            f"{s.get('crawl/items/cited', 0)}  linked: {s.get('crawl/items/linked', 0)}  "
+            f"requisites: {s.get('crawl/items/requisite', 0)}",
+            "  responses: "
+            + (", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items())) or "none"),
+            f"  WARC: {s.get('warc/files', 0)} files, {s.get('warc/bytes', 0):,} bytes, "
+            f"{s.get('warc/records/response', 0)} responses, "
+            f"{s.get('warc/records/revisit', 0)} revisits",
+            "  failures: "
+            + (", ".join(f"{k}: {v}" for k, v in sorted(failed.items())) or "none")
+            + f" (see {crawl_log_key(self.crawl_id, self.worker)})",
+        ]
+        if "frontier/workers" in s:
+            out.append(
+                f"  workers: {s['frontier/workers']}, lost: {s.get('frontier/workers_lost', 0)}"
+            )
+        if "resume/captured" in s:
+            out.append(
+                f"  resumed: {s['resume/captured']} URLs captured before, "
+                f"{s.get('resume/replayed', 0)} answered from them"
+            )
+        for mended in self.mended:
+            what = f"trimmed by {mended.cut_bytes} bytes" if mended.cut_bytes else "whole"
+            what = "no whole record, set aside" if mended.damaged else what
+            out.append(f"  mended: {mended.path.name}: {what}")
+        if self.error:
+            out.append(f"  not stored: {self.error}")
+        else:
+            out.append(f"  stored: {s.get('store/files', 0)} files under crawls/{self.crawl_id}/")
+        return out
