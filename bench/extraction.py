@@ -35,7 +35,8 @@ import trafilatura
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.extraction import Page, extract_page, make_options  # noqa: E402
+from pipelines.extraction import extract_page, make_options  # noqa: E402
+from pipelines.extractpool import Page  # noqa: E402
 from pipelines.reextract import reextract  # noqa: E402
 from pipelines.warcpages import Capture, Pages  # noqa: E402
 from storage import open_store  # noqa: E402

@@ -1,7 +1,7 @@
 """Item pipeline that extracts the text of every captured HTML page, in worker processes.
 
 A :class:`~crawler.items.PageItem` served as HTML (or without a Content-Type but
-starting like HTML) goes to an :class:`~pipelines.extraction.ExtractorPool`; the
+starting like HTML) goes to an :class:`~pipelines.extractpool.ExtractorPool`; the
 reactor thread only awaits the future. The page's dataset row is attached to the
 item (``item.row``) for :mod:`pipelines.dataset` to write; every outcome is counted
 (``extract/ok``, ``extract/empty``, ``extract/timeout``, ...). The item's body is
@@ -29,7 +29,8 @@ from scrapy.utils.asyncio import run_in_thread
 
 from crawler.items import PageItem
 from pipelines.datasetfile import make_row
-from pipelines.extraction import Extraction, ExtractorPool, looks_like_html
+from pipelines.extraction import Extraction, looks_like_html
+from pipelines.extractpool import ExtractorPool
 
 if TYPE_CHECKING:
     from typing import Self

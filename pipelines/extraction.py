@@ -1,36 +1,24 @@
-"""Text extraction of one HTML page with trafilatura, and the process pool that runs it.
+"""Text extraction of one HTML page with trafilatura.
 
 :func:`extract_page` decodes the payload to text itself (BOM, then the charset of the
 header or the page, then UTF-8, then detection), parses it once, makes the links of the
 tree absolute against the page's own base (trafilatura would resolve them against the
 host only) and runs trafilatura's ``bare_extraction`` with one options object built at
-start. :class:`ExtractorPool` runs it in worker processes, each page under a hard time
-limit and each worker under a memory limit: a page that hangs or kills its worker comes
-back as ``timeout`` or ``error``, and the pool goes on. Plain Python: it reads no
-settings; :mod:`pipelines.extract` and :mod:`pipelines.reextract` pass ``EXTRACT_*``.
+start. :class:`~pipelines.extractpool.ExtractorPool` runs it in worker processes.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
-import multiprocessing
-import os
 import re
-import resource
-import threading
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, TimeoutError
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 from urllib.parse import urldefrag, urljoin
 
 import py3langid
 import trafilatura
 from lxml.etree import strip_tags
 from lxml.html import HtmlElement
-from pebble import ProcessExpired, ProcessPool
 from trafilatura.settings import Document, Extractor
 from trafilatura.xml import xmltotxt
 from w3lib.url import safe_url_string
@@ -45,8 +33,6 @@ from pipelines.payload import (
 )
 from storage.contentcoding import (
     DEFAULT_MAX_BYTES,
-    ContentDecodingError,
-    ContentTooLarge,
     decode_content,
 )
 
@@ -55,7 +41,6 @@ __all__ = [
     "OPTIONS",
     "STATUSES",
     "Extraction",
-    "ExtractorPool",
     "decode_content",
     "extract_page",
     "is_html_type",
@@ -73,7 +58,6 @@ STATUSES = (
     "error",
     "unchanged",  # a revisit in the crawl's own dataset: see pipelines.extract
 )
-MEMORY_LIMIT = 1024**3
 _IMAGE_XPATH = (
     "//img/@src|//img/@data-src|//meta[@property='og:image' or @name='og:image'"
     " or @property='og:image:url' or @name='twitter:image' or @property='twitter:image'"
@@ -228,145 +212,3 @@ def extract_page(
         links,
         images,
     )
-
-
-# --- the pool ---------------------------------------------------------------------------
-_worker_options: Extractor = OPTIONS
-_worker_max_bytes = DEFAULT_MAX_BYTES
-
-
-def _init_worker(options: Extractor, max_bytes: int, memory_limit: int) -> None:
-    """Runs once in each worker: limits, options, and the language model loaded."""
-    global _worker_options, _worker_max_bytes
-    if memory_limit:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    _worker_options, _worker_max_bytes = options, max_bytes
-    # Outcomes are counted as statuses; trafilatura's "discarding data" lines are noise.
-    for name in ("trafilatura", "htmldate", "courlan", "charset_normalizer"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    py3langid.classify("warm up")
-
-
-def extract_payload(body: bytes, url: str, content_type: str, content_encoding: str) -> Extraction:
-    """The task a worker runs: undo the content coding, then :func:`extract_page`."""
-    try:
-        body = decode_content(body, content_encoding, _worker_max_bytes)
-        return extract_page(
-            body, url, content_type, options=_worker_options, max_bytes=_worker_max_bytes
-        )
-    except ContentTooLarge as exc:
-        return Extraction("too_large", str(exc))
-    except ContentDecodingError as exc:
-        return Extraction("decode_error", str(exc))
-    except MemoryError:
-        return Extraction("error", "out of memory")
-    except Exception as exc:
-        return Extraction("error", f"{type(exc).__name__}: {exc}"[:500])
-
-
-Page = tuple[bytes, str, str, str]  # body, url, content type, content encoding
-T = TypeVar("T")
-
-
-def _fork_server() -> multiprocessing.context.ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    # "__main__": a script's main module is imported once there, not in every worker.
-    context.set_forkserver_preload(["__main__", "pipelines.extractpreload"])
-    return context
-
-
-class ExtractorPool:
-    """Worker processes (one per core by default) extracting pages under a time limit.
-
-    A worker that passes ``timeout`` on a page is killed and replaced, and the page's
-    future gives status ``timeout``; a worker that dies gives ``error``. Workers are
-    forked from multiprocessing's fork server (forking the crawler's process, which has
-    threads, would be unsafe), which imports :mod:`pipelines.extractpreload` once: a
-    worker starts in milliseconds instead of seconds. ``func`` is the task (tests inject
-    one that hangs or crashes).
-    """
-
-    def __init__(
-        self,
-        workers: int | None = None,
-        timeout: float = 30.0,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        *,
-        options: Extractor = OPTIONS,
-        memory_limit: int = MEMORY_LIMIT,
-        func: Callable[[bytes, str, str, str], Extraction] = extract_payload,
-    ) -> None:
-        if workers is not None and workers < 1:
-            raise ValueError(f"workers must be 1 or more, got {workers}")
-        if timeout <= 0 or max_bytes <= 0:
-            raise ValueError(f"timeout and max_bytes must be positive: {timeout}, {max_bytes}")
-        self.workers = workers or os.cpu_count() or 1
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.func = func
-        self._pool = ProcessPool(
-            max_workers=self.workers,
-            initializer=_init_worker,
-            initargs=(options, max_bytes, memory_limit),
-            context=_fork_server(),
-        )
-
-    def submit(
-        self, body: bytes, url: str, content_type: str, content_encoding: str = ""
-    ) -> Future[Extraction]:
-        """A future of the page's :class:`Extraction`; it never raises."""
-        result: Future[Extraction] = Future()
-        if len(body) > self.max_bytes:  # not worth a trip to a worker
-            result.set_result(Extraction("too_large", f"{len(body)} bytes, over {self.max_bytes}"))
-            return result
-        task = self._pool.schedule(
-            self.func, args=(body, url, content_type, content_encoding), timeout=self.timeout
-        )
-        task.add_done_callback(lambda done: result.set_result(self._settle(done)))
-        return result
-
-    def _settle(self, done: Future[Extraction]) -> Extraction:
-        try:
-            return done.result()
-        except TimeoutError:
-            return Extraction("timeout", f"took more than {self.timeout:g}s")
-        except ProcessExpired as exc:
-            return Extraction("error", f"worker died (exit code {exc.exitcode})")
-        except Exception as exc:
-            return Extraction("error", f"{type(exc).__name__}: {exc}"[:500])
-
-    def map_ordered(
-        self, pages: Iterable[tuple[T, Page]], window: int | None = None
-    ) -> Iterator[tuple[T, Extraction]]:
-        """(tag, extraction) of each (tag, page), in order.
-
-        At most ``window`` pages are in flight (their bodies in memory); a slow page
-        holds back the results after it, not the workers, which go on with the next pages.
-        """
-        slots = threading.BoundedSemaphore(window or 4 * self.workers)
-        pending: deque[tuple[T, Future[Extraction]]] = deque()
-        for tag, page in pages:
-            while pending and pending[0][1].done():
-                done_tag, future = pending.popleft()
-                yield done_tag, future.result()
-            slots.acquire()
-            future = self.submit(*page)
-            future.add_done_callback(lambda _: slots.release())
-            pending.append((tag, future))
-        while pending:
-            done_tag, future = pending.popleft()
-            yield done_tag, future.result()
-
-    def close(self, *, wait: bool = True) -> None:
-        """Stop the workers once the queued pages are done (``wait``), or at once."""
-        if wait:
-            self._pool.close()
-        else:
-            self._pool.stop()
-        self._pool.join()
-
-    def __enter__(self) -> ExtractorPool:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        self.close(wait=exc_type is None)  # after an error nobody waits for queued pages

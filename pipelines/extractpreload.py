@@ -1,4 +1,4 @@
-"""Imported once, by the fork server of :class:`~pipelines.extraction.ExtractorPool`.
+"""Imported once, by the fork server of :class:`~pipelines.extractpool.ExtractorPool`.
 
 Every extraction worker is forked from that server, so it starts with trafilatura
 imported and py3langid's model loaded (about 2 s of CPU a worker when each did it
@@ -11,7 +11,7 @@ import gc
 
 import py3langid
 
-import pipelines.extraction  # noqa: F401  (trafilatura, lxml, htmldate, ...)
+import pipelines.extractpool  # noqa: F401  (trafilatura, lxml, htmldate, ...)
 
 py3langid.classify("load the model")
 # Keep the collector off what is loaded here, so that forked workers share its pages

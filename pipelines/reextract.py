@@ -3,7 +3,7 @@
 Reads ``crawls/<id>/warc/*`` from the store (downloaded first unless the store is a
 local folder), resolves each revisit record to the payload it stands for (in the same
 crawl by ``WARC-Refers-To`` or digest, else by digest through the CDXJ index of an
-earlier crawl), extracts every HTML page in an :class:`~pipelines.extraction.ExtractorPool`
+earlier crawl), extracts every HTML page in an :class:`~pipelines.extractpool.ExtractorPool`
 and puts ``crawls/<id>/_text-<version>/part-*`` then that version's ``manifest.json``.
 The underscore keeps versions out of pyarrow's and DuckDB's default discovery of
 ``crawls/``. WARC files are only read; an existing version is never overwritten.
@@ -23,7 +23,8 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from pipelines.datasetfile import DatasetWriter, make_row
-from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, ExtractorPool
+from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction
+from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Capture, Pages
 from storage import crawl_prefix, new_crawl_id
 from storage.crawllog import read_crawl_log

@@ -18,7 +18,7 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.extraction import Page
+from pipelines.extractpool import Page
 from pipelines.payload import is_html_type, looks_like_html
 from storage import crawl_prefix, list_crawl_ids, warc_key
 from storage.captures import crawl_index

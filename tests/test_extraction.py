@@ -19,13 +19,12 @@ from trafilatura.settings import Document
 
 from pipelines.extraction import (
     Extraction,
-    ExtractorPool,
     _stand_in_links,
     decode_content,
     extract_page,
-    extract_payload,
     make_options,
 )
+from pipelines.extractpool import ExtractorPool, extract_payload
 from pipelines.payload import decode_html
 from storage.contentcoding import ContentDecodingError, ContentTooLarge
 
