@@ -19,6 +19,7 @@ so the tests check that request's parameters instead.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,12 @@ from storage.hashing import CHUNK_SIZE, hex_to_base64, sha256_chunks, sha256_fil
 from storage.layout import check_key
 from storage.retention import Retention
 from storage.s3multipart import MIB, MIN_PART_SIZE, part_size_for, upload_multipart
+
+# At DEBUG, botocore and urllib3 log every request's headers, the signed Authorization
+# (with the access key id) among them: a crawl's log must never hold credentials, so
+# they stay at INFO whatever Scrapy's LOG_LEVEL (tests/test_secrets.py).
+for _name in ("botocore", "boto3", "s3transfer", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 PROBE_PREFIX = ".scrubwatch-probe/"
 _MISSING_CODES = {"NoSuchKey", "NotFound", "404"}
