@@ -1,7 +1,8 @@
 """What a crawl saw of each page: status, redirect, extracted text, images, links.
 
 Built from the crawl's log (roles, redirects, failures), its CDXJ index (the status
-of every URL it fetched) and its dataset (text, images, links per page). Pages are
+of every URL it fetched) and its dataset (text, images, links per page; a revisit's
+row takes them from the row of the same payload digest). Pages are
 keyed by the URL the crawl asked for, so a cited URL that later redirects is still
 the same page.
 """
@@ -57,10 +58,34 @@ def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
     return rows
 
 
+def _fill_unchanged(store: Store, crawl_id: str, rows: dict[str, dict[str, object]]) -> None:
+    """Give rows of revisits (``extraction`` = ``unchanged``, no text) their text back.
+
+    A revisit is not extracted again: its payload's row, with the same
+    ``payload_digest``, is in this crawl or an earlier one, the latest first.
+    """
+    wanted = {r["payload_digest"] for r in rows.values() if r.get("extraction") == "unchanged"}
+    found: dict[object, dict[str, object]] = {}
+    earlier = [c for c in list_crawl_ids(store) if c < crawl_id]
+    for other in [crawl_id, *reversed(earlier)]:
+        if not wanted - found.keys():
+            break
+        source = rows if other == crawl_id else _dataset_rows(store, other)
+        for row in source.values():
+            digest = row.get("payload_digest")
+            if digest in wanted and row.get("extraction") != "unchanged":
+                found.setdefault(digest, row)
+    for url, row in rows.items():
+        if row.get("extraction") == "unchanged" and row.get("payload_digest") in found:
+            earlier_row = found[row["payload_digest"]]
+            rows[url] = {**row, **{k: earlier_row.get(k) for k in ("text", "images", "links")}}
+
+
 def load_snapshot(store: Store, crawl_id: str, index: CaptureIndex | None = None) -> CrawlSnapshot:
     index = index or CaptureIndex(store)
     statuses: dict[str, int | None] = {c.url: c.status for c in index.in_crawl(crawl_id)}
     rows = _dataset_rows(store, crawl_id)
+    _fill_unchanged(store, crawl_id, rows)
     pages: dict[str, PageSnapshot] = {}
     visited = set(statuses)
     for entry in read_crawl_log(store, crawl_id):
