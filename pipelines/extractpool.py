@@ -31,6 +31,9 @@ from storage.contentcoding import (
 )
 
 MEMORY_LIMIT = 1024**3
+# A worker is replaced after this many pages: lxml and trafilatura's caches grow a
+# worker's own memory over a long crawl, and a new one, forked, starts in milliseconds.
+MAX_TASKS = 500
 _worker_options: Extractor = OPTIONS
 _worker_max_bytes = DEFAULT_MAX_BYTES
 
@@ -106,6 +109,7 @@ class ExtractorPool:
         self.func = func
         self._pool = ProcessPool(
             max_workers=self.workers,
+            max_tasks=MAX_TASKS,
             initializer=_init_worker,
             initargs=(options, max_bytes, memory_limit),
             context=_fork_server(),

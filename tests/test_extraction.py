@@ -17,6 +17,7 @@ import trafilatura
 import zstandard
 from trafilatura.settings import Document
 
+from pipelines import extractpool
 from pipelines.extraction import (
     Extraction,
     _stand_in_links,
@@ -355,3 +356,18 @@ def test_pool_matches_in_process_extraction_and_bounds_bombs(gzip_bomb: bytes) -
     assert oversized.status == "too_large"
     for stem, (html, truth) in pages:
         assert by_tag[stem] == extract_page(html, truth["url"], "text/html")
+
+
+def which_worker(body: bytes, url: str, content_type: str, content_encoding: str) -> Extraction:
+    """A task that says which process ran it."""
+    return Extraction("ok", str(os.getpid()))
+
+
+def test_workers_are_replaced_after_max_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(extractpool, "MAX_TASKS", 3)
+    with ExtractorPool(workers=1, func=which_worker) as pool:
+        pids = [pool.submit(b"x", f"http://e.test/{i}", "text/html").result() for i in range(7)]
+    assert all(p.status == "ok" for p in pids)
+    runs = [pids[i : i + 3] for i in range(0, 7, 3)]
+    assert [len({p.reason for p in run}) for run in runs] == [1, 1, 1]  # 3 pages a worker
+    assert len({p.reason for p in pids}) == 3
