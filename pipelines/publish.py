@@ -111,15 +111,23 @@ class PublishCrawl:
         published = publish_crawl(self.store, self.staging_root, self.crawl_id)
         self.stats.set_value("store/files", len(published.stored) + len(published.already_there))
 
+    def stopped_early(self) -> str | None:
+        """Why this crawl must not be published now, or None.
+
+        Stopped before it finished (SIGTERM, Ctrl-C, write errors): a crawl with a
+        manifest is complete, so nothing goes into the store until a resume finishes it.
+        """
+        if self.stats.get_value("finish_reason") not in (INTERRUPTED, *WRITE_STOP_REASONS):
+            return None
+        return (
+            f"crawl {self.crawl_id} was stopped before it finished; its files are kept "
+            f"in {self.staging_root}: run `{resume_command(self.store.uri, self.crawl_id)}` "
+            "to finish it"
+        )
+
     async def engine_stopped(self) -> None:
-        if self.stats.get_value("finish_reason") in (INTERRUPTED, *WRITE_STOP_REASONS):
-            # Stopped before it finished (SIGTERM, Ctrl-C): a crawl with a manifest is
-            # complete, so nothing goes into the store until a resume finishes it.
-            self.error = (
-                f"crawl {self.crawl_id} was stopped before it finished; its files are kept "
-                f"in {self.staging_root}: run `{resume_command(self.store.uri, self.crawl_id)}` "
-                "to finish it"
-            )
+        self.error = self.stopped_early()
+        if self.error:
             logger.warning("%s", self.error)
             return
         try:

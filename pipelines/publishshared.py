@@ -29,6 +29,7 @@ from redis import RedisError
 from scrapy import signals
 
 from crawler.crawlgroup import CLOSING, PUBLISHED, PUBLISHING, CrawlGroup, Heartbeat, connect
+from crawler.resume import INTERRUPTED
 from pipelines.publish import CrawlExists, PublishCrawl, check_new, open_crawl_store
 from storage import Store, manifest_key
 from storage.publish import publish_crawl, write_info
@@ -123,6 +124,25 @@ class SharedPublish(PublishCrawl):
         if self.outcome:
             info["workers_lost"] = self.lost
         return info
+
+    def stopped_early(self) -> str | None:
+        """A worker stopped (SIGTERM) hands in what it captured: the crawl goes on without it.
+
+        A stopped coordinator leaves the crawl unfinished, and a shared crawl cannot be
+        resumed: its files stay staged, and nothing is published.
+        """
+        if self.role != COORDINATOR and self.stats.get_value("finish_reason") == INTERRUPTED:
+            return None
+        error = super().stopped_early()
+        if error is None:
+            return None
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+        return (
+            f"crawl {self.crawl_id} shared over Redis was stopped before it finished; its "
+            f"files are kept in {self.staging_root}, not published (a shared crawl cannot be "
+            "resumed yet: crawl its seeds again under a new --crawl-id)"
+        )
 
     def _wait_for_workers(self) -> None:
         self.group.set_status(CLOSING)  # no worker joins from now on

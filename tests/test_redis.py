@@ -272,3 +272,37 @@ def test_a_killed_worker_does_not_keep_the_crawl_open(
     info = json.loads((store / "crawls/k1/crawl-info.json").read_text())
     assert info["workers_lost"] == busy
     assert verify_store(open_store(str(store))) == []
+
+
+@pytest.mark.slow
+def test_a_stopped_worker_hands_in_what_it_captured(
+    localweb: LocalWeb, localweb_registry: Path, redis_url: str, tmp_path: Path
+) -> None:
+    store = tmp_path / "archive"
+    common = ("--store", str(store), "--crawl-id", "t1", "--outlets", str(localweb_registry))
+    worker = start_cli("worker", "--redis", redis_url, *common, *SHARED, "-s", "DOWNLOAD_DELAY=3")
+    coordinator = start_cli(
+        "crawl", localweb.seed_url, "--redis", redis_url, *common, *SHARED,
+        "-s", "CONCURRENT_REQUESTS=1",
+    )  # fmt: skip
+    group = CrawlGroup(connect(redis_url), "t1")
+    deadline = time.monotonic() + 60
+    busy: list[str] = []
+    while not busy and time.monotonic() < deadline and coordinator.poll() is None:
+        coordinator_id = group.fields().get("coordinator")
+        busy = [w for w, s in group.states().items() if s == "busy" and w != coordinator_id]
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGTERM)  # once: Scrapy finishes what it holds, then stops
+    w_out, w_err = worker.communicate(timeout=120)
+    assert busy, "the worker never took a request"
+    assert worker.returncode == 0, w_err[-3000:]
+    assert "not stored" not in w_out
+    out, err = coordinator.communicate(timeout=180)
+    assert coordinator.returncode == 0, err[-3000:]
+    assert "lost: 0" in out
+    info = json.loads((store / "crawls/t1/crawl-info.json").read_text())
+    assert info["workers_lost"] == []
+    manifest = json.loads((store / "crawls/t1/manifest.json").read_text())
+    names = [str(f["path"]) for f in manifest["files"]]
+    assert any(f"crawl-log.{busy[0]}" in name for name in names), names
+    assert verify_store(open_store(str(store))) == []
