@@ -242,25 +242,34 @@ def test_bad_redis_and_unknown_crawls_are_one_line_errors(redis_url: str, tmp_pa
         assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
 
 
-@pytest.mark.slow
-def test_a_killed_worker_does_not_keep_the_crawl_open(
-    localweb: LocalWeb, localweb_registry: Path, redis_url: str, tmp_path: Path
-) -> None:
-    store = tmp_path / "archive"
-    common = ("--store", str(store), "--crawl-id", "k1", "--outlets", str(localweb_registry))
-    # A slow worker, so that it is killed holding requests.
+def _busy_shared_crawl(
+    seed: str, registry: Path, redis_url: str, store: Path, crawl_id: str
+) -> tuple[subprocess.Popen[str], subprocess.Popen[str], list[str]]:
+    """A coordinator and a slow worker; returns once Redis marks the worker busy."""
+    common = ("--store", str(store), "--crawl-id", crawl_id, "--outlets", str(registry))
+    # A slow worker, so that it is stopped holding requests.
     worker = start_cli("worker", "--redis", redis_url, *common, *SHARED, "-s", "DOWNLOAD_DELAY=3")
     coordinator = start_cli(
-        "crawl", localweb.seed_url, "--redis", redis_url, *common, *SHARED,
-        "-s", "CONCURRENT_REQUESTS=1",
-    )  # fmt: skip
-    group = CrawlGroup(connect(redis_url), "k1")
+        "crawl", seed, "--redis", redis_url, *common, *SHARED, "-s", "CONCURRENT_REQUESTS=1"
+    )
+    group = CrawlGroup(connect(redis_url), crawl_id)
     deadline = time.monotonic() + 60
     busy: list[str] = []
     while not busy and time.monotonic() < deadline and coordinator.poll() is None:
         coordinator_id = group.fields().get("coordinator")
         busy = [w for w, s in group.states().items() if s == "busy" and w != coordinator_id]
         time.sleep(0.05)
+    return worker, coordinator, busy
+
+
+@pytest.mark.slow
+def test_a_killed_worker_does_not_keep_the_crawl_open(
+    localweb: LocalWeb, localweb_registry: Path, redis_url: str, tmp_path: Path
+) -> None:
+    store = tmp_path / "archive"
+    worker, coordinator, busy = _busy_shared_crawl(
+        localweb.seed_url, localweb_registry, redis_url, store, "k1"
+    )
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert busy, "the worker never took a request"
@@ -279,19 +288,9 @@ def test_a_stopped_worker_hands_in_what_it_captured(
     localweb: LocalWeb, localweb_registry: Path, redis_url: str, tmp_path: Path
 ) -> None:
     store = tmp_path / "archive"
-    common = ("--store", str(store), "--crawl-id", "t1", "--outlets", str(localweb_registry))
-    worker = start_cli("worker", "--redis", redis_url, *common, *SHARED, "-s", "DOWNLOAD_DELAY=3")
-    coordinator = start_cli(
-        "crawl", localweb.seed_url, "--redis", redis_url, *common, *SHARED,
-        "-s", "CONCURRENT_REQUESTS=1",
-    )  # fmt: skip
-    group = CrawlGroup(connect(redis_url), "t1")
-    deadline = time.monotonic() + 60
-    busy: list[str] = []
-    while not busy and time.monotonic() < deadline and coordinator.poll() is None:
-        coordinator_id = group.fields().get("coordinator")
-        busy = [w for w, s in group.states().items() if s == "busy" and w != coordinator_id]
-        time.sleep(0.05)
+    worker, coordinator, busy = _busy_shared_crawl(
+        localweb.seed_url, localweb_registry, redis_url, store, "t1"
+    )
     worker.send_signal(signal.SIGTERM)  # once: Scrapy finishes what it holds, then stops
     w_out, w_err = worker.communicate(timeout=120)
     assert busy, "the worker never took a request"
