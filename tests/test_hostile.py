@@ -11,10 +11,9 @@ from __future__ import annotations
 import gzip
 import os
 import resource
-import threading
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +24,7 @@ import zstandard
 
 from storage.crawllog import parse_crawl_log
 from tests.fixtures.cli import run_cli
+from tests.fixtures.serve import serve
 
 pytestmark = pytest.mark.slow
 HOST = "127.0.0.70"
@@ -124,8 +124,7 @@ def _site() -> dict[str, tuple[int, list[tuple[str, str]], bytes]]:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     Hostile.pages = _site()
-    server = ThreadingHTTPServer((HOST, 0), Hostile)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(HOST, Hostile)
     base = f"http://{HOST}:{server.server_port}"
     tmp = tmp_path_factory.mktemp("hostile")
     odd_paths = [

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import base64
 import http.client
-import threading
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from crawler.addon import default_staging_dir
 from crawler.localweb import LocalWeb
 from tests.fixtures.cli import crawl_local
 from tests.fixtures.s3 import s3_client
+from tests.fixtures.serve import serve
 
 PROXY_USER, PROXY_PASSWORD = "archivist", "SENTINEL-PROXY-5b1e"
 AWS_KEY_ID, AWS_SECRET = "AKIASENTINEL7D2C", "SENTINEL-AWS-SECRET-9c4d"
@@ -66,8 +66,7 @@ class Proxy(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def proxy() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve("127.0.0.1", Proxy)
     yield f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{server.server_port}"
     server.shutdown()
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +17,7 @@ from crawler.localweb import LocalWeb
 from crawler.middlewares.ssrf import BlockedRequest, SsrfGuardMiddleware
 from storage.crawllog import parse_crawl_log
 from tests.fixtures.cli import crawl_local
+from tests.fixtures.serve import serve
 
 
 @pytest.mark.parametrize(
@@ -120,17 +120,11 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(address: str, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((address, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture
 def target() -> Iterator[tuple[str, list[str]]]:
     """A server on 127.0.0.1 that must never be reached: (base URL, paths it was asked)."""
     handler = type("Target", (_Recorder,), {"hits": [], "body": b"<html>secret</html>"})
-    server = _serve("127.0.0.1", handler)
+    server = serve("127.0.0.1", handler)
     yield f"http://127.0.0.1:{server.server_port}", handler.hits
     server.shutdown()
 
@@ -186,7 +180,7 @@ def test_redirects_to_private_addresses_are_refused(
             f"</head><body>moved</body></html>".encode(),
         },
     )
-    hop = _serve("127.0.0.60", handler)
+    hop = serve("127.0.0.60", handler)
     try:
         seeds = tmp_path / "hop.seeds"
         seeds.write_text(f"http://127.0.0.60:{hop.server_port}/redirect\n")

@@ -15,11 +15,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +28,7 @@ from warcio.archiveiterator import ArchiveIterator
 from pipelines.warcrecords import Exchange, Original, build_exchange
 from storage.warcverify import check_warc
 from tests.fixtures.cli import run_cli
+from tests.fixtures.serve import serve
 
 pytestmark = pytest.mark.slow
 HOST = "127.0.0.71"
@@ -87,8 +87,7 @@ def _site() -> dict[str, tuple[list[tuple[str, str]], bytes, bool]]:
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     Site.pages = _site()
-    server = ThreadingHTTPServer((HOST, 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(HOST, Site)
     base = f"http://{HOST}:{server.server_port}"
     tmp = tmp_path_factory.mktemp("truncated")
     seeds = tmp / "big.seeds"
