@@ -30,7 +30,6 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.addon import crawl_staging
 from pipelines.warc import Capture, WarcCapture
-from pipelines.warcrecords import Original
 from storage import StoreError, open_store
 from storage.captures import CaptureIndex
 from storage.digests import ArchivedPayload, load_digest_index
@@ -89,8 +88,7 @@ class ResumeCrawl:
 
     def _known_payloads(self, capture: WarcCapture) -> None:
         for digest, record in self.archive.full.items():
-            capture.index.claim(digest, Original(record.url, record.date, record.record_id))
-            capture.digest_log.add(
+            capture.adopt(
                 ArchivedPayload(
                     digest=digest,
                     uri=record.url,

@@ -205,6 +205,11 @@ class WarcCapture:
             truncated=exchange.truncated,
         )
 
+    def adopt(self, payload: ArchivedPayload) -> None:
+        """A payload an earlier run of this crawl wrote in full: later copies are revisits."""
+        self.index.claim(payload.digest, Original(payload.uri, payload.date, payload.record_id))
+        self._log_digest(payload)
+
     def _log_digest(self, payload: ArchivedPayload) -> None:
         try:
             self.digest_log.add(payload)
