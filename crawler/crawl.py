@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 
 from crawler.addon import default_staging_dir
 from crawler.crawlgroup import CrawlGroup, GroupError, connect
+from crawler.logs import skip_unlogged
 from crawler.outlets import OutletRegistry
 from crawler.resume import (
     ARGS_NAME,
@@ -208,6 +209,7 @@ def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
     crawl_id = settings.get("CRAWL_ID")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(CitedSpider)
+    skip_unlogged(settings.get("LOG_LEVEL"))
     process.crawl(crawler)
     process.start()
     assert crawler.stats is not None

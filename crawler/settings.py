@@ -51,6 +51,8 @@ SSRF_ALLOWED_NETWORKS: list[str] = []
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ssrf.SsrfGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.compression.DecompressWithoutDetection": 590,
     "crawler.middlewares.oversize.TruncateOversize": 960,
 }
 

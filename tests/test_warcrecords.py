@@ -7,6 +7,7 @@ import hashlib
 import subprocess
 import sys
 from datetime import UTC, datetime
+from io import BytesIO
 from itertools import count
 from pathlib import Path
 
@@ -104,6 +105,34 @@ def test_response_and_request_records_byte_for_byte() -> None:
         b"\r\n" + REQUEST_HEAD + b"\r\n\r\n"
     )
     assert b"SENTINEL" not in response + request
+
+
+def _stored_blocks(member: bytes) -> bool:
+    """Whether a gzip member's deflate stream is one stored (uncompressed) block."""
+    return member[10] & 0b110 == 0  # BTYPE 00, after the 10-byte gzip header
+
+
+def test_compressed_bodies_are_stored_not_deflated_again() -> None:
+    words = " ".join(f"Dong{i * 7919 % 10007}" for i in range(3000)).encode()
+    text = b"<html><body>" + words + b"</body></html>"
+    encoded = gzip.compress(text)
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    jpeg = bytes(range(256)) * 8
+    cases = {
+        "gzip page": (exchange(body=encoded, response_headers=headers), True),
+        "jpeg": (exchange(body=jpeg, response_headers=[("Content-Type", "image/jpeg")]), True),
+        "plain page": (exchange(body=text), False),
+        "tiny gzip": (exchange(body=gzip.compress(b"x"), response_headers=headers), False),
+    }
+    for name, (exch, stored) in cases.items():
+        response, request = build_exchange(exch, make_id=ids()).members
+        assert _stored_blocks(response) is stored, name
+        assert not _stored_blocks(request), name
+        record = next(iter(ArchiveIterator(BytesIO(response))))
+        assert record.raw_stream.read() == exch.body, name  # warcio reads it back
+    gzip_page = build_exchange(cases["gzip page"][0], make_id=ids()).members[0]
+    plain_page = build_exchange(cases["plain page"][0], make_id=ids()).members[0]
+    assert len(gzip_page) < len(encoded) + 1000 and len(plain_page) < len(text) // 2
 
 
 def test_identical_payload_becomes_revisit_referring_to_original() -> None:
