@@ -23,6 +23,7 @@ from trafilatura.settings import Document, Extractor
 from trafilatura.xml import xmltotxt
 from w3lib.url import safe_url_string
 
+from crawler.requisites import srcset_urls
 from pipelines.metadata import page_metadata
 from pipelines.payload import (
     NotHtml,
@@ -64,7 +65,6 @@ _IMAGE_XPATH = (
     " or @name='twitter:image:src']/@content"
 )
 _SRCSET_XPATH = "//img/@srcset|//picture/source/@srcset"
-_SRCSET_SPLIT = re.compile(r",\s+")
 _NEEDS_QUOTING = re.compile(r"[\s\"<>\\^`{|}]")
 _STAND_IN = "https://link.invalid/"  # RFC 2606: .invalid never resolves
 
@@ -145,7 +145,7 @@ def _stand_in_links(tree: HtmlElement) -> dict[str, str]:
 def _page_images(tree: HtmlElement, base: str) -> list[str]:
     found = [str(v) for v in tree.xpath(_IMAGE_XPATH)]
     for srcset in tree.xpath(_SRCSET_XPATH):
-        found += [c.strip().split(" ", 1)[0] for c in _SRCSET_SPLIT.split(str(srcset).strip())]
+        found += srcset_urls(str(srcset))
     return _unique(_absolute(base, u) for u in found)
 
 

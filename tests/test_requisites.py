@@ -1,0 +1,94 @@
+"""crawler/requisites.py: the one walk over a page finds what the XPaths find."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+from lxml.html import HtmlElement, document_fromstring
+from scrapy.http import HtmlResponse
+
+from crawler.requisites import (
+    REQUISITE_XPATHS,
+    SRCSET_XPATHS,
+    page_links,
+    page_requisites,
+    requisite_refs,
+    srcset_urls,
+)
+
+SAMPLE = Path(__file__).parent / "data" / "extraction-sample" / "html"
+
+TRICKY = b"""<!doctype html><html><head>
+<base href="/base/dir/">
+<meta property="og:image" content="og.jpg"><meta name="og:image" content="og-name.jpg">
+<meta property="og:image:url" content="og-url.jpg"><meta property="og:image">
+<meta name="twitter:image" property="og:image" content="both.jpg">
+<meta name="twitter:image:src" content="tw-src.jpg"><meta property="twitter:image" content="tw.jpg">
+<link rel="  Stylesheet  " href="not-lowercase.css"><link rel="alternate stylesheet" href="alt.css">
+<link rel="stylesheet\ticon" href="tab.css"><link rel="stylesheets" href="no.css">
+<link rel="shortcut icon" href="/favicon.ico"><link rel="apple-touch-icon" href="touch.png">
+<link rel="stylesheet"><link href="no-rel.css">
+</head><body>
+<img src="a.jpg" data-src="lazy.jpg" srcset="a-1x.jpg 1x, a-2x.jpg 2x"><img data-src="only-lazy.jpg">
+<picture><source srcset="p.webp 100w,p2.webp 200w, p3.webp 300w"><img src="p.jpg"></picture>
+<video poster="poster.jpg"><source srcset="not-picture.jpg" src="v.mp4"></video>
+<div><source srcset="stray.jpg"></div>
+<img src=" spaced.jpg "><img src="data:image/gif;base64,R0lGOD"><img src="#frag">
+<a href="/a">a</a><a href="b#x">b</a><a>no href</a><a href="mailto:x@y">m</a>
+<!-- <img src="commented.jpg"> -->
+</body></html>"""
+
+
+def _xpath_refs(tree: HtmlElement) -> list[str]:
+    refs = [str(v) for xp in REQUISITE_XPATHS for v in tree.xpath(xp)]
+    for xp in SRCSET_XPATHS:
+        refs += [url for value in tree.xpath(xp) for url in srcset_urls(str(value))]
+    return refs
+
+
+def _pages() -> list[tuple[str, bytes]]:
+    return [("tricky", TRICKY)] + [
+        (path.name, gzip.decompress(path.read_bytes())) for path in sorted(SAMPLE.glob("*.gz"))
+    ]
+
+
+@pytest.mark.parametrize(("name", "body"), _pages(), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_walk_finds_what_the_xpaths_find_in_the_same_order(name: str, body: bytes) -> None:
+    tree = document_fromstring(body)
+    assert requisite_refs(tree) == _xpath_refs(tree)
+
+
+def test_tricky_page_requisites_and_links() -> None:
+    url = "http://127.0.0.1/news/page.html"
+    response = HtmlResponse(url, body=TRICKY)
+    base = "http://127.0.0.1/base/dir/"
+    assert page_requisites(response) == [
+        base + name
+        for name in [
+            "a.jpg", "p.jpg", "spaced.jpg", "lazy.jpg", "only-lazy.jpg", "og.jpg",
+            "og-name.jpg", "both.jpg", "og-url.jpg", "tw.jpg", "tw-src.jpg",
+            "not-lowercase.css", "alt.css", "tab.css",
+        ]
+    ] + [
+        "http://127.0.0.1/favicon.ico", base + "touch.png", base + "poster.jpg",
+        *(base + n for n in ["a-1x.jpg", "a-2x.jpg", "p.webp", "p2.webp", "p3.webp"]),
+    ]  # fmt: skip
+    assert page_links(response) == ["http://127.0.0.1/a", base + "b"]
+
+
+@pytest.mark.parametrize(
+    ("srcset", "urls"),
+    [
+        ("a.jpg 1x, b.jpg 2x", ["a.jpg", "b.jpg"]),
+        ("p.webp 100w,p2.webp 200w, p3.webp 300w", ["p.webp", "p2.webp", "p3.webp"]),
+        ("data:image/png;base64,AAA= 1x, b.jpg 2x", ["data:image/png;base64,AAA=", "b.jpg"]),
+        ("a.jpg,b.jpg", ["a.jpg,b.jpg"]),  # one URL: no space, no descriptor
+        (",,a.jpg,, b.jpg", ["a.jpg", "b.jpg"]),
+        (" x.jpg (a,b) 1x,\ty.jpg", ["x.jpg", "y.jpg"]),
+        ("  ", []),
+    ],
+)
+def test_srcset_urls_as_html_parses_them(srcset: str, urls: list[str]) -> None:
+    assert srcset_urls(srcset) == urls
