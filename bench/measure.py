@@ -31,6 +31,7 @@ from typing import Any
 import psutil
 
 POLL_SECONDS = 0.2
+TIMELINE_SECONDS = 5.0  # how often the CPU used so far is noted in Run.timeline
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Run:
     cpu_children: float = 0.0  # CPU seconds of its descendants (the extraction workers)
     output: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # [seconds since start, CPU seconds of the process, of its descendants], every
+    # TIMELINE_SECONDS: when the cores were busy, and with what
+    timeline: list[tuple[float, float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -96,8 +100,13 @@ def run(
         watched = psutil.Process(child.pid)
         peak_main = peak_total = peak_count = peak_pss = 0
         cpu: dict[int, float] = {}
+        timeline: list[tuple[float, float, float]] = []
         while child.poll() is None:
             main, total, count, proportional = _poll(watched, cpu, pss)
+            elapsed = time.monotonic() - started
+            if elapsed >= len(timeline) * TIMELINE_SECONDS:
+                own = cpu.get(child.pid, 0.0)
+                timeline.append((round(elapsed, 1), own, round(sum(cpu.values()) - own, 2)))
             peak_main, peak_total = max(peak_main, main), max(peak_total, total)
             peak_count, peak_pss = max(peak_count, count), max(peak_pss, proportional)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -121,6 +130,7 @@ def run(
         cpu_main,
         sum(cpu.values()),
         output,
+        timeline=timeline,
     )
 
 
