@@ -25,12 +25,10 @@ STAGING_FOLDER = layout.STAGING_DIRNAME
 
 def default_staging_dir(store_uri: str) -> Path:
     """Where files wait before they are put into the store."""
-    root = open_store(store_uri).local_root
-    if root is not None:
-        return root / STAGING_FOLDER
-    return (
-        Path.home() / ".cache" / "scrubwatch" / "staging" / staging_name(open_store(store_uri).uri)
-    )
+    store = open_store(store_uri)
+    if store.local_root is not None:
+        return store.local_root / STAGING_FOLDER
+    return Path.home() / ".cache" / "scrubwatch" / "staging" / staging_name(store.uri)
 
 
 def staging_name(store_uri: str) -> str:

@@ -57,7 +57,10 @@ def srcset_urls(srcset: str) -> list[str]:
         else:  # descriptors, to the comma that ends the candidate
             depth = 0
             while pos < end and (srcset[pos] != "," or depth):
-                depth += {"(": 1, ")": -1 if depth else 0}.get(srcset[pos], 0)
+                if srcset[pos] == "(":
+                    depth += 1
+                elif srcset[pos] == ")" and depth:
+                    depth -= 1
                 pos += 1
         if url:
             urls.append(url)
