@@ -91,10 +91,12 @@ def make_options(
 
     Metadata is found by :func:`pipelines.metadata.page_metadata` (with these options'
     ``date_params``), not by trafilatura's ``with_metadata``, which finds more than the
-    dataset keeps.
+    dataset keeps. The text is made from ``bare_extraction``'s body by
+    :func:`extract_page`; with ``output_format="python"`` trafilatura would also turn the
+    body into text, once more per page, for nothing (the body is the same either way).
     """
     return Extractor(
-        output_format="python",
+        output_format="txt",
         with_metadata=False,
         links=True,
         comments=comments,
@@ -146,7 +148,8 @@ def _page_images(tree: HtmlElement, base: str) -> list[str]:
     found = [str(v) for v in tree.xpath(_IMAGE_XPATH)]
     for srcset in tree.xpath(_SRCSET_XPATH):
         found += srcset_urls(str(srcset))
-    return _unique(_absolute(base, u) for u in found)
+    # A page names its images several times (img, og:image, srcset): resolve each once.
+    return _unique(_absolute(base, u) for u in dict.fromkeys(found))
 
 
 def _language(text: str, tree: HtmlElement) -> str | None:

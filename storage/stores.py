@@ -18,7 +18,6 @@ from storage.errors import StoreError, StoreMissing
 from storage.hashing import CHUNK_SIZE
 from storage.localstore import LocalStore
 from storage.retention import Retention
-from storage.s3store import S3Store
 
 
 class Store(Protocol):
@@ -69,10 +68,18 @@ class Store(Protocol):
         """Hex SHA-256 of ``key`` if the store knows it cheaply, else ``None``."""
 
 
+def _s3_store(uri: str, retention: Retention | None = None) -> Store:
+    # boto3 is imported here, on first use: a local store, and the extraction workers,
+    # do without its import time and memory.
+    from storage.s3store import S3Store
+
+    return S3Store(uri, retention=retention)
+
+
 STORE_SCHEMES: dict[str, Callable[[str], Store]] = {
     "": LocalStore,
     "file": LocalStore,
-    "s3": S3Store,
+    "s3": _s3_store,
 }
 
 
@@ -95,11 +102,11 @@ def open_store(uri: str, *, retain_days: int | None = None, lock_mode: str = "GO
         ) from None
     if retention is None:
         return backend(uri)
-    if backend is not S3Store:
+    if backend is not _s3_store:
         raise StoreError(
             f"store {uri}: retention needs an s3:// store whose bucket has Object Lock enabled"
         )
-    return S3Store(uri, retention=retention)
+    return _s3_store(uri, retention=retention)
 
 
 def open_existing_store(uri: str) -> Store:
