@@ -64,7 +64,10 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "pipelines.warc.WarcCapture": 100,
     "pipelines.publish.PublishCrawl": 200,
+    "crawler.memory.ReleaseFreeMemory": 300,
 }
+# Seconds between two returns of malloc's free pages to the system (crawler/memory.py).
+MEMORY_TRIM_INTERVAL = 2.0
 
 ITEM_PIPELINES = {
     "pipelines.crawllog.CrawlLogPipeline": 100,

@@ -6,10 +6,14 @@ side; a part is written as ``<name>.open`` and renamed when it is complete, so a
 publisher that skips ``.open`` files never ships half a part. Plain Python (no Scrapy):
 the crawl's pipeline and re-extraction both use it.
 
-Memory: the rows of the row group being built are held as Arrow record batches (made
-every :data:`BATCH_ROWS` rows or :data:`BATCH_BYTES` of text), and a row group is
-written when it reaches ``row_group_rows`` rows or ``row_group_bytes`` bytes, whichever
-comes first; so what a crawl holds is bounded by bytes, whatever the size of its pages.
+Memory: a row is held as the JSON line written to the JSONL part until
+:data:`BATCH_ROWS` rows or :data:`BATCH_BYTES` bytes of them are parsed into one Arrow
+record batch by pyarrow's JSON reader, and a row group is written when it reaches
+``row_group_rows`` rows or ``row_group_bytes`` bytes, whichever comes first; so what a
+crawl holds is bounded by bytes, whatever the size of its pages. (The JSON reader is
+also what keeps pandas out of the crawl process: ``pa.array`` and
+``RecordBatch.from_pylist`` over Python objects import pandas, 50 MB, to ask whether
+they were given a pandas object.)
 
 Reading all crawls: ``pyarrow.dataset.dataset("crawls/", format="parquet",
 exclude_invalid_files=True)`` (which skips the JSONL parts, the WARCs and, by its
@@ -24,9 +28,10 @@ import gzip
 import json
 import os
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 if TYPE_CHECKING:
@@ -34,8 +39,8 @@ if TYPE_CHECKING:
 
 OPEN_SUFFIX = ".open"
 GZIP_LEVEL = 6  # level 9 costs several times the time for a few percent
-# Rows wait as dicts (about twice their text's size) only until this many of them, or
-# this much text, are turned into one Arrow record batch.
+# Rows wait as their JSON lines only until this many of them, or this many bytes, are
+# turned into one Arrow record batch.
 BATCH_ROWS = 64
 BATCH_BYTES = 1024 * 1024
 
@@ -63,6 +68,8 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = SCHEMA.names
+# The reader makes every column nullable; the batch is cast to SCHEMA, which checks them.
+_JSON_PARSE = pajson.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="error")
 REQUIRED = [f.name for f in SCHEMA if not f.nullable and f.name != "crawl_id"]
 
 
@@ -132,13 +139,13 @@ class DatasetWriter:
         self.rows = 0
         self._serial = 0
         self._part_rows = 0
-        self._pending: list[dict[str, Any]] = []  # rows not yet in a batch
+        self._pending: list[bytes] = []  # JSON lines of the rows not yet in a batch
         self._pending_bytes = 0
         self._batches: list[pa.RecordBatch] = []  # the row group being built
         self._group_rows = 0
         self._group_bytes = 0
         self._parquet: pq.ParquetWriter | None = None
-        self._jsonl: IO[str] | None = None
+        self._jsonl: gzip.GzipFile | None = None
         self._names: list[str] = []
 
     def _open(self) -> None:
@@ -155,7 +162,7 @@ class DatasetWriter:
         parquet, jsonl = (self.directory / (n + OPEN_SUFFIX) for n in self._names)
         self._parquet = pq.ParquetWriter(str(parquet), SCHEMA, compression="zstd")
         # Closed in _close_part: a part outlives this call.
-        self._jsonl = gzip.open(jsonl, "xt", encoding="utf-8", compresslevel=GZIP_LEVEL)  # noqa: SIM115
+        self._jsonl = gzip.open(jsonl, "xb", compresslevel=GZIP_LEVEL)  # noqa: SIM115
         self._part_rows = 0
 
     def write(self, row: dict[str, Any]) -> None:
@@ -166,10 +173,10 @@ class DatasetWriter:
             self._open()
         assert self._jsonl is not None
         row = {**row, "crawl_id": self.crawl_id}
-        self._jsonl.write(json.dumps({c: row.get(c) for c in COLUMNS}, ensure_ascii=False))
-        self._jsonl.write("\n")
-        self._pending.append(row)
-        self._pending_bytes += _text_size(row)
+        line = json.dumps({c: row.get(c) for c in COLUMNS}, ensure_ascii=False).encode() + b"\n"
+        self._jsonl.write(line)
+        self._pending.append(line)
+        self._pending_bytes += len(line)
         self._group_rows += 1
         self.rows += 1
         self._part_rows += 1
@@ -185,9 +192,11 @@ class DatasetWriter:
 
     def _batch(self) -> None:
         if self._pending:
-            batch = pa.RecordBatch.from_pylist(self._pending, schema=SCHEMA)
-            self._batches.append(batch)
-            self._group_bytes += batch.nbytes
+            lines = b"".join(self._pending)
+            read = pajson.ReadOptions(use_threads=False, block_size=len(lines))
+            table = pajson.read_json(pa.BufferReader(lines), read, _JSON_PARSE).cast(SCHEMA)
+            self._batches.extend(table.to_batches())
+            self._group_bytes += table.nbytes
             self._pending = []
             self._pending_bytes = 0
 
@@ -218,14 +227,3 @@ class DatasetWriter:
         """Close the current part; returns every file written, by their final names."""
         self._close_part()
         return list(self.closed_files)
-
-
-def _text_size(row: dict[str, Any]) -> int:
-    """About what ``row`` takes in Arrow: the length of its strings (a cheap estimate)."""
-    size = 0
-    for value in row.values():
-        if isinstance(value, str):
-            size += len(value)
-        elif isinstance(value, list):
-            size += sum(len(item) for item in value)
-    return size

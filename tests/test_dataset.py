@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from crawler.localweb import LocalWeb
 from pipelines.dataset import SCHEMA, DatasetWriter, make_row
 from pipelines.extraction import Extraction
 from tests.fixtures.cli import crawl_local
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DOCUMENTED = [
     ("url", pa.string()),
@@ -154,6 +158,42 @@ def test_every_reader_sees_the_same_rows(tmp_path: Path) -> None:
         f"SELECT count(*), sum(warc_offset) FROM read_json('{tmp_path}/*.jsonl.gz')"
     ).fetchone()
     assert jsonl == (7, sum(r["warc_offset"] for r in expected))
+
+
+def test_any_text_comes_back_as_written(tmp_path: Path) -> None:
+    odd = 'tab\t nul\x00 line\u2028sep \\ "q" 😀 é \u00a0 \ufeff' + "long " * 300_000
+    rows = [{**row(0), "text": odd, "title": None, "images": []}, {**row(1), "links": []}]
+    writer = DatasetWriter(tmp_path, "c1")
+    for r in rows:
+        writer.write(r)
+    writer.close()
+    expected = [{**r, "crawl_id": "c1"} for r in rows]
+    assert pq.read_table(tmp_path / "part-00000.parquet").to_pylist() == expected
+    with gzip.open(tmp_path / "part-00000.jsonl.gz", "rt", encoding="utf-8") as fh:
+        assert [json.loads(line) for line in fh] == expected
+
+
+def test_writing_rows_does_not_import_pandas(tmp_path: Path) -> None:
+    # pa.array over Python objects imports pandas (50 MB) to ask if it was given one
+    script = (
+        "import sys\n"
+        "from pipelines.datasetfile import DatasetWriter, make_row\n"
+        "from pipelines.extraction import Extraction\n"
+        f"writer = DatasetWriter(__import__('pathlib').Path({str(tmp_path)!r}), 'c1',"
+        " row_group_rows=30)\n"
+        "for n in range(70):\n"
+        "    writer.write(make_row(Extraction('ok', '', 'text', links=['https://a.example/']),"
+        " url=f'https://a.example/{n}', crawl_id='c1', fetched_at='2026-12-03T10:00:00Z',"
+        " status=200, content_type='text/html', outlet=None, payload_digest='sha256:0',"
+        " warc_filename='a.warc.gz', warc_offset=n, warc_length=1))\n"
+        "writer.close()\n"
+        "print('pandas' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "False"
+    assert pq.ParquetFile(tmp_path / "part-00000.parquet").metadata.num_rows == 70
 
 
 def test_pandas_reads_the_jsonl_parts(tmp_path: Path) -> None:

@@ -371,3 +371,29 @@ def test_workers_are_replaced_after_max_tasks(monkeypatch: pytest.MonkeyPatch) -
     runs = [pids[i : i + 3] for i in range(0, 7, 3)]
     assert [len({p.reason for p in run}) for run in runs] == [1, 1, 1]  # 3 pages a worker
     assert len({p.reason for p in pids}) == 3
+
+
+def what_workers_inherit(
+    body: bytes, url: str, content_type: str, content_encoding: str
+) -> Extraction:
+    """A task that says whether the jusText stoplist was built before the worker's first page."""
+    from justext.core import define_stoplist
+    from trafilatura import external
+
+    built = len(external.JT_STOPLIST) > 100_000 and define_stoplist.cache_info().currsize == 1
+    return Extraction("ok", str(built))
+
+
+def test_workers_start_with_the_fallback_stoplist_built() -> None:
+    # built once in the fork server and shared, not once per worker on its first page
+    with ExtractorPool(workers=1, func=what_workers_inherit) as pool:
+        assert pool.submit(b"x", URL, "text/html").result().reason == "True"
+
+
+def test_workers_give_back_free_memory_after_each_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[bool] = []
+    monkeypatch.setattr(extractpool, "trim_malloc", lambda: trims.append(True) or True)
+    html = page(FR).encode()
+    assert extract_payload(html, URL, "text/html", "").status == "ok"
+    assert extract_payload(b"\x1f\x8b broken", URL, "text/html", "gzip").status == "decode_error"
+    assert trims == [True, True]
