@@ -13,11 +13,13 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from cdxj_indexer import CDXJIndexer
-
 
 def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
     """The sorted CDXJ lines of the given WARC files (``filename`` is the base name)."""
+    # Imported here: cdxj-indexer brings pyamf and pkg_resources (11 MB), which a crawl
+    # process needs only once its crawl is over.
+    from cdxj_indexer import CDXJIndexer
+
     lines: list[bytes] = []
     for path in sorted(warc_paths):
         out = io.StringIO()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from scrapy import Spider
 
 from crawler.memory import limit_malloc_arenas
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_an_arena_limit_in_the_environment_wins() -> None:
@@ -82,3 +85,25 @@ def test_the_crawl_extension_trims_on_a_timer_and_can_be_turned_off() -> None:
     finally:
         extension.spider_closed(Spider("s"))
     assert not extension._loop.running
+
+
+def test_the_crawl_process_leaves_out_what_it_does_not_use() -> None:
+    # pandas (50 MB, via pa.array), aiohttp (Scrapy's remote control, which must not even
+    # be imported), pyamf and pkg_resources (cdxj-indexer, needed once a crawl is over)
+    code = """
+import sys
+from scrapy.settings import Settings
+import crawler.cli, crawler.crawl, crawler.settings, crawler.spiders.cited
+import pipelines.extract, pipelines.dataset, pipelines.warc, pipelines.publish, storage.cdxj
+settings = Settings()
+settings.setmodule(crawler.settings, priority="project")
+extensions = settings.get_component_priority_dict_with_base("EXTENSIONS")  # as Scrapy does
+print(",".join(m for m in ("pandas", "aiohttp", "pyamf", "pkg_resources") if m in sys.modules))
+print(len(extensions), any("RemoteControl" in str(e) for e in extensions))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    imported, extensions = done.stdout.split("\n")[:2]
+    assert imported == ""
+    assert extensions.split() == [extensions.split()[0], "False"] and int(extensions.split()[0]) > 8
