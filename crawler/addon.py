@@ -1,8 +1,11 @@
-"""Scrapy add-on that fixes the crawl's identity before any component is built.
+"""The crawl's Scrapy add-ons, enabled in ``ADDONS`` in :mod:`crawler.settings`.
 
+:class:`CrawlIdentity` fixes the crawl's identity before any component is built:
 ``CRAWL_ID`` defaults to the UTC start time and ``STAGING_DIR`` to a folder beside
-the store; resolving them here, once, means the WARC writer, the crawl log and
-the publisher all agree on them. Enabled in ``ADDONS`` in :mod:`crawler.settings`.
+the store; resolving them here, once, means the WARC writer, the crawl log and the
+publisher all agree on them. :class:`SharedFrontier` makes the process one worker of
+a crawl shared over Redis when ``REDIS_URL`` is set (:mod:`crawler.frontier`); without
+it, neither Redis's client nor scrapy-redis is imported.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.settings import get_settings_priority
 
 from storage import layout, open_store
+from storage.sharedcrawl import COORDINATOR, WORKER
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
@@ -60,3 +64,26 @@ class CrawlIdentity:
 def crawl_staging(settings: Settings) -> Path:
     """The staged copy of this crawl's folder (it mirrors the store's layout)."""
     return Path(settings.get("STAGING_DIR")) / layout.crawl_prefix(settings.get("CRAWL_ID"))
+
+
+class SharedFrontier:
+    """Add-on: with ``REDIS_URL``, this process is one worker of a crawl shared over Redis."""
+
+    def update_settings(self, settings: Settings) -> None:
+        if not settings.get("REDIS_URL"):
+            return
+        from crawler.frontier import FrontierIdle
+        from pipelines.publish import PublishCrawl
+        from pipelines.publishshared import SharedPublish
+        from pipelines.warcfile import default_host
+
+        if settings.get("FRONTIER_ROLE") not in (COORDINATOR, WORKER):
+            raise ValueError(f"FRONTIER_ROLE must be {COORDINATOR} or {WORKER}")
+        worker = layout.validate_worker(settings.get("WORKER_ID") or default_host())
+        resolve_setting(settings, "WORKER_ID", worker)
+        # Workers on one machine must not publish each other's staged files.
+        resolve_setting(settings, "STAGING_DIR", str(Path(settings.get("STAGING_DIR")) / worker))
+        resolve_setting(settings, "SCHEDULER", "crawler.frontier.SharedScheduler")
+        resolve_setting(settings, "DUPEFILTER_CLASS", "crawler.sharedqueue.SharedDupeFilter")
+        settings.replace_in_component_priority_dict("EXTENSIONS", PublishCrawl, SharedPublish)
+        settings.set_in_component_priority_dict("EXTENSIONS", FrontierIdle, 300)

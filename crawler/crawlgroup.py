@@ -23,9 +23,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
+if TYPE_CHECKING:  # imported where used: a crawl without --redis does without it (6 MB)
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def group_key(crawl_id: str, name: str) -> str:
 
 def connect(url: str) -> redis.Redis:
     """A client for the Redis at ``url`` (``redis://HOST:PORT/DB``), checked with a PING."""
+    import redis
+
     try:
         client = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5
@@ -204,6 +207,8 @@ class Heartbeat:
         self._thread.start()
 
     def _run(self) -> None:
+        import redis
+
         while not self._stop.wait(self.interval):
             try:
                 self.beat()

@@ -1,6 +1,6 @@
 """Scrapy components of a crawl shared over Redis: one frontier and one dupefilter for many workers.
 
-The add-on :class:`SharedFrontier` switches them on when ``REDIS_URL`` is set
+The add-on :class:`crawler.addon.SharedFrontier` switches them on when ``REDIS_URL`` is set
 (``scrubwatch crawl --redis``, ``scrubwatch worker``). They build on scrapy-redis 0.9.1
 (its sorted-set queue, its set of fingerprints), which predates Scrapy 2.19; rather than
 pin an old Scrapy, the subclasses here and in :mod:`crawler.sharedqueue` adapt it:
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redis import RedisError
@@ -38,41 +37,16 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
-from crawler.addon import resolve_setting
 from crawler.crawlgroup import CrawlGroup, connect
 from crawler.sharedqueue import RequestCodec, SharedQueue
-from pipelines.publish import PublishCrawl
-from pipelines.publishshared import SharedPublish
-from pipelines.warcfile import default_host
-from storage.layout import validate_worker
-from storage.sharedcrawl import COORDINATOR, WORKER
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
-    from scrapy.settings import Settings
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
-
-
-class SharedFrontier:
-    """Add-on: with ``REDIS_URL``, this process is one worker of a crawl shared over Redis."""
-
-    def update_settings(self, settings: Settings) -> None:
-        if not settings.get("REDIS_URL"):
-            return
-        if settings.get("FRONTIER_ROLE") not in (COORDINATOR, WORKER):
-            raise ValueError(f"FRONTIER_ROLE must be {COORDINATOR} or {WORKER}")
-        worker = validate_worker(settings.get("WORKER_ID") or default_host())
-        resolve_setting(settings, "WORKER_ID", worker)
-        # Workers on one machine must not publish each other's staged files.
-        resolve_setting(settings, "STAGING_DIR", str(Path(settings.get("STAGING_DIR")) / worker))
-        resolve_setting(settings, "SCHEDULER", "crawler.frontier.SharedScheduler")
-        resolve_setting(settings, "DUPEFILTER_CLASS", "crawler.sharedqueue.SharedDupeFilter")
-        settings.replace_in_component_priority_dict("EXTENSIONS", PublishCrawl, SharedPublish)
-        settings.set_in_component_priority_dict("EXTENSIONS", FrontierIdle, 300)
 
 
 class SharedScheduler(Scheduler):

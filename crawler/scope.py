@@ -17,10 +17,14 @@ from crawler.addresses import parse_ip_literal
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-@lru_cache(maxsize=65_536)
 def registered_domain(url: str) -> str:
     """``https://www.smh.com.au/x`` -> ``smh.com.au``; ``http://127.0.0.2:80/`` -> ``127.0.0.2``."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    return _host_domain((urlsplit(url).hostname or "").rstrip(".").lower())
+
+
+# Cached by host, not by URL: a crawl meets a few hosts and a great many URLs.
+@lru_cache(maxsize=4096)
+def _host_domain(host: str) -> str:
     if not host:
         return ""
     if parse_ip_literal(host) is not None:

@@ -117,7 +117,7 @@ WARC_MAX_WRITE_ERRORS = 3
 STORE_RETAIN_DAYS = 0
 STORE_LOCK_MODE = "GOVERNANCE"
 
-ADDONS = {"crawler.addon.CrawlIdentity": 0, "crawler.frontier.SharedFrontier": 10}
+ADDONS = {"crawler.addon.CrawlIdentity": 0, "crawler.addon.SharedFrontier": 10}
 
 # --- scale-out on Redis ---------------------------------------------------------
 # With REDIS_URL (redis://HOST:PORT/DB, `--redis`) the crawl's frontier, dupefilter and
@@ -144,3 +144,7 @@ DATASET_ROWS_PER_PART = 50_000
 # rows held in Arrow, before compression) bound the crawl's memory whatever its pages.
 DATASET_ROW_GROUP_ROWS = 10_000
 DATASET_ROW_GROUP_BYTES = 32 * 1024 * 1024
+# Bytes of responses (their bodies) in the item pipelines, extraction included, past which
+# Scrapy starts no new download (Scrapy: 5,000,000). The extraction workers are the
+# bound of an end-to-end crawl: pages waiting for them beyond a few are memory, not speed.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000

@@ -1,7 +1,7 @@
 """Extension that publishes one worker's share of a crawl shared over Redis; the coordinator closes it.
 
 It replaces :class:`~pipelines.publish.PublishCrawl` when ``REDIS_URL`` is set (the
-add-on :class:`crawler.frontier.SharedFrontier` swaps them). At start the coordinator
+add-on :class:`crawler.addon.SharedFrontier` swaps them). At start the coordinator
 opens the crawl in Redis, refusing a crawl id that the store or Redis already holds,
 and a worker joins it, refused unless it is running and not closed; from then on both
 beat (:class:`crawler.crawlgroup.Heartbeat`) until they have published, so that a slow
