@@ -38,19 +38,25 @@ _M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 @functools.cache
-def _libc_function(name: str) -> Any:
-    """``name`` from the process's C library, or None (not Linux, or not glibc)."""
+def _libc_function(name: str, *argtypes: Any) -> Any:
+    """``name`` from the process's C library, its argument types set; None if not glibc."""
     if not sys.platform.startswith("linux"):
         return None
-    return getattr(ctypes.CDLL(None), name, None)
+    function = getattr(ctypes.CDLL(None), name, None)
+    if function is not None:
+        function.argtypes = list(argtypes)
+    return function
+
+
+def _malloc_trim() -> Any:
+    return _libc_function("malloc_trim", ctypes.c_size_t)
 
 
 def limit_malloc_arenas(environ: Mapping[str, str], arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas at ``arenas``; True if set here, False if left as it was."""
-    mallopt = _libc_function("mallopt")
+    mallopt = _libc_function("mallopt", ctypes.c_int, ctypes.c_int)
     if mallopt is None or "MALLOC_ARENA_MAX" in environ:
         return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     done = bool(mallopt(_M_ARENA_MAX, arenas))
     logger.debug("malloc arenas limited to %d: %s", arenas, done)
     return done
@@ -58,11 +64,8 @@ def limit_malloc_arenas(environ: Mapping[str, str], arenas: int = MALLOC_ARENAS)
 
 def trim_malloc() -> bool:
     """Give the system back the free pages of every malloc arena; True if any went back."""
-    malloc_trim = _libc_function("malloc_trim")
-    if malloc_trim is None:
-        return False
-    malloc_trim.argtypes = [ctypes.c_size_t]
-    return bool(malloc_trim(0))
+    malloc_trim = _malloc_trim()
+    return malloc_trim is not None and bool(malloc_trim(0))
 
 
 class ReleaseFreeMemory:
@@ -80,7 +83,7 @@ class ReleaseFreeMemory:
         from scrapy.exceptions import NotConfigured
 
         interval = crawler.settings.getfloat("MEMORY_TRIM_INTERVAL")
-        if interval <= 0 or _libc_function("malloc_trim") is None:
+        if interval <= 0 or _malloc_trim() is None:
             raise NotConfigured("MEMORY_TRIM_INTERVAL is 0, or no glibc")
         extension = cls(interval)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)

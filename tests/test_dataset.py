@@ -21,8 +21,6 @@ from pipelines.dataset import SCHEMA, DatasetWriter, make_row
 from pipelines.extraction import Extraction
 from tests.fixtures.cli import crawl_local
 
-ROOT = Path(__file__).resolve().parents[1]
-
 DOCUMENTED = [
     ("url", pa.string()),
     ("crawl_id", pa.string()),
@@ -190,7 +188,7 @@ def test_writing_rows_does_not_import_pandas(tmp_path: Path) -> None:
         "print('pandas' in sys.modules)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
     assert pq.ParquetFile(tmp_path / "part-00000.parquet").metadata.num_rows == 70

@@ -5,14 +5,11 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from scrapy import Spider
 
 from crawler.memory import limit_malloc_arenas
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_an_arena_limit_in_the_environment_wins() -> None:
@@ -102,9 +99,8 @@ extensions = settings.get_component_priority_dict_with_base("EXTENSIONS")  # as 
 print(",".join(m for m in ("pandas", "aiohttp", "pyamf", "pkg_resources", "redis", "scrapy_redis") if m in sys.modules))
 print(len(extensions), any("RemoteControl" in str(e) for e in extensions))
 """
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     imported, extensions = done.stdout.split("\n")[:2]
     assert imported == ""
-    assert extensions.split() == [extensions.split()[0], "False"] and int(extensions.split()[0]) > 8
+    count, remote_control = extensions.split()
+    assert remote_control == "False" and int(count) > 8
