@@ -492,8 +492,19 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
     small, large = min(peaks), max(peaks)
     growth_main = peaks[large]["main_mb"] / peaks[small]["main_mb"]
     growth_total = peaks[large]["total_mb"] / peaks[small]["total_mb"]
-    under = peaks[large]["total_mb"] < 500
+    # The crawl process's RSS, and its process tree's PSS (each page shared between the
+    # fork server and its workers counted once); the tree's summed RSS counts those pages
+    # once per process, so it is shown with its own verdict.
+    under = {
+        "main_rss": peaks[large]["main_mb"] < 500,
+        "tree_pss": peaks[large]["pss_mb"] < 500,
+        "tree_rss_summed": peaks[large]["total_mb"] < 500,
+    }
     flat = growth_total < 1.25  # 4x the pages: proportional growth would be 4x
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
     ctx.summary.append(
         (
             f"5. peak RSS, {large:,}-page crawl vs {small:,}",
@@ -502,7 +513,9 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
             f"{peaks[small]['main_mb']:.0f} / {peaks[small]['total_mb']:.0f} / "
             f"{peaks[small]['pss_mb']:.0f} MB)",
             f"x{growth_main:.2f} main, x{growth_total:.2f} total for x{large / small:.0f} pages",
-            f"< 500 MB: {'met' if under else 'MISSED'}; flat: {'met' if flat else 'MISSED'}",
+            f"< 500 MB: crawl process {verdict(under['main_rss'])}, with workers PSS "
+            f"{verdict(under['tree_pss'])} (summed RSS {verdict(under['tree_rss_summed'])}); "
+            f"flat: {verdict(flat)}",
         )
     )
     return {

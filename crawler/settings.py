@@ -141,7 +141,8 @@ EXTRACT_TIMEOUT = 30.0  # seconds per page; a worker past it is killed and repla
 EXTRACT_MAX_BYTES = 16 * 1024 * 1024  # decoded HTML larger than this is not extracted
 DATASET_ROWS_PER_PART = 50_000
 # A Parquet row group is written at whichever of these comes first; the bytes (of the
-# rows held in Arrow, before compression) bound the crawl's memory whatever its pages.
+# rows held in Arrow, before compression) bound the memory of making the Parquet parts
+# from the JSONL ones at the crawl's end, whatever its pages.
 DATASET_ROW_GROUP_ROWS = 10_000
 DATASET_ROW_GROUP_BYTES = 32 * 1024 * 1024
 # Bytes of responses (their bodies) in the item pipelines, extraction included, past which

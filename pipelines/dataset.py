@@ -3,8 +3,9 @@
 Rows go to ``crawls/<id>/text/part-NNNNN.parquet`` and ``.jsonl.gz`` (``part-<worker>-NNNNN``
 for one worker of a shared crawl) in the staging folder (see :mod:`pipelines.datasetfile`
 for the format), through one writer thread so that no file I/O runs on the reactor
-thread; the last part is closed when the spider closes, before the publisher puts the
-crawl into the store.
+thread; the last part is closed, and the Parquet parts are made, when the spider closes
+(after :class:`~pipelines.extract.ExtractPipeline` has stopped its workers), before the
+publisher puts the crawl into the store.
 
 Settings: ``DATASET_ROWS_PER_PART``, ``DATASET_ROW_GROUP_ROWS``, ``DATASET_ROW_GROUP_BYTES``,
 ``CRAWL_ID``, ``STAGING_DIR``, ``WORKER_ID``.
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from crawler.addon import crawl_staging
-from pipelines.datasetfile import COLUMNS, SCHEMA, DatasetWriter, make_row
+from pipelines.datasetfile import COLUMNS, DatasetWriter, make_row
 
 if TYPE_CHECKING:
     from typing import Self
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-__all__ = ["COLUMNS", "SCHEMA", "DatasetPipeline", "DatasetWriter", "make_row"]
+__all__ = ["COLUMNS", "DatasetPipeline", "DatasetWriter", "make_row"]
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,11 @@ Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import run_in_thread
 
 from crawler.items import PageItem
 from pipelines.datasetfile import make_row
@@ -38,6 +37,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+
+logger = logging.getLogger(__name__)
 
 UNCHANGED = Extraction("unchanged", "payload extracted before: join on payload_digest")
 
@@ -66,9 +67,7 @@ class ExtractPipeline:
             max_bytes=settings.getint("EXTRACT_MAX_BYTES"),
         )
         assert crawler.stats is not None
-        pipeline = cls(pool, settings.get("CRAWL_ID"), crawler.stats)
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        return pipeline
+        return cls(pool, settings.get("CRAWL_ID"), crawler.stats)
 
     async def process_item(self, item: Any) -> Any:
         if not (isinstance(item, PageItem) and wants_extraction(item)):
@@ -101,5 +100,13 @@ class ExtractPipeline:
         )
         return item
 
-    async def spider_closed(self) -> None:
-        await run_in_thread(self.pool.close)
+    def close_spider(self) -> None:
+        """Stop the workers (every item is done by now).
+
+        A plain method, not a coroutine: Scrapy calls the pipelines' ``close_spider`` in
+        ``ITEM_PIPELINES`` order, and this one returns before
+        :class:`~pipelines.dataset.DatasetPipeline`'s is called, which makes the
+        Parquet parts: so the workers' memory is given back before pyarrow's is taken.
+        """
+        self.pool.close()
+        logger.info("extraction: workers stopped")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-import pyarrow.parquet as pq
-
 from storage.captures import CaptureIndex
 from storage.crawllog import read_crawl_log
 from storage.layout import crawl_prefix, list_crawl_ids
@@ -48,6 +46,8 @@ class CrawlSnapshot:
 
 
 def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
+    import pyarrow.parquet as pq  # here: a crawl imports this module, and needs no pyarrow
+
     rows: dict[str, dict[str, object]] = {}
     prefix = crawl_prefix(crawl_id) + "text/"
     for key in store.list(prefix):

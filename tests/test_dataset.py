@@ -17,7 +17,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localweb import LocalWeb
-from pipelines.dataset import SCHEMA, DatasetWriter, make_row
+from pipelines.dataset import DatasetWriter, make_row
+from pipelines.datasetparquet import schema
 from pipelines.extraction import Extraction
 from tests.fixtures.cli import crawl_local
 
@@ -78,7 +79,7 @@ def write(folder: Path, count: int, **sizes: int) -> DatasetWriter:
 
 
 def test_schema_is_exactly_the_documented_one() -> None:
-    assert [(f.name, f.type) for f in SCHEMA] == DOCUMENTED
+    assert [(f.name, f.type) for f in schema()] == DOCUMENTED
 
 
 def test_parts_roll_over_and_row_groups_are_bounded(tmp_path: Path) -> None:
@@ -102,15 +103,13 @@ def test_row_groups_are_bounded_by_bytes_whatever_the_size_of_pages(tmp_path: Pa
     big = 200_000  # characters of text a row: a long page
     writer = DatasetWriter(tmp_path, "c1", row_group_bytes=1_000_000)
     before = pa.total_allocated_bytes()
-    held = []
     for n in range(12):
         writer.write({**row(n), "text": f"{n:02d}" + "x" * big})
-        held.append(pa.total_allocated_bytes())
+        assert pa.total_allocated_bytes() == before  # rows go to the JSONL part, not Arrow
     writer.close()
     parquet = pq.ParquetFile(tmp_path / "part-00000.parquet")
     groups = [parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)]
     assert groups == [5, 5, 2]  # 5 x 200 KB reach 1 MB: far below the 10,000 rows
-    assert max(held) - before < 1_500_000  # what the writer holds in Arrow between row groups
     texts = parquet.read(columns=["text"]).column("text").to_pylist()
     assert [t[:2] for t in texts] == [f"{n:02d}" for n in range(12)]
     with pytest.raises(ValueError, match="must be 1 or more"):
@@ -122,21 +121,46 @@ def test_files_are_open_until_the_part_is_complete(tmp_path: Path) -> None:
     for n in range(4):
         writer.write(row(n))
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [
+    # the Parquet parts are made when the writer closes, from the complete JSONL parts
+    assert names == ["part-00000.jsonl.gz", "part-00001.jsonl.gz.open"]
+    files = writer.close()
+    assert sorted(p.name for p in files) == [
         "part-00000.jsonl.gz",
         "part-00000.parquet",
-        "part-00001.jsonl.gz.open",
-        "part-00001.parquet.open",
+        "part-00001.jsonl.gz",
+        "part-00001.parquet",
     ]
-    writer.close()
-    assert not list(tmp_path.glob("*.open"))
+    assert sorted(tmp_path.iterdir()) == sorted(files)
+    assert [pq.ParquetFile(p).metadata.num_rows for p in sorted(tmp_path.glob("*.parquet"))] == [
+        3,
+        1,
+    ]
+
+
+def test_a_killed_writers_parts_get_their_parquet_at_the_next_close(tmp_path: Path) -> None:
+    killed = DatasetWriter(tmp_path, "c1", rows_per_part=2, part_prefix="part-w1")
+    for n in range(3):  # part 0 complete, part 1 still open when the process dies
+        killed.write(row(n))
+    (tmp_path / "part-w1-00000.parquet.open").write_bytes(b"half a Parquet file")
+    other = write(tmp_path, 1, part_prefix="part-w2")  # another worker's: not touched
+    assert (tmp_path / "part-w2-00000.parquet").exists()
+    resumed = write(tmp_path, 2, rows_per_part=2, part_prefix="part-w1")
+    names = sorted(p.name for p in resumed.closed_files)
+    assert names == ["part-w1-00000.parquet", "part-w1-00002.jsonl.gz", "part-w1-00002.parquet"]
+    assert pq.read_table(tmp_path / "part-w1-00000.parquet").column("url").to_pylist() == [
+        row(0)["url"],
+        row(1)["url"],
+    ]
+    assert (tmp_path / "part-w1-00001.jsonl.gz.open").exists()  # never complete: left as is
+    assert not (tmp_path / "part-w1-00000.parquet.open").exists()
+    assert other.closed_files[0].exists()
 
 
 def test_every_reader_sees_the_same_rows(tmp_path: Path) -> None:
     write(tmp_path, 7, rows_per_part=4, row_group_rows=3)
     expected = [{**row(n), "crawl_id": "c1"} for n in range(7)]
     table = pq.read_table(tmp_path / "part-00000.parquet")
-    assert table.schema.equals(SCHEMA)
+    assert table.schema.equals(schema())
     assert table.to_pylist() == expected[:4]
     # the JSONL parts sit beside the Parquet ones: discovery must skip them
     dataset = ds.dataset(tmp_path, format="parquet", exclude_invalid_files=True)
@@ -171,27 +195,39 @@ def test_any_text_comes_back_as_written(tmp_path: Path) -> None:
         assert [json.loads(line) for line in fh] == expected
 
 
-def test_writing_rows_does_not_import_pandas(tmp_path: Path) -> None:
-    # pa.array over Python objects imports pandas (50 MB) to ask if it was given one
+def test_rows_are_written_without_pyarrow_and_converted_without_pandas(
+    tmp_path: Path,
+) -> None:
+    # While a crawl writes its rows, pyarrow (40 MB, and its allocator) stays out of the
+    # process; the Parquet parts are made at close, a bounded row group at a time, and
+    # without pandas (which pa.array over Python objects imports to ask if it was given one)
     script = (
         "import sys\n"
         "from pipelines.datasetfile import DatasetWriter, make_row\n"
         "from pipelines.extraction import Extraction\n"
         f"writer = DatasetWriter(__import__('pathlib').Path({str(tmp_path)!r}), 'c1',"
-        " row_group_rows=30)\n"
-        "for n in range(70):\n"
-        "    writer.write(make_row(Extraction('ok', '', 'text', links=['https://a.example/']),"
+        " row_group_bytes=1_000_000)\n"
+        "for n in range(40):\n"
+        "    writer.write(make_row(Extraction('ok', '', 'x' * 200_000, links=['https://a.example/']),"
         " url=f'https://a.example/{n}', crawl_id='c1', fetched_at='2026-12-03T10:00:00Z',"
         " status=200, content_type='text/html', outlet=None, payload_digest='sha256:0',"
         " warc_filename='a.warc.gz', warc_offset=n, warc_length=1))\n"
+        "print('pyarrow' in sys.modules)\n"
         "writer.close()\n"
-        "print('pandas' in sys.modules)"
+        "import pyarrow\n"
+        "print('pandas' in sys.modules, pyarrow.default_memory_pool().max_memory())"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "False"
-    assert pq.ParquetFile(tmp_path / "part-00000.parquet").metadata.num_rows == 70
+    before_close, after_close = done.stdout.strip().split("\n")
+    assert before_close == "False"
+    pandas, peak = after_close.split()
+    assert pandas == "False"
+    assert int(peak) < 4_000_000  # of the 8 MB of text: about one row group at a time
+    parquet = pq.ParquetFile(tmp_path / "part-00000.parquet")
+    assert parquet.metadata.num_rows == 40
+    assert parquet.num_row_groups == 8
 
 
 def test_pandas_reads_the_jsonl_parts(tmp_path: Path) -> None:
@@ -247,8 +283,14 @@ def test_crawl_writes_one_row_per_html_page(
     localweb: LocalWeb, localweb_registry: Path, tmp_path: Path
 ) -> None:
     store = tmp_path / "archive"
-    done = crawl_local(localweb.seed_url, store, localweb_registry, "--crawl-id", "c1")
+    done = crawl_local(
+        localweb.seed_url, store, localweb_registry, "--crawl-id", "c1", "--log-level", "INFO"
+    )
     assert done.returncode == 0, done.stderr[-3000:]
+    # the Parquet parts are made (then logged) once the workers are gone: their memory
+    # and pyarrow's are not taken at once
+    stopped = done.stderr.index("extraction: workers stopped")
+    assert done.stderr.index("dataset: ") > stopped
     text = store / "crawls" / "c1" / "text"
     assert sorted(p.name for p in text.iterdir()) == ["part-00000.jsonl.gz", "part-00000.parquet"]
     rows = pq.read_table(text / "part-00000.parquet").to_pylist()
