@@ -230,6 +230,11 @@ def cores_busy(run: measure.Run, parts: int = 10) -> list[tuple[float, float]]:
 # --- benchmarks ----------------------------------------------------------------------------
 
 
+def verdict(met: bool) -> str:
+    """How a target reads in the summary table."""
+    return "met" if met else "MISSED"
+
+
 def bench_crawl(ctx: Context) -> dict[str, Any]:
     site = ctx.site(ctx.pages)
     bare: list[measure.Run] = []
@@ -254,7 +259,7 @@ def bench_crawl(ctx: Context) -> dict[str, Any]:
             "1. crawl + WARC, no extraction (pages/s)",
             f"{our_rate:.1f} vs bare CrawlSpider {bare_rate:.1f}",
             f"{ratio:.2f}x (runs {paired[0]:.2f}-{paired[-1]:.2f})",
-            f">= 0.85x: {'met' if ratio >= 0.85 else 'MISSED'}",
+            f">= 0.85x: {verdict(ratio >= 0.85)}",
         )
     )
     return {
@@ -301,7 +306,7 @@ def bench_e2e(ctx: Context) -> dict[str, Any]:
             "2. end to end: crawl, WARC, extraction, dataset (wall s)",
             f"{our_s:.1f}s vs naive spider {naive_s:.1f}s",
             f"{speedup:.2f}x faster (runs {paired[0]:.2f}-{paired[-1]:.2f})",
-            f">= 2.5x: {'met' if speedup >= 2.5 else 'MISSED'}",
+            f">= 2.5x: {verdict(speedup >= 2.5)}",
         )
     )
     return {
@@ -383,8 +388,7 @@ def bench_recrawl(ctx: Context) -> dict[str, Any]:
             "4. recrawl of the unchanged site (bytes added / first crawl's)",
             f"second/first: {by_kind}",
             f"WARC {warc:.1%}, all files {everything:.1%}",
-            f"< 5%: WARC {'met' if warc < 0.05 else 'MISSED'}, "
-            f"all {'met' if everything < 0.05 else 'MISSED'}",
+            f"< 5%: WARC {verdict(warc < 0.05)}, all {verdict(everything < 0.05)}",
         )
     )
     return {
@@ -451,7 +455,7 @@ def bench_s3(ctx: Context) -> dict[str, Any]:
             "6. S3 requests of one crawl",
             f"{puts:.0f} PUT+POST for {files:.0f} files ({expected:.0f} needed), {pages} pages",
             f"{per_1000:.2f} PUT+POST per 1,000 pages; {puts / files:.2f} per file",
-            f"per file, not per page: {'met' if proportional else 'MISSED'}",
+            f"per file, not per page: {verdict(proportional)}",
         )
     )
     return {
@@ -501,9 +505,6 @@ def bench_memory(ctx: Context) -> dict[str, Any]:
         "tree_rss_summed": peaks[large]["total_mb"] < 500,
     }
     flat = growth_total < 1.25  # 4x the pages: proportional growth would be 4x
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "MISSED"
 
     ctx.summary.append(
         (
