@@ -88,6 +88,8 @@ class ResumeCrawl:
 
     def _known_payloads(self, capture: WarcCapture) -> None:
         for digest, record in self.archive.full.items():
+            if record.size < capture.dedup_min_size:
+                continue  # written in full each time, never referred to
             capture.adopt(
                 ArchivedPayload(
                     digest=digest,

@@ -108,6 +108,10 @@ WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""
 WARC_GZIP = True
+# Payloads smaller than this many bytes are written in full every time, never as
+# revisit records: a revisit's own headers (profile, original URI, date and record id:
+# 250 bytes and the URL) would take more room than they save.
+WARC_DEDUP_MIN_SIZE = 256
 # Exchanges in a row that cannot be written (a full disk) after which the crawl stops
 # (close reason disk_full), its files kept in the staging folder, unpublished.
 WARC_MAX_WRITE_ERRORS = 3

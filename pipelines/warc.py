@@ -9,7 +9,10 @@ the request, not in its meta, so that requests stay serialisable (a shared Redis
 frontier serialises them, redirects copy meta).
 A payload already archived, in any earlier crawl of the store (the store's digest
 index, :mod:`storage.digests`) or in this one (a :class:`~pipelines.digestindex.DigestIndex`,
-shared by every worker of a crawl on Redis), becomes a revisit record.
+shared by every worker of a crawl on Redis), becomes a revisit record, unless it is
+smaller than ``WARC_DEDUP_MIN_SIZE`` bytes: a revisit's headers (its profile, the
+original's URI, date and record id) take more room than such a payload, so it is
+written in full each time, as warcprox's ``--dedup-min-*-size`` do.
 
 An exchange that cannot be written (a full disk) leaves nothing in the file; its
 future raises :class:`~pipelines.warcfile.WarcWriteError` and the spider logs the URL
@@ -18,6 +21,7 @@ row the crawl stops, with close reason ``disk_full`` (``warc_write_failed`` for 
 error other than no space); what was written stays staged, and nothing is published.
 
 Settings: ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_MAX_WRITE_ERRORS``, ``WARC_OPERATOR``,
+``WARC_DEDUP_MIN_SIZE``,
 ``CRAWL_ID``, ``STAGING_DIR``, ``STORE_URI``, ``SEEDS``, ``ROBOTSTXT_OBEY``, ``USER_AGENT``,
 ``REDIS_URL``, ``WORKER_ID``.
 """
@@ -83,6 +87,7 @@ class WarcCapture:
         write_errors: WriteErrors,
         store: Store | None = None,
         index: DigestIndex | None = None,
+        dedup_min_size: int = 1,
     ) -> None:
         self.writer = writer
         self.stats = stats
@@ -93,6 +98,8 @@ class WarcCapture:
         self.digests: dict[str, ArchivedPayload] = {}
         self.index = index or MemoryDigestIndex()
         self.write_errors = write_errors
+        #: payloads smaller than this are written in full, never as revisits
+        self.dedup_min_size = max(1, dedup_min_size)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
 
     @property
@@ -127,6 +134,7 @@ class WarcCapture:
             ),
             store=open_store(settings.get("STORE_URI")),
             index=index,
+            dedup_min_size=settings.getint("WARC_DEDUP_MIN_SIZE"),
             write_errors=WriteErrors(
                 settings.getint("WARC_MAX_WRITE_ERRORS"),
                 crawler.stats,
@@ -150,8 +158,8 @@ class WarcCapture:
 
     def _capture(self, exchange: Exchange) -> Capture:
         digest = sha256_digest(exchange.body)
-        # Empty bodies and 304s carry no payload worth deduplicating.
-        dedup = bool(exchange.body) and exchange.status != 304
+        # 304s, empty bodies and tiny ones carry no payload worth deduplicating.
+        dedup = len(exchange.body) >= self.dedup_min_size and exchange.status != 304
         # The response's id and date are decided before the claim, so that the record
         # other workers' revisits refer to is exactly the one written here.
         record_id = new_record_id()

@@ -46,6 +46,7 @@ class ArchivedRecord:
     offset: int
     length: int
     truncated: str | None = None  # WARC-Truncated, e.g. "length"
+    size: int = 0  # of the payload as it came off the wire (a revisit's: 0)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def read_archive(warc_dir: Path) -> ArchivedCrawl:
                 headers = record.rec_headers
                 url = headers.get_header("WARC-Target-URI")
                 status = record.http_headers.get_statuscode() if record.http_headers else None
-                record.raw_stream.read()
+                size = len(record.raw_stream.read())
                 if rec_type in ("response", "revisit", "request"):
                     archived.counts[f"warc/records/{rec_type}"] += 1
                 if rec_type not in ("response", "revisit") or not url:
@@ -117,6 +118,7 @@ def read_archive(warc_dir: Path) -> ArchivedCrawl:
                     offset=records.get_record_offset(),
                     length=records.get_record_length(),
                     truncated=headers.get_header("WARC-Truncated"),
+                    size=size,
                 )
                 archived.records.setdefault(url, found)
                 if rec_type == "response" and found.status != 304 and found.digest != EMPTY:

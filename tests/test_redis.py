@@ -20,16 +20,16 @@ import pytest
 import redis
 from scrapy import Request
 from scrapy.utils.request import request_from_dict
-from warcio.archiveiterator import ArchiveIterator
 
 from crawler.crawlgroup import CrawlGroup, connect
 from crawler.localweb import LocalWeb
 from crawler.sharedqueue import RequestCodec
 from pipelines.digestindex import RedisDigestIndex
-from pipelines.warcrecords import Original, sha256_digest
+from pipelines.warcrecords import Original
 from storage import open_store, verify_store
 from storage.snapshots import load_snapshot
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
+from tests.fixtures.warcs import deduplicated, records
 
 # Short heartbeats so that a killed worker is given up in seconds, not a minute.
 SHARED = (
@@ -37,12 +37,6 @@ SHARED = (
     *("-s", "FRONTIER_HEARTBEAT=0.3", "-s", "FRONTIER_WORKER_TTL=3"),
     *("-s", "FRONTIER_POLL_INTERVAL=0.2", "--allow-private"),
 )
-EMPTY = sha256_digest(b"")
-
-
-def records(warc: Path) -> Iterator[Any]:
-    with warc.open("rb") as fh:
-        yield from ArchiveIterator(fh)
 
 
 def index_urls(index: Path) -> set[str]:
@@ -154,7 +148,7 @@ def test_identical_payloads_are_written_in_full_once(shared: dict[str, Any]) -> 
     for warc in shared["store"].glob("crawls/r1/warc/*.warc.gz"):
         for record in records(warc):
             digest = record.rec_headers.get_header("WARC-Payload-Digest")
-            if record.rec_type == "response" and digest != EMPTY:
+            if record.rec_type == "response" and deduplicated(record):
                 full[digest].append(record.rec_headers.get_header("WARC-Record-ID"))
             elif record.rec_type == "revisit" and record.http_headers.get_statuscode() != "304":
                 revisits.append((digest, record.rec_headers.get_header("WARC-Refers-To")))

@@ -98,6 +98,19 @@ def _short(status: int, title: str, headers: Headers = ()) -> Response:
     return Response(status, (html, ("Cache-Control", "no-cache"), *headers, length), body)
 
 
+#: the comments a site's robots.txt usually opens with (what makes the files of the
+#: outlets that disallow nothing identical and a few hundred bytes, as on the web)
+ROBOTS_PREAMBLE = """\
+# robots.txt: which parts of this site web robots may visit.
+# See RFC 9309, the Robots Exclusion Protocol.
+#
+# Automated access is also governed by the site's terms of use.
+# Crawl politely: send a User-Agent with a contact address, and
+# do not ask for more than one page a second.
+#
+"""
+
+
 def _image_seed(outlet: str, path: str) -> int:
     return zlib.crc32(f"{outlet}{path}".encode())
 
@@ -113,7 +126,7 @@ class Site:
         v1: Table = {}
         for outlet in content.OUTLETS:
             rules = "".join(f"Disallow: {path}\n" for path in outlet.disallow) or "Allow: /\n"
-            robots = f"User-agent: *\n{rules}".encode()
+            robots = f"{ROBOTS_PREAMBLE}User-agent: *\n{rules}".encode()
             v1[outlet.key, "/robots.txt"] = _entity(robots, "text/plain; charset=utf-8")
             css = template(f"{outlet.key}/style.css").encode()
             v1[outlet.key, outlet.stylesheet] = _entity(css, "text/css; charset=utf-8")
