@@ -5,8 +5,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# pywb, which tests/test_cdxj.py runs on the indexes we write, in a venv of its own:
+# it pins redis 2.10, which scrapy-redis cannot use.
+PYWB_VENV := .venv-pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed-stamp
 
-.PHONY: venv demo test lint typecheck bench clean services
+.PHONY: venv pywb demo test lint typecheck bench clean services
 
 venv: $(STAMP)
 
@@ -18,6 +22,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+pywb: $(PYWB_STAMP)
+
+$(PYWB_STAMP): tests/pywb/requirements.txt $(STAMP)
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/pip install --quiet -r tests/pywb/requirements.txt
+	touch $(PYWB_STAMP)
 
 services:
 	bash tests/services.sh
@@ -32,11 +43,11 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: venv services lint typecheck
+test: venv pywb services lint typecheck
 	$(BIN)/pytest
 
 bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) archive .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PYWB_VENV) archive .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """The HTML pages of a crawl's WARC files, with each revisit resolved to its payload.
 
 A revisit record holds no payload: it is found in the same crawl by ``WARC-Refers-To``
-or payload digest, else by digest in the CDXJ index (``crawls/<id>/indexes/index.cdxj``)
+or payload digest, else by digest in the CDXJ index (``crawls/<id>/indexes/index.cdxj.gz``)
 of an earlier crawl, newest first, and read with a range request. Payloads stay as
 archived (content-encoded); redirects are skipped, as the crawl followed them.
 Plain Python, no Scrapy.

@@ -1,7 +1,9 @@
 """Finds the captures of a URL across a store's crawls and reads their archived bytes.
 
-The lookup uses each crawl's CDXJ index (``crawls/<id>/indexes/index.cdxj``, or the
-merge of its workers' indexes while a shared crawl is not closed), never the WARC files; reading a capture fetches only its gzip member (a range read on
+The lookup uses each crawl's CDXJ index (``crawls/<id>/indexes/index.cdxj.gz``, a plain
+``index.cdxj`` in crawls stored before it was compressed, or the merge of its workers'
+indexes while a shared crawl is not closed), never the WARC files; reading a capture
+fetches only its gzip member (a range read on
 S3). A revisit is followed to the record that holds the payload, in the same crawl
 or an earlier one (the store's digest index).
 """
@@ -17,10 +19,17 @@ import surt
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
-from storage.cdxj import merge_cdxj
+from storage.cdxj import cdxj_lines, merge_cdxj
 from storage.digests import load_digest_index
 from storage.errors import StoreError, StoreMissing
-from storage.layout import copies_of, index_key, list_crawl_ids, warc_key
+from storage.layout import (
+    INDEX_NAME,
+    PLAIN_INDEX_NAME,
+    copies_of,
+    index_key,
+    list_crawl_ids,
+    warc_key,
+)
 from storage.stores import Store
 
 REVISIT_MIME = "warc/revisit"
@@ -82,15 +91,19 @@ def _parse(crawl_id: str, line: str) -> CaptureRef:
 
 
 def crawl_index(store: Store, crawl_id: str) -> str:
-    """The CDXJ index of a crawl: ``index.cdxj``, else the merge of its workers' copies."""
-    keys = copies_of(store, index_key(crawl_id))
-    parts = []
-    for key in keys[:1] if keys and keys[0] == index_key(crawl_id) else keys:
-        try:
-            parts.append(store.get(key))
-        except StoreMissing:
-            continue
-    return merge_cdxj(parts).decode("utf-8")
+    """The CDXJ index of a crawl: its own, else the merge of its workers' copies."""
+    for name in (INDEX_NAME, PLAIN_INDEX_NAME):
+        base = index_key(crawl_id, name)
+        keys = copies_of(store, base)
+        parts = []
+        for key in keys[:1] if keys and keys[0] == base else keys:
+            try:
+                parts.append(cdxj_lines(store.get(key)))
+            except StoreMissing:
+                continue
+        if parts:
+            return merge_cdxj(parts).decode("utf-8")
+    return ""
 
 
 class CaptureIndex:

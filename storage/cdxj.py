@@ -1,17 +1,43 @@
 """CDXJ index of a crawl's WARC files, in pywb's format, written by cdxj-indexer.
 
 One line per capture: ``SURT timestamp {"url", "mime", "status", "digest",
-"length", "offset", "filename", ...}``, sorted bytewise, so pywb and any tool of
-the field can use it. The index of a crawl sits in ``crawls/<id>/indexes/``; each
-worker of a shared crawl indexes its own files, and the crawl's index is their merge.
+"length", "offset", "filename", ...}``, sorted bytewise. The index of a crawl sits in
+``crawls/<id>/indexes/`` compressed as a ZipNum cluster, the form pywb and the
+Wayback Machine read large indexes in:
+
+- ``index.cdxj.gz``: the sorted lines in blocks of :data:`BLOCK_LINES`, one gzip member
+  each (``zcat`` gives the plain CDXJ back);
+- ``index.idx``: one line per block, ``<first key>\\t<part>\\t<offset>\\t<length>\\t<block
+  number>``, which a lookup searches to read only the block a URL is in;
+- ``index.loc``: ``<part>\\t<path>``, where the part is (beside the ``.loc``).
+
+pywb opens it as ``zipnum+<folder>/index.idx``. Each worker of a shared crawl indexes
+its own files (``index.<worker>.cdxj.gz``, ``.idx``, ``.loc``), and the crawl's index
+is their merge. Crawls stored before the index was compressed have a plain
+``index.cdxj``; :func:`cdxj_lines` reads both.
 """
 
 from __future__ import annotations
 
+import gzip
 import heapq
 import io
+import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+
+#: lines per block: cdxj-indexer's default (``CDXJIndexer.DEFAULT_NUM_LINES``)
+BLOCK_LINES = 300
+DATA_SUFFIX = ".cdxj.gz"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class ZipNum:
+    """The three files of a compressed index, by name."""
+
+    files: dict[str, bytes]
 
 
 def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
@@ -33,3 +59,41 @@ def merge_cdxj(indexes: Iterable[bytes]) -> bytes:
     """One sorted index from sorted ones (a shared crawl's workers'), by merge sort."""
     parts = [[line + b"\n" for line in data.splitlines() if line.strip()] for data in indexes]
     return b"".join(heapq.merge(*parts))
+
+
+def cdxj_lines(data: bytes) -> bytes:
+    """The plain CDXJ of an index file: a ZipNum data file is decompressed, a plain one kept."""
+    return gzip.decompress(data) if data.startswith(_GZIP_MAGIC) else data
+
+
+def zipnum_names(data_name: str) -> tuple[str, str, str]:
+    """Names of the data, secondary index and location files: ``index.cdxj.gz`` ->
+    ``index.cdxj.gz``, ``index.idx``, ``index.loc``."""
+    if not data_name.endswith(DATA_SUFFIX):
+        raise ValueError(f"a ZipNum data file ends in {DATA_SUFFIX}: {data_name}")
+    stem = data_name.removesuffix(DATA_SUFFIX)
+    return data_name, f"{stem}.idx", f"{stem}.loc"
+
+
+def zipnum(cdxj: bytes, data_name: str, block_lines: int = BLOCK_LINES) -> ZipNum:
+    """The ZipNum files of the sorted CDXJ ``cdxj``, the data file named ``data_name``.
+
+    The same lines always give the same bytes (gzip members without time or name), so
+    writing an index again puts nothing new in a store.
+    """
+    _, idx_name, loc_name = zipnum_names(data_name)
+    lines = [line + b"\n" for line in cdxj.splitlines() if line.strip()]
+    data = bytearray()
+    idx = bytearray()
+    for number, start in enumerate(range(0, len(lines), block_lines)):
+        block = lines[start : start + block_lines]
+        deflate = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        member = deflate.compress(b"".join(block)) + deflate.flush()
+        key = b" ".join(block[0].split(b" ", 2)[:2])
+        idx += b"\t".join(
+            (key, data_name.encode(), b"%d" % len(data), b"%d" % len(member), b"%d" % number)
+        )
+        idx += b"\n"
+        data += member
+    loc = f"{data_name}\t{data_name}\n".encode()
+    return ZipNum({data_name: bytes(data), idx_name: bytes(idx), loc_name: loc})

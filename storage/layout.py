@@ -5,13 +5,13 @@ A store holds one folder per crawl::
     crawls/<crawl id>/manifest.json
     crawls/<crawl id>/crawl-log.jsonl.gz
     crawls/<crawl id>/warc/<file>.warc.gz
-    crawls/<crawl id>/indexes/index.cdxj
+    crawls/<crawl id>/indexes/index.cdxj.gz, index.idx, index.loc  (ZipNum CDXJ)
     crawls/<crawl id>/text/<file>
 
 A staging folder mirrors that layout while a crawl runs; files still being written
 end in ``.open`` and are not published. In a crawl shared by several workers (see
 ``crawler.frontier``) each worker names its own copy of a file the crawl would
-otherwise hold once: ``crawl-log.<worker>.jsonl.gz``, ``indexes/index.<worker>.cdxj``;
+otherwise hold once: ``crawl-log.<worker>.jsonl.gz``, ``indexes/index.<worker>.cdxj.gz``;
 readers take the file and every worker's copy (:func:`copies_of`).
 """
 
@@ -101,7 +101,13 @@ def manifest_key(crawl_id: str) -> str:
     return f"{crawl_prefix(crawl_id)}manifest.json"
 
 
-def index_key(crawl_id: str, name: str = "index.cdxj") -> str:
+#: the crawl's CDXJ index (a ZipNum data file, see storage.cdxj), and the plain CDXJ
+#: index of crawls stored by earlier versions
+INDEX_NAME = "index.cdxj.gz"
+PLAIN_INDEX_NAME = "index.cdxj"
+
+
+def index_key(crawl_id: str, name: str = INDEX_NAME) -> str:
     return f"{crawl_prefix(crawl_id)}indexes/{_check_filename(name)}"
 
 
@@ -110,7 +116,7 @@ def text_key(crawl_id: str, filename: str) -> str:
 
 
 def worker_file(name: str, worker: str | None) -> str:
-    """A worker's own copy of ``name`` in a shared crawl: ``index.cdxj`` -> ``index.<worker>.cdxj``.
+    """A worker's own copy of ``name`` in a shared crawl: ``a.jsonl.gz`` -> ``a.<worker>.jsonl.gz``.
 
     Without a worker (a crawl run by one process) the name is unchanged.
     """

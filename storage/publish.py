@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage.cdxj import build_cdxj
+from storage.cdxj import build_cdxj, zipnum
 from storage.errors import StoreError, one_line
 from storage.hashing import sha256_file
 from storage.layout import (
+    INDEX_NAME,
     INFO_NAME,
     OPEN_SUFFIX,
     crawl_prefix,
@@ -90,9 +91,11 @@ def _index(staging_root: Path, crawl_id: str, key: str) -> None:
         return
     index = staging_root / key
     index.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index.with_name(index.name + OPEN_SUFFIX)
-    tmp.write_bytes(build_cdxj(warcs))
-    tmp.replace(index)
+    # The data file last: publish_crawl takes its presence for a complete index.
+    for name, data in reversed(zipnum(build_cdxj(warcs), index.name).files.items()):
+        tmp = index.with_name(name + OPEN_SUFFIX)
+        tmp.write_bytes(data)
+        tmp.replace(index.with_name(name))
 
 
 def staged_info(crawl_dir: Path) -> tuple[str | None, dict[str, Any]] | None:
@@ -161,7 +164,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
     if not crawl_dir.is_dir():
         raise PublishError(f"crawl {crawl_id} has nothing staged in {staging_root}")
     worker, info = staged_info(crawl_dir) or (None, {})
-    index = index_key(crawl_id, worker_file("index.cdxj", worker))
+    index = index_key(crawl_id, worker_file(INDEX_NAME, worker))
     if not (staging_root / index).exists():
         _index(staging_root, crawl_id, index)
     result = Published(crawl_id)

@@ -2,11 +2,11 @@
 
 Each worker of a shared crawl (see ``crawler.frontier``) puts its own files into the
 store and no manifest: its WARC files, ``crawl-log.<worker>.jsonl.gz``,
-``indexes/index.<worker>.cdxj``, ``indexes/digests.<worker>.jsonl.gz``, its dataset
+``indexes/index.<worker>.cdxj.gz``, ``indexes/digests.<worker>.jsonl.gz``, its dataset
 parts and ``crawl-info.<worker>.json``. The coordinator, once every worker has
 published or is gone, closes the crawl: it merge-sorts the workers' CDXJ indexes into
-``indexes/index.cdxj``, sums their counts into ``crawl-info.json``, and writes the
-manifest over every file under the crawl's prefix, other workers' files included
+``indexes/index.cdxj.gz`` (with its ``.idx`` and ``.loc``), sums their counts into
+``crawl-info.json``, and writes the manifest over every file under the crawl's prefix, other workers' files included
 (their sizes and digests read from the store, see ``storage.manifest.stored_entry``).
 The manifest goes last, as for a crawl run by one process.
 """
@@ -17,9 +17,16 @@ import json
 from collections import Counter
 from typing import Any
 
-from storage.cdxj import merge_cdxj
+from storage.cdxj import cdxj_lines, merge_cdxj, zipnum
 from storage.errors import StoreError
-from storage.layout import crawl_prefix, index_key, info_key, manifest_key, worker_copies
+from storage.layout import (
+    INDEX_NAME,
+    crawl_prefix,
+    index_key,
+    info_key,
+    manifest_key,
+    worker_copies,
+)
 from storage.manifest import manifest_of, store_manifest, stored_entry
 from storage.stores import Store
 
@@ -64,8 +71,10 @@ def close_shared_crawl(store: Store, crawl_id: str, own: dict[str, Any]) -> dict
     written = []
     parts = worker_copies(keys, index_key(crawl_id))
     if parts:
-        store.put_bytes(index_key(crawl_id), merge_cdxj(store.get(k) for k in parts))
-        written.append(index_key(crawl_id))
+        merged = merge_cdxj(cdxj_lines(store.get(k)) for k in parts)
+        for name, content in reversed(zipnum(merged, INDEX_NAME).files.items()):
+            store.put_bytes(index_key(crawl_id, name), content)
+            written.append(index_key(crawl_id, name))
     shares = [_json(store, k) for k in worker_copies(keys, info_key(crawl_id))]
     info = merged_info(own, shares)
     data = json.dumps(info, indent=1, sort_keys=True, default=str) + "\n"

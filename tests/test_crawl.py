@@ -17,6 +17,7 @@ from crawler.localweb import LocalWeb
 from storage import open_store, verify_store
 from storage.crawllog import parse_crawl_log
 from tests.fixtures.cli import crawl_local
+from tests.fixtures.warcs import index_lines
 
 pytestmark = pytest.mark.slow
 
@@ -121,7 +122,7 @@ def test_warc_files_pass_warcio_check_and_cdxj_matches_indexer(crawled: dict[str
         assert first.rec_type == "warcinfo"
         info = first.content_stream().read().decode()
         assert "robots: obey" in info and "isPartOf: c1" in info
-    index = (store / "crawls/c1/indexes/index.cdxj").read_text().splitlines()
+    index = index_lines(store / "crawls/c1/indexes")
     indexer = subprocess.run(
         [sys.executable, "-m", "cdxj_indexer.main", *map(str, warcs)],
         capture_output=True,

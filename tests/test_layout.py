@@ -32,7 +32,7 @@ def test_keys() -> None:
     assert warc_key(CRAWL, "a.warc.gz") == "crawls/20260101T000000Z/warc/a.warc.gz"
     assert crawl_log_key(CRAWL) == "crawls/20260101T000000Z/crawl-log.jsonl.gz"
     assert manifest_key(CRAWL) == "crawls/20260101T000000Z/manifest.json"
-    assert index_key(CRAWL) == "crawls/20260101T000000Z/indexes/index.cdxj"
+    assert index_key(CRAWL) == "crawls/20260101T000000Z/indexes/index.cdxj.gz"
     assert index_key(CRAWL, "urls.cdxj") == "crawls/20260101T000000Z/indexes/urls.cdxj"
     assert text_key(CRAWL, "part-0.parquet") == "crawls/20260101T000000Z/text/part-0.parquet"
 

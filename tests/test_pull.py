@@ -71,7 +71,7 @@ def test_what_warc_and_all(store: Store, tmp_path: Path) -> None:
     assert pulled(tmp_path / "w") == meta(C1) | {
         warc_key(C1, "a.warc.gz"),
         warc_key(C1, "b.warc.gz"),
-        f"crawls/{C1}/indexes/index.cdxj",
+        *(f"crawls/{C1}/indexes/index.{ext}" for ext in ("cdxj.gz", "idx", "loc")),
     }
     assert warcs.crawls == [C1]
     pull(store, tmp_path / "all", what="all", crawls=[C2])

@@ -98,10 +98,10 @@ def test_interrupted_publish_is_finished_by_push(moto_server: str, tmp_path: Pat
     assert done.stdout.startswith(f"crawl {CRAWL}: ") and "already there, complete" in done.stdout
     assert not (staging / "crawls" / CRAWL).exists()
     verified = CliRunner().invoke(main, ["verify", "--store", uri])
-    assert verified.exit_code == 0 and verified.stdout == "ok: 1 crawls, 8 files verified\n"
+    assert verified.exit_code == 0 and verified.stdout == "ok: 1 crawls, 10 files verified\n"
     counts = versions(bucket)
     assert set(counts) == {f"archive/{k}" for k in before} | {
-        f"archive/crawls/{CRAWL}/indexes/index.cdxj",
+        *(f"archive/crawls/{CRAWL}/indexes/index.{ext}" for ext in ("cdxj.gz", "idx", "loc")),
         f"archive/{manifest_key(CRAWL)}",
     }
     assert set(counts.values()) == {1}

@@ -7,6 +7,7 @@ crawler a separate ``scrubwatch`` process.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -27,9 +28,10 @@ from crawler.sharedqueue import RequestCodec
 from pipelines.digestindex import RedisDigestIndex
 from pipelines.warcrecords import Original
 from storage import open_store, verify_store
+from storage.cdxj import BLOCK_LINES
 from storage.snapshots import load_snapshot
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
-from tests.fixtures.warcs import deduplicated, records
+from tests.fixtures.warcs import deduplicated, index_lines, records
 
 # Short heartbeats so that a killed worker is given up in seconds, not a minute.
 SHARED = (
@@ -39,8 +41,8 @@ SHARED = (
 )
 
 
-def index_urls(index: Path) -> set[str]:
-    return {json.loads(line.split(" ", 2)[2])["url"] for line in index.read_text().splitlines()}
+def index_urls(indexes: Path, name: str = "index.cdxj.gz") -> set[str]:
+    return {json.loads(line.split(" ", 2)[2])["url"] for line in index_lines(indexes, name)}
 
 
 def worker_of(warc: Path) -> str:
@@ -100,12 +102,17 @@ def test_both_workers_capture_and_nothing_is_fetched_twice(shared: dict[str, Any
 
 @pytest.mark.slow
 def test_union_of_captures_equals_a_single_process_crawl(shared: dict[str, Any]) -> None:
-    merged = index_urls(shared["store"] / "crawls/r1/indexes/index.cdxj")
-    assert merged == index_urls(shared["single"] / "crawls/r1/indexes/index.cdxj")
-    parts = sorted(shared["store"].glob("crawls/r1/indexes/index.*.cdxj"))
+    indexes = shared["store"] / "crawls/r1/indexes"
+    assert index_urls(indexes) == index_urls(shared["single"] / "crawls/r1/indexes")
+    parts = sorted(p.name for p in indexes.glob("index.*.cdxj.gz"))
     assert len(parts) == 2
-    lines = (shared["store"] / "crawls/r1/indexes/index.cdxj").read_text().splitlines()
-    assert lines == sorted(line for p in parts for line in p.read_text().splitlines())
+    lines = index_lines(indexes)
+    assert lines == sorted(line for p in parts for line in index_lines(indexes, p))
+    # the merged index comes with its ZipNum secondary index and location file
+    assert (indexes / "index.idx").read_text().count("\tindex.cdxj.gz\t") == math.ceil(
+        len(lines) / BLOCK_LINES
+    )
+    assert (indexes / "index.loc").read_text() == "index.cdxj.gz\tindex.cdxj.gz\n"
     # the readers see every worker's crawl log and dataset
     store, single = open_store(str(shared["store"])), open_store(str(shared["single"]))
     assert load_snapshot(store, "r1").pages.keys() == load_snapshot(single, "r1").pages.keys()

@@ -83,6 +83,7 @@ def archive(tmp_path: Path) -> tuple[Path, dict[str, tuple[str, int, int]]]:
     earlier = Crawl(root, "c0")
     old = earlier.add(exchange("http://old.example/story", html(OLD, "Old"), HTML))
     earlier.close()
+    # the plain index of a crawl stored before indexes were compressed: still read
     index = root / "crawls" / "c0" / "indexes" / "index.cdxj"
     index.parent.mkdir(parents=True)
     index.write_bytes(build_cdxj(earlier.writer.closed_files))

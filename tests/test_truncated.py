@@ -29,6 +29,7 @@ from pipelines.warcrecords import Exchange, Original, build_exchange
 from storage.warcverify import check_warc
 from tests.fixtures.cli import run_cli
 from tests.fixtures.serve import serve
+from tests.fixtures.warcs import index_lines
 
 pytestmark = pytest.mark.slow
 HOST = "127.0.0.71"
@@ -190,7 +191,7 @@ def test_warc_files_validate(crawled: dict[str, Any]) -> None:
 
 
 def test_cdxj_index_points_at_the_truncated_records(crawled: dict[str, Any]) -> None:
-    lines = (crawled["crawl"] / "indexes/index.cdxj").read_text().splitlines()
+    lines = index_lines(crawled["crawl"] / "indexes")
     for name in ("declared", "undeclared", "gzipped"):
         [line] = [ln for ln in lines if f'"{crawled["base"]}/{name}"' in ln]
         entry = json.loads(line.split(" ", 2)[2])
