@@ -45,7 +45,7 @@ def test_list_crawls(store: Store) -> None:
     assert (done.crawl_id, done.complete, done.time) == (DONE, True, CREATED)
     assert done.seeds == ["https://seed.example/article"]
     assert done.pages == 3  # crawl/items/seed + crawl/items/cited, not warc/files
-    assert done.files == len(manifest["files"]) == 8
+    assert done.files == len(manifest["files"]) == 10  # the index is three files (ZipNum)
     assert done.bytes == sum(f["bytes"] for f in manifest["files"])
     assert not failed.complete and failed.files == 3
     assert failed.time == datetime(2026, 1, 2, 0, 0, 1, tzinfo=UTC)
