@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import heapq
 import io
+import itertools
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -82,11 +83,13 @@ def zipnum(cdxj: bytes, data_name: str, block_lines: int = BLOCK_LINES) -> ZipNu
     writing an index again puts nothing new in a store.
     """
     _, idx_name, loc_name = zipnum_names(data_name)
-    lines = [line + b"\n" for line in cdxj.splitlines() if line.strip()]
+    # One block of lines at a time (BytesIO shares the bytes it is given): a 20,000-page
+    # crawl's index is 20 MB of lines, which the crawl process need not hold twice.
+    lines = (line if line.endswith(b"\n") else line + b"\n" for line in io.BytesIO(cdxj))
+    lines = (line for line in lines if line.strip())
     data = bytearray()
     idx = bytearray()
-    for number, start in enumerate(range(0, len(lines), block_lines)):
-        block = lines[start : start + block_lines]
+    for number, block in enumerate(iter(lambda: list(itertools.islice(lines, block_lines)), [])):
         deflate = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         member = deflate.compress(b"".join(block)) + deflate.flush()
         key = b" ".join(block[0].split(b" ", 2)[:2])
