@@ -11,6 +11,7 @@ from io import BytesIO
 from itertools import count
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.warcfile import RollingWarcFile
@@ -212,3 +213,51 @@ def test_rolling_file_rolls_over_renames_and_reads_back(tmp_path: Path) -> None:
             text=True,
         )
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+class Stats:
+    """What WarcCapture asks of Scrapy's stats collector."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str, count: int = 1) -> None:
+        self.values[key] = self.values.get(key, 0) + count
+
+    def set_value(self, key: str, value: int) -> None:
+        self.values[key] = value
+
+
+@pytest.mark.parametrize(
+    ("min_size", "kinds", "logged"),
+    [
+        (256, ["response", "response", "response", "revisit"], 1),  # the GIF twice in full
+        (1, ["response", "revisit", "response", "revisit"], 2),
+    ],
+)
+def test_a_payload_under_the_minimum_size_is_written_in_full_every_time(
+    tmp_path: Path, min_size: int, kinds: list[str], logged: int
+) -> None:
+    """Two copies of a 42-byte GIF, then two of a 313-byte page: what each becomes, and
+    how many payloads go to the digest log (the ones later crawls may refer to)."""
+    from pipelines.warc import WarcCapture
+    from pipelines.writeerrors import WriteErrors
+    from storage.digests import DigestLog
+
+    small, large = b"GIF89a" + bytes(36), b"<html>" + b"x" * 300 + b"</html>"
+    stats = Stats()
+    capture = WarcCapture(
+        RollingWarcFile(tmp_path, prefix="t", max_size=10**9, warcinfo={"software": "test"}),
+        stats,  # type: ignore[arg-type]
+        crawl_id="c1",
+        digest_log=DigestLog(tmp_path / "digests.jsonl.gz", "c1"),
+        write_errors=WriteErrors(3, stats, tmp_path),  # type: ignore[arg-type]
+        dedup_min_size=min_size,
+    )
+    written = [
+        capture._capture(exchange(url=f"http://example.org/{n}", body=body)).record_type
+        for n, body in enumerate((small, small, large, large))
+    ]
+    capture._close()
+    assert written == kinds
+    assert len(gzip.decompress((tmp_path / "digests.jsonl.gz").read_bytes()).splitlines()) == logged
