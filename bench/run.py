@@ -86,17 +86,21 @@ class Context:
     summary: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def site(self, pages: int) -> newssite.Site:
-        """The site of ``pages`` pages, built and served on first use."""
+        """The site of ``pages`` pages, built and served on first use, and its seeds written."""
         if pages not in self.sites:
             built = newssite.build_site(self.work / f"site-{pages}", pages)
             self.sites[pages] = self.stack.enter_context(newssite.serve(built))
+            # written anew each time it is served: a seeds file left in the workdir by an
+            # earlier run names that run's port
+            self.sites[pages].write_seeds(self._seeds_path(pages))
         return self.sites[pages]
 
     def seeds(self, pages: int) -> Path:
-        path = self.work / f"site-{pages}.seeds"
-        if not path.exists():
-            self.site(pages).write_seeds(path)
-        return path
+        self.site(pages)
+        return self._seeds_path(pages)
+
+    def _seeds_path(self, pages: int) -> Path:
+        return self.work / f"site-{pages}.seeds"
 
     def fresh(self, name: str) -> Path:
         path = self.work / name
