@@ -88,8 +88,6 @@ class ResumeCrawl:
 
     def _known_payloads(self, capture: WarcCapture) -> None:
         for digest, record in self.archive.full.items():
-            if record.size < capture.dedup_min_size:
-                continue  # written in full each time, never referred to
             capture.adopt(
                 ArchivedPayload(
                     digest=digest,
@@ -99,7 +97,8 @@ class ResumeCrawl:
                     crawl_id=capture.crawl_id,
                     filename=record.filename,
                     offset=record.offset,
-                )
+                ),
+                record.size,
             )
 
     def engine_stopped(self) -> None:

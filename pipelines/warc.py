@@ -158,8 +158,8 @@ class WarcCapture:
 
     def _capture(self, exchange: Exchange) -> Capture:
         digest = sha256_digest(exchange.body)
-        # 304s, empty bodies and tiny ones carry no payload worth deduplicating.
-        dedup = len(exchange.body) >= self.dedup_min_size and exchange.status != 304
+        # A 304 carries no payload: it is a server-not-modified revisit of its own.
+        dedup = exchange.status != 304 and self.deduplicates(len(exchange.body))
         # The response's id and date are decided before the claim, so that the record
         # other workers' revisits refer to is exactly the one written here.
         record_id = new_record_id()
@@ -213,8 +213,16 @@ class WarcCapture:
             truncated=exchange.truncated,
         )
 
-    def adopt(self, payload: ArchivedPayload) -> None:
-        """A payload an earlier run of this crawl wrote in full: later copies are revisits."""
+    def deduplicates(self, size: int) -> bool:
+        """Whether copies of a payload of ``size`` bytes become revisits of the first one
+        (an empty one, or one under ``dedup_min_size``, is written in full every time)."""
+        return size >= self.dedup_min_size
+
+    def adopt(self, payload: ArchivedPayload, size: int) -> None:
+        """A payload of ``size`` bytes an earlier run of this crawl wrote in full: later
+        copies are revisits, if :meth:`deduplicates` says so."""
+        if not self.deduplicates(size):
+            return
         self.index.claim(payload.digest, Original(payload.uri, payload.date, payload.record_id))
         self._log_digest(payload)
 

@@ -25,20 +25,12 @@ import io
 import itertools
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 #: lines per block: cdxj-indexer's default (``CDXJIndexer.DEFAULT_NUM_LINES``)
 BLOCK_LINES = 300
 DATA_SUFFIX = ".cdxj.gz"
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
-@dataclass(frozen=True)
-class ZipNum:
-    """The three files of a compressed index, by name."""
-
-    files: dict[str, bytes]
 
 
 def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
@@ -76,8 +68,9 @@ def zipnum_names(data_name: str) -> tuple[str, str, str]:
     return data_name, f"{stem}.idx", f"{stem}.loc"
 
 
-def zipnum(cdxj: bytes, data_name: str, block_lines: int = BLOCK_LINES) -> ZipNum:
-    """The ZipNum files of the sorted CDXJ ``cdxj``, the data file named ``data_name``.
+def zipnum(cdxj: bytes, data_name: str, block_lines: int = BLOCK_LINES) -> dict[str, bytes]:
+    """The ZipNum files of the sorted CDXJ ``cdxj`` by name: the data file ``data_name``,
+    then its secondary index and location file.
 
     The same lines always give the same bytes (gzip members without time or name), so
     writing an index again puts nothing new in a store.
@@ -99,4 +92,4 @@ def zipnum(cdxj: bytes, data_name: str, block_lines: int = BLOCK_LINES) -> ZipNu
         idx += b"\n"
         data += member
     loc = f"{data_name}\t{data_name}\n".encode()
-    return ZipNum({data_name: bytes(data), idx_name: bytes(idx), loc_name: loc})
+    return {data_name: bytes(data), idx_name: bytes(idx), loc_name: loc}

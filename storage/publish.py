@@ -92,7 +92,7 @@ def _index(staging_root: Path, crawl_id: str, key: str) -> None:
     index = staging_root / key
     index.parent.mkdir(parents=True, exist_ok=True)
     # The data file last: publish_crawl takes its presence for a complete index.
-    for name, data in reversed(zipnum(build_cdxj(warcs), index.name).files.items()):
+    for name, data in reversed(zipnum(build_cdxj(warcs), index.name).items()):
         tmp = index.with_name(name + OPEN_SUFFIX)
         tmp.write_bytes(data)
         tmp.replace(index.with_name(name))

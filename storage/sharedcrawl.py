@@ -72,7 +72,7 @@ def close_shared_crawl(store: Store, crawl_id: str, own: dict[str, Any]) -> dict
     parts = worker_copies(keys, index_key(crawl_id))
     if parts:
         merged = merge_cdxj(cdxj_lines(store.get(k)) for k in parts)
-        for name, content in reversed(zipnum(merged, INDEX_NAME).files.items()):
+        for name, content in reversed(zipnum(merged, INDEX_NAME).items()):
             store.put_bytes(index_key(crawl_id, name), content)
             written.append(index_key(crawl_id, name))
     shares = [_json(store, k) for k in worker_copies(keys, info_key(crawl_id))]

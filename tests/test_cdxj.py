@@ -26,7 +26,7 @@ def sorted_cdxj(count: int) -> bytes:
 
 def test_blocks_hold_the_lines_and_the_secondary_index_finds_each_block() -> None:
     cdxj = sorted_cdxj(650)
-    files = zipnum(cdxj, "index.cdxj.gz", block_lines=300).files
+    files = zipnum(cdxj, "index.cdxj.gz", block_lines=300)
     assert list(files) == ["index.cdxj.gz", "index.idx", "index.loc"]
     data = files["index.cdxj.gz"]
     assert gzip.decompress(data) == cdxj_lines(data) == cdxj  # zcat gives the CDXJ back
@@ -49,7 +49,7 @@ def test_the_same_lines_give_the_same_bytes_and_names_follow_the_data_file() -> 
     assert zipnum_names("index.w1.cdxj.gz") == ("index.w1.cdxj.gz", "index.w1.idx", "index.w1.loc")
     with pytest.raises(ValueError, match=r"ends in \.cdxj\.gz: index\.cdxj$"):
         zipnum_names("index.cdxj")
-    assert zipnum(b"", "index.cdxj.gz").files["index.idx"] == b""
+    assert zipnum(b"", "index.cdxj.gz")["index.idx"] == b""
     assert cdxj_lines(b"a 1 {}\n") == b"a 1 {}\n"  # a plain index, as earlier versions wrote
 
 
@@ -61,7 +61,7 @@ def test_pywb_finds_every_capture_through_the_secondary_index(tmp_path: Path) ->
     warcs = (tmp_path / warc_key("c1", "a.warc.gz")).parent
     indexes = tmp_path / "crawls/c1/indexes"
     # blocks of 2 lines: pywb has to search the secondary index to find the right one
-    for name, data in zipnum(build_cdxj(warcs.glob("*.warc.gz")), "small.cdxj.gz", 2).files.items():
+    for name, data in zipnum(build_cdxj(warcs.glob("*.warc.gz")), "small.cdxj.gz", 2).items():
         (indexes / name).write_bytes(data)
     for idx in ("index.idx", "small.idx"):
         done = subprocess.run(

@@ -29,6 +29,7 @@ from pipelines.warcrecords import Exchange, Original, build_exchange
 from pipelines.writeerrors import DISK_FULL, WRITE_FAILED, WriteErrors, stop_reason
 from storage.warcverify import check_warc
 from tests.fixtures.cli import FAST
+from tests.fixtures.warcs import Stats
 
 DATE = datetime(2026, 11, 25, 8, 30, 15, tzinfo=UTC)
 NO_SPACE = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -157,14 +158,6 @@ def test_file_that_cannot_be_cut_back_is_set_aside_and_mended_at_close(tmp_path:
         "http://example.org/page/0",
         "http://example.org/page/2",
     ]
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
-
-    def inc_value(self, key: str, count: int = 1) -> None:
-        self.values[key] = self.values.get(key, 0) + count
 
 
 def test_only_write_errors_in_a_row_stop_the_crawl(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from pipelines.digestindex import RedisDigestIndex
 from pipelines.warcrecords import Original
 from storage import open_store, verify_store
 from storage.cdxj import BLOCK_LINES
+from storage.layout import INDEX_NAME
 from storage.snapshots import load_snapshot
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
 from tests.fixtures.warcs import deduplicated, index_lines, records
@@ -41,7 +42,7 @@ SHARED = (
 )
 
 
-def index_urls(indexes: Path, name: str = "index.cdxj.gz") -> set[str]:
+def index_urls(indexes: Path, name: str = INDEX_NAME) -> set[str]:
     return {json.loads(line.split(" ", 2)[2])["url"] for line in index_lines(indexes, name)}
 
 

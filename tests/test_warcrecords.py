@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from pipelines.warc import WarcCapture
 from pipelines.warcfile import RollingWarcFile
 from pipelines.warcrecords import Exchange, Original, build_exchange, build_warcinfo
+from pipelines.writeerrors import WriteErrors
+from storage.digests import DigestLog
+from tests.fixtures.warcs import Stats
 
 DATE = datetime(2026, 11, 25, 8, 30, 15, 123456, tzinfo=UTC)
 BODY = b"<html><body>Dong Jingwei</body></html>"
@@ -215,19 +219,6 @@ def test_rolling_file_rolls_over_renames_and_reads_back(tmp_path: Path) -> None:
         assert check.returncode == 0, check.stdout + check.stderr
 
 
-class Stats:
-    """What WarcCapture asks of Scrapy's stats collector."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
-
-    def inc_value(self, key: str, count: int = 1) -> None:
-        self.values[key] = self.values.get(key, 0) + count
-
-    def set_value(self, key: str, value: int) -> None:
-        self.values[key] = value
-
-
 @pytest.mark.parametrize(
     ("min_size", "kinds", "logged"),
     [
@@ -240,10 +231,6 @@ def test_a_payload_under_the_minimum_size_is_written_in_full_every_time(
 ) -> None:
     """Two copies of a 42-byte GIF, then two of a 313-byte page: what each becomes, and
     how many payloads go to the digest log (the ones later crawls may refer to)."""
-    from pipelines.warc import WarcCapture
-    from pipelines.writeerrors import WriteErrors
-    from storage.digests import DigestLog
-
     small, large = b"GIF89a" + bytes(36), b"<html>" + b"x" * 300 + b"</html>"
     stats = Stats()
     capture = WarcCapture(
