@@ -30,10 +30,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from storage.layout import OPEN_SUFFIX
+
 if TYPE_CHECKING:
     from pipelines.extraction import Extraction
 
-OPEN_SUFFIX = ".open"
 GZIP_LEVEL = 6  # level 9 costs several times the time for a few percent
 # The dataset's columns: name, Arrow type (pipelines.datasetparquet.TYPES), nullable.
 FIELDS: tuple[tuple[str, str, bool], ...] = (
@@ -128,7 +129,7 @@ class DatasetWriter:
         self._serial = 0
         self._part_rows = 0
         self._jsonl: gzip.GzipFile | None = None
-        self._stem = ""
+        self._path: Path | None = None  # the open part, as it will be named once complete
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -141,10 +142,10 @@ class DatasetWriter:
                 for n in names
             ):
                 break
-        self._stem = stem
+        self._path = self.directory / f"{stem}.jsonl.gz"
         # Closed in _close_part: a part outlives this call.
         self._jsonl = gzip.open(  # noqa: SIM115
-            self.directory / f"{stem}.jsonl.gz{OPEN_SUFFIX}", "xb", compresslevel=GZIP_LEVEL
+            self._path.with_name(self._path.name + OPEN_SUFFIX), "xb", compresslevel=GZIP_LEVEL
         )
         self._part_rows = 0
 
@@ -164,13 +165,12 @@ class DatasetWriter:
             self._close_part()
 
     def _close_part(self) -> None:
-        if self._jsonl is None:
+        if self._jsonl is None or self._path is None:
             return
         self._jsonl.close()
         self._jsonl = None
-        path = self.directory / f"{self._stem}.jsonl.gz"
-        complete(path)
-        self.closed_files.append(path)
+        complete(self._path)
+        self.closed_files.append(self._path)
 
     def unconverted(self) -> list[Path]:
         """This writer's complete JSONL parts in the folder that have no Parquet part yet."""

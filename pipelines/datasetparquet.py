@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipelines.datasetfile import FIELDS, OPEN_SUFFIX, complete, parquet_path
+from pipelines.datasetfile import FIELDS, complete, parquet_path
+from storage.layout import OPEN_SUFFIX
 
 BATCH_ROWS = 64
 BATCH_BYTES = 1024 * 1024

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pipelines.warcrecords import build_warcinfo, new_record_id
+from storage.layout import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
-
-OPEN_SUFFIX = ".open"
 
 
 class WarcWriteError(OSError):

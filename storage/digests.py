@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from storage.errors import StoreError, StoreMissing
-from storage.layout import copies_of, index_key, list_crawl_ids, worker_file
+from storage.layout import OPEN_SUFFIX, copies_of, index_key, list_crawl_ids, worker_file
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class DigestLog:
     def add(self, payload: ArchivedPayload) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = gzip.GzipFile(self.path.with_name(self.path.name + ".open"), "wb")
+            self._fh = gzip.GzipFile(self.path.with_name(self.path.name + OPEN_SUFFIX), "wb")
         entry = asdict(payload)
         entry.pop("crawl_id")
         self._fh.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
@@ -90,4 +90,4 @@ class DigestLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-            self.path.with_name(self.path.name + ".open").rename(self.path)
+            self.path.with_name(self.path.name + OPEN_SUFFIX).rename(self.path)

@@ -84,7 +84,8 @@ def write_info(
     return path
 
 
-def _index(staging_root: Path, crawl_id: str, key: str) -> None:
+def write_index(staging_root: Path, crawl_id: str, key: str) -> None:
+    """The CDXJ index of the crawl's staged WARC files, as ZipNum files named after ``key``."""
     crawl_dir = staging_root / crawl_prefix(crawl_id)
     warcs = [p for p in (crawl_dir / "warc").glob("*.warc.gz")]
     if not warcs:
@@ -166,7 +167,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
     worker, info = staged_info(crawl_dir) or (None, {})
     index = index_key(crawl_id, worker_file(INDEX_NAME, worker))
     if not (staging_root / index).exists():
-        _index(staging_root, crawl_id, index)
+        write_index(staging_root, crawl_id, index)
     result = Published(crawl_id)
     failed: list[str] = []
     files = [(k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)]

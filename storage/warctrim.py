@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.layout import OPEN_SUFFIX
 from storage.warcverify import check_warc
 
-OPEN_SUFFIX = ".open"
 CHUNK = 1 << 20
 
 
