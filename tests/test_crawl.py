@@ -178,6 +178,24 @@ def test_depth_one_follows_same_site_links_only(
     assert not set(truth["other_outlet"]) & captured
 
 
+def test_what_is_cited_is_fetched_before_what_is_linked(
+    localweb: LocalWeb, localweb_registry: Path, tmp_path: Path
+) -> None:
+    # three cited articles of one outlet, the first linking the other two and the home page
+    truth = localweb.expected()["depth1"]
+    seeds = tmp_path / "one-outlet.seeds"
+    seeds.write_text("\n".join([truth["page"], *truth["articles"]]) + "\n")
+    store = tmp_path / "a"
+    one_at_a_time = ("-s", "CONCURRENT_REQUESTS=1", "--crawl-id", "c1")
+    done = crawl_local(str(seeds), store, localweb_registry, "--depth", "1", *one_at_a_time)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = parse_crawl_log((store / "crawls/c1/crawl-log.jsonl.gz").read_bytes())
+    pages = [e for e in log if e["role"] in ("cited", "linked")]
+    order = [e["role"] for e in sorted(pages, key=lambda e: e["fetched_at"])]
+    # Scrapy would fetch a linked page before the start requests of the same priority
+    assert order == ["cited", "cited", "cited", "linked"], order
+
+
 def test_crawl_into_s3(localweb: LocalWeb, localweb_registry: Path, s3_store_uri: str) -> None:
     done = crawl_local(localweb.seed_url, s3_store_uri, localweb_registry, "--crawl-id", "s3c")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -4,7 +4,8 @@ Seeds come from the ``seeds`` argument (comma separated) or the ``SEEDS`` settin
 A URL seed is fetched and archived, and the links in its main content are cited;
 a file seed is read here (see :mod:`crawler.seeds`). Every cited page is archived
 with its images, stylesheets and icons; with ``CRAWL_DEPTH`` > 0, links within
-the page's registered domain are followed that many hops.
+the page's registered domain are followed that many hops. Requests go by priority: a
+page's requisites (1) right after it, what is cited (0), then linked pages (-hops).
 
 A resumed crawl starts again from the seeds: what the stopped run captured is answered
 from its WARC files (:mod:`crawler.replay`) and parsed again, so the frontier is rebuilt.
@@ -145,6 +146,9 @@ class CitedSpider(scrapy.Spider):
                         url,
                         callback=self.parse_page,
                         errback=self.failed,
+                        # after what is cited, the nearer hops first (Scrapy would put a
+                        # linked page before the start requests of the same priority)
+                        priority=-(depth + 1),
                         meta={"role": "linked", "hops": depth + 1, "cited_by": response.url},
                     )
         # Scrapy keeps the response until its item is through the pipelines (extraction
