@@ -14,7 +14,8 @@ A page archived truncated (``WARC-Truncated: length``, past ``DOWNLOAD_MAXSIZE``
 extracted from what was kept, and its status is ``too_large`` with that text.
 
 Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
-``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES``, ``CRAWL_ID``.
+``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES``, ``EXTRACT_FAST`` (trafilatura's ``fast``),
+``CRAWL_ID``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.items import PageItem
 from pipelines.datasetfile import make_row
-from pipelines.extraction import Extraction, looks_like_html
+from pipelines.extraction import Extraction, looks_like_html, make_options
 from pipelines.extractpool import ExtractorPool
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class ExtractPipeline:
             workers or None,
             timeout=settings.getfloat("EXTRACT_TIMEOUT"),
             max_bytes=settings.getint("EXTRACT_MAX_BYTES"),
+            options=make_options(fast=settings.getbool("EXTRACT_FAST")),
         )
         assert crawler.stats is not None
         return cls(pool, settings.get("CRAWL_ID"), crawler.stats)

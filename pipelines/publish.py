@@ -67,12 +67,14 @@ class PublishCrawl:
         crawl_id: str,
         seeds: list[str],
         stats: StatsCollector,
+        extraction: dict[str, bool] | None = None,
     ) -> None:
         self.store = store
         self.staging_root = staging_root
         self.crawl_id = crawl_id
         self.seeds = seeds
         self.stats = stats
+        self.extraction = extraction or {}
         self.error: str | None = None
 
     @classmethod
@@ -88,6 +90,10 @@ class PublishCrawl:
             crawl_id,
             settings.getlist("SEEDS"),
             crawler.stats,
+            {
+                "enabled": settings.getbool("EXTRACT_ENABLED"),
+                "fast": settings.getbool("EXTRACT_FAST"),
+            },
         )
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
@@ -98,6 +104,7 @@ class PublishCrawl:
             "crawl_id": self.crawl_id,
             "store": self.store.uri,
             "seeds": self.seeds,
+            "extraction": self.extraction,
             "started": stats.get("start_time"),
             "finished": stats.get("finish_time"),
             "finish_reason": stats.get("finish_reason"),

@@ -23,7 +23,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from pipelines.datasetfile import DatasetWriter, make_row
-from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction
+from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, make_options
 from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Capture, Pages
 from storage import crawl_prefix, new_crawl_id
@@ -60,7 +60,7 @@ def _outlets(store: Store, crawl_id: str) -> dict[str, str]:
     return {e["url"]: e["outlet"] for e in entries if e.get("outlet")}
 
 
-def _manifest(result: ReextractResult, files: list[tuple[str, Path]]) -> bytes:
+def _manifest(result: ReextractResult, files: list[tuple[str, Path]], fast: bool) -> bytes:
     return serialize_manifest(
         {
             "format": FORMAT,
@@ -75,6 +75,7 @@ def _manifest(result: ReextractResult, files: list[tuple[str, Path]]) -> bytes:
                 "rows": result.rows,
                 **{f"extract/{k}": v for k, v in result.counts.items()},
             },
+            "extraction": {"enabled": True, "fast": fast},
             "software": {
                 name: package_version(name) for name in ("scrubwatch", "trafilatura", "pyarrow")
             },
@@ -90,9 +91,13 @@ def reextract(
     version: str | None = None,
     timeout: float = 30.0,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    fast: bool = False,
     workdir: Path | None = None,
 ) -> ReextractResult:
-    """Extract the crawl's pages again into a new dataset version; returns what was stored."""
+    """Extract the crawl's pages again into a new dataset version; returns what was stored.
+
+    ``fast``: trafilatura's fast mode (no fallback extractors), as ``EXTRACT_FAST``.
+    """
     started = time.monotonic()
     version = version or new_crawl_id(datetime.now(UTC))
     result = ReextractResult(crawl_id, version, version_prefix(crawl_id, version))
@@ -120,7 +125,7 @@ def reextract(
                 )
             )
 
-        with ExtractorPool(workers, timeout, max_bytes) as pool:
+        with ExtractorPool(workers, timeout, max_bytes, options=make_options(fast=fast)) as pool:
             for capture, extraction in pool.map_ordered(pages):
                 write(capture, extraction)
         for capture in pages.missing:
@@ -130,7 +135,7 @@ def reextract(
         for key, path in files:
             store.put(key, path)
             result.keys.append(key)
-        store.put_bytes(result.prefix + "manifest.json", _manifest(result, files))
+        store.put_bytes(result.prefix + "manifest.json", _manifest(result, files, fast))
         result.keys.append(result.prefix + "manifest.json")
     result.seconds = time.monotonic() - started
     logger.info(

@@ -1,7 +1,7 @@
 """Crawl manifests: what a crawl stored, with sizes and SHA-256, chained to the crawl before.
 
 ``crawls/<id>/manifest.json`` lists every file a crawl published, the software that
-made it, its seeds and counts, and the SHA-256 of the previous crawl's manifest
+made it, its seeds and counts, the extraction options (``fast``), and the SHA-256 of the previous crawl's manifest
 (the latest earlier crawl id that has one). Editing or deleting an earlier manifest
 therefore breaks the chain, which ``verify_store`` reports along with every file whose
 size or content no longer matches.
@@ -123,6 +123,7 @@ def manifest_of(
         "counts": dict(info.get("counts", {})),
         "software": software,
         "seeds": list(info.get("seeds", [])),
+        "extraction": dict(info.get("extraction", {})),
         "previous": _previous(store, crawl_id),
     }
 

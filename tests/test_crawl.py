@@ -146,6 +146,7 @@ def test_manifest_lists_every_file_and_verifies(crawled: dict[str, Any]) -> None
         if p.is_file() and p.name != "manifest.json"
     }
     assert listed == on_disk
+    assert manifest["extraction"] == {"enabled": True, "fast": False}
     assert verify_store(open_store(str(store))) == []
     assert not (store / ".staging" / "crawls" / "c1").exists()
 

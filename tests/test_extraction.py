@@ -9,15 +9,17 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import brotli
 import pytest
 import trafilatura
 import zstandard
+from scrapy.utils.test import get_crawler
 from trafilatura.settings import Document
 
+from crawler import settings as project
 from pipelines import extractpool
+from pipelines.extract import ExtractPipeline
 from pipelines.extraction import (
     Extraction,
     _stand_in_links,
@@ -28,8 +30,8 @@ from pipelines.extraction import (
 from pipelines.extractpool import ExtractorPool, extract_payload
 from pipelines.payload import decode_html
 from storage.contentcoding import ContentDecodingError, ContentTooLarge
+from tests.fixtures.sample import FALLBACK_PAGE, SAMPLE, sample_page
 
-SAMPLE = Path(__file__).parent / "data" / "extraction-sample"
 URL = "http://example.org/news/2026/story.html"
 
 ZH_T = "中華民國外交部今日表示，臺灣將持續與國際社會合作，維護區域和平與穩定。記者會上，發言人回答了有關兩岸關係的問題。"
@@ -397,3 +399,26 @@ def test_workers_give_back_free_memory_after_each_page(monkeypatch: pytest.Monke
     assert extract_payload(html, URL, "text/html", "").status == "ok"
     assert extract_payload(b"\x1f\x8b broken", URL, "text/html", "gzip").status == "decode_error"
     assert trims == [True, True]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fast", [False, True])
+def test_extract_fast_setting_reaches_the_workers(fast: bool) -> None:
+    names = ("EXTRACT_ENABLED", "EXTRACT_TIMEOUT", "EXTRACT_MAX_BYTES", "CRAWL_ID")
+    crawler = get_crawler(
+        settings_dict={
+            **{name: getattr(project, name, "c1") for name in names},
+            "EXTRACT_WORKERS": 1,
+            "EXTRACT_FAST": fast,
+        }
+    )
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    html = sample_page(FALLBACK_PAGE)
+    try:
+        got = pipeline.pool.submit(html, URL, "text/html").result()
+    finally:
+        pipeline.close_spider()
+    full = extract_page(html, URL, "text/html", options=make_options())
+    quick = extract_page(html, URL, "text/html", options=make_options(fast=True))
+    assert len(quick.text) < len(full.text) / 2  # the page tells the two modes apart
+    assert got.text == (quick if fast else full).text

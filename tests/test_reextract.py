@@ -14,11 +14,14 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.extraction import extract_page, make_options
 from pipelines.reextract import reextract
 from pipelines.warcfile import RollingWarcFile
 from pipelines.warcrecords import Exchange, Original, build_exchange
 from storage import crawl_log_key, open_store
 from storage.cdxj import build_cdxj
+from tests.fixtures.cli import run_cli
+from tests.fixtures.sample import FALLBACK_PAGE, sample_page
 
 DATE = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
 NEWS = "The ministry confirmed on Tuesday that the official had left the country in June. " * 4
@@ -226,3 +229,29 @@ def test_bad_version_and_missing_crawl(tmp_path: Path) -> None:
         reextract(store, "c1", version="../x")
     with pytest.raises(ValueError, match="no WARC files"):
         reextract(store, "c1", version="v1")
+
+
+@pytest.mark.slow
+def test_extract_fast_is_a_version_of_its_own_and_says_so(tmp_path: Path) -> None:
+    root, url = tmp_path / "archive", "http://news.example/fallback"
+    crawl = Crawl(root, "c1")
+    crawl.add(exchange(url, sample_page(FALLBACK_PAGE), ("Content-Type", "text/html")))
+    crawl.close()
+    texts, manifests = {}, {}
+    for version, flags in (("full", ()), ("fast", ("--fast",))):
+        done = run_cli(
+            "extract", "--store", str(root), "--crawl", "c1", "--version", version, *flags
+        )
+        assert done.returncode == 0, done.stderr
+        text = root / "crawls" / "c1" / f"_text-{version}"
+        manifests[version] = json.loads((text / "manifest.json").read_text())
+        (row,) = pq.read_table(text / "part-00000.parquet").to_pylist()
+        texts[version] = row["text"]
+    assert manifests["full"]["extraction"] == {"enabled": True, "fast": False}
+    assert manifests["fast"]["extraction"] == {"enabled": True, "fast": True}
+    for version, fast in (("full", False), ("fast", True)):
+        expected = extract_page(
+            sample_page(FALLBACK_PAGE), url, "text/html", options=make_options(fast=fast)
+        )
+        assert texts[version] == expected.text
+    assert len(texts["fast"]) < len(texts["full"]) / 2

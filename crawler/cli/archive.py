@@ -195,8 +195,15 @@ def pull(
 @click.option("--crawl", "crawl_id", required=True, help="The crawl to extract again.")
 @click.option("--version", default=None, help="Name of the new dataset version (default: now).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="trafilatura's fast mode: no fallback extractors (less CPU, a few pages lose text).",
+)
 @one_line_errors
-def extract(store: str, crawl_id: str, version: str | None, workers: int | None) -> None:
+def extract(
+    store: str, crawl_id: str, version: str | None, workers: int | None, fast: bool
+) -> None:
     """Extract text again from a crawl's stored WARCs into a new dataset version."""
     from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT
     from pipelines.reextract import reextract
@@ -210,6 +217,7 @@ def extract(store: str, crawl_id: str, version: str | None, workers: int | None)
             version=version,
             timeout=EXTRACT_TIMEOUT,
             max_bytes=EXTRACT_MAX_BYTES,
+            fast=fast,
         )
     counts = ", ".join(f"{status}: {n}" for status, n in sorted(result.counts.items()))
     click.echo(
