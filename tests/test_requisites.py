@@ -9,6 +9,7 @@ import pytest
 from lxml.html import HtmlElement, document_fromstring
 from scrapy.http import HtmlResponse
 
+from crawler.recent import RecentSet
 from crawler.requisites import (
     REQUISITE_XPATHS,
     SRCSET_XPATHS,
@@ -17,6 +18,7 @@ from crawler.requisites import (
     requisite_refs,
     srcset_urls,
 )
+from crawler.spiders.cited import CitedSpider
 
 SAMPLE = Path(__file__).parent / "data" / "extraction-sample" / "html"
 
@@ -92,3 +94,33 @@ def test_tricky_page_requisites_and_links() -> None:
 )
 def test_srcset_urls_as_html_parses_them(srcset: str, urls: list[str]) -> None:
     assert srcset_urls(srcset) == urls
+
+
+def test_recent_set_forgets_what_it_saw_longest_ago() -> None:
+    seen = RecentSet(2)
+    assert seen.add("logo.png") and seen.add("a.jpg")
+    assert not seen.add("logo.png")  # seen again: now the most recent
+    assert seen.add("b.jpg")  # forgets a.jpg, not logo.png
+    assert "logo.png" in seen and "a.jpg" not in seen and len(seen) == 2
+    assert seen.add("a.jpg")
+    with pytest.raises(ValueError, match="size must be 1 or more"):
+        RecentSet(0)
+
+
+def _page(url: str, *images: str) -> HtmlResponse:
+    imgs = "".join(f'<img src="{src}">' for src in images)
+    body = f'<html><head><link rel="stylesheet" href="/site.css"></head><body>{imgs}</body>'
+    return HtmlResponse(url, body=body.encode(), encoding="utf-8")
+
+
+def test_spider_asks_once_for_what_pages_share() -> None:
+    spider = CitedSpider()
+    first = [r.url for r in spider.requisites(_page("http://a.test/1", "/logo.png", "/1.jpg"))]
+    second = [r.url for r in spider.requisites(_page("http://a.test/2", "/logo.png", "/2.jpg"))]
+    assert first == ["http://a.test/logo.png", "http://a.test/1.jpg", "http://a.test/site.css"]
+    assert second == ["http://a.test/2.jpg"]
+    # what it has forgotten goes to the dupefilter again, as every request did before
+    spider.requested = RecentSet(1)
+    spider.requested.add("http://a.test/2.jpg")
+    again = [r.url for r in spider.requisites(_page("http://a.test/3", "/logo.png"))]
+    assert again == ["http://a.test/logo.png", "http://a.test/site.css"]
