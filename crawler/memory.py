@@ -11,7 +11,7 @@ Even so, freed chunks inside the heap stay in the process (glibc only gives back
 top of it on its own): :func:`trim_malloc` hands every free page back to the system.
 :class:`ReleaseFreeMemory` does that every ``MEMORY_TRIM_INTERVAL`` seconds of a crawl
 (every 0.5 s, the crawl process peaks 30 MB lower on the benchmark's site than every
-2 s), and each extraction worker does it after each page
+2 s), and each extraction worker after a page, at most every 0.5 s
 (:mod:`pipelines.extractpool`).
 
 A ``MALLOC_ARENA_MAX`` in the environment (glibc's own variable) wins; other C

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, TimeoutError
@@ -35,6 +37,9 @@ MEMORY_LIMIT = 1024**3
 # A worker is replaced after this many pages: lxml and trafilatura's caches grow a
 # worker's own memory over a long crawl, and a new one, forked, starts in milliseconds.
 MAX_TASKS = 500
+# A worker trims malloc after a page if it has not for this long (bench/README.md).
+TRIM_INTERVAL = 0.5
+_last_trim = float("-inf")
 _worker_options: Extractor = OPTIONS
 _worker_max_bytes = DEFAULT_MAX_BYTES
 
@@ -54,14 +59,18 @@ def _init_worker(options: Extractor, max_bytes: int, memory_limit: int) -> None:
 def extract_payload(body: bytes, url: str, content_type: str, content_encoding: str) -> Extraction:
     """The task a worker runs: undo the content coding, then :func:`extract_page`.
 
-    Then the worker gives malloc's free pages back (about 1 ms of CPU a page, the page
-    faults of taking memory back included, against 24 ms for the extraction; a few MB of each
-    page's trees and copies that glibc would otherwise keep: 11 MB less a worker).
+    Then the worker gives malloc's free pages back, at most every ``TRIM_INTERVAL``
+    seconds: a few MB of each page's trees and copies that glibc would otherwise keep
+    (11 MB less a worker), for 1 to 2 ms of CPU each time, the page faults of taking the
+    memory back included, against about 20 ms for a page.
     """
+    global _last_trim
     try:
         return _extract_payload(body, url, content_type, content_encoding)
     finally:
-        trim_malloc()
+        if (now := time.monotonic()) - _last_trim >= TRIM_INTERVAL:
+            trim_malloc()
+            _last_trim = now
 
 
 def _extract_payload(body: bytes, url: str, content_type: str, content_encoding: str) -> Extraction:
@@ -127,6 +136,10 @@ class ExtractorPool:
             initargs=(options, max_bytes, memory_limit),
             context=_fork_server(),
         )
+        # The fork server imports trafilatura and loads py3langid's model (about a
+        # second): started now, it does that while the crawl starts, rather than
+        # holding up the reactor when the first page is submitted and pebble forks.
+        multiprocessing.forkserver.ensure_running()
 
     def submit(
         self, body: bytes, url: str, content_type: str, content_encoding: str = ""

@@ -392,13 +392,21 @@ def test_workers_start_with_the_fallback_stoplist_built() -> None:
         assert pool.submit(b"x", URL, "text/html").result().reason == "True"
 
 
-def test_workers_give_back_free_memory_after_each_page(monkeypatch: pytest.MonkeyPatch) -> None:
-    trims: list[bool] = []
-    monkeypatch.setattr(extractpool, "trim_malloc", lambda: trims.append(True) or True)
+def test_workers_give_back_free_memory_at_most_every_trim_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trims: list[float] = []
+    clock = [1000.0]
+    monkeypatch.setattr(extractpool.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(extractpool, "trim_malloc", lambda: trims.append(clock[0]) or True)
+    monkeypatch.setattr(extractpool, "_last_trim", float("-inf"))
     html = page(FR).encode()
-    assert extract_payload(html, URL, "text/html", "").status == "ok"
+    assert extract_payload(html, URL, "text/html", "").status == "ok"  # a first page: trim
+    clock[0] += extractpool.TRIM_INTERVAL / 2
+    assert extract_payload(html, URL, "text/html", "").status == "ok"  # too soon
+    clock[0] += extractpool.TRIM_INTERVAL / 2
     assert extract_payload(b"\x1f\x8b broken", URL, "text/html", "gzip").status == "decode_error"
-    assert trims == [True, True]
+    assert trims == [1000.0, 1000.0 + extractpool.TRIM_INTERVAL]
 
 
 @pytest.mark.slow
