@@ -137,24 +137,9 @@ class ExtractorPool:
             context=_fork_server(),
         )
         # The fork server imports trafilatura and loads py3langid's model (about a
-        # second): started now, it does that while the crawl starts. Pebble starts its
-        # pool on the first page, forking the workers, which waits for that import:
-        # pages submitted until then wait in ``_waiting``, not in the caller's thread
-        # (the reactor's), and ``_starter`` schedules them, in order.
+        # second): started now, it does that while the crawl starts, rather than
+        # holding up the reactor when the first page is submitted and pebble forks.
         multiprocessing.forkserver.ensure_running()
-        self._lock = threading.Lock()
-        self._waiting: list[tuple[tuple[bytes, str, str, str], Future[Extraction]]] | None = []
-        self._starter: threading.Thread | None = None
-
-    def _start(self) -> None:
-        while True:
-            with self._lock:
-                batch = self._waiting or []
-                self._waiting = [] if batch else None
-            if not batch:
-                return
-            for args, result in batch:
-                self._schedule(args, result)
 
     def submit(
         self, body: bytes, url: str, content_type: str, content_encoding: str = ""
@@ -164,24 +149,11 @@ class ExtractorPool:
         if len(body) > self.max_bytes:  # not worth a trip to a worker
             result.set_result(Extraction("too_large", f"{len(body)} bytes, over {self.max_bytes}"))
             return result
-        args = (body, url, content_type, content_encoding)
-        with self._lock:
-            if self._waiting is not None:
-                self._waiting.append((args, result))
-                if self._starter is None:
-                    self._starter = threading.Thread(target=self._start, name="extract-start")
-                    self._starter.start()
-                return result
-        self._schedule(args, result)
-        return result
-
-    def _schedule(self, args: tuple[bytes, str, str, str], result: Future[Extraction]) -> None:
-        try:
-            task = self._pool.schedule(self.func, args=args, timeout=self.timeout)
-        except RuntimeError as exc:  # pebble's pool is closed or broken
-            result.set_result(Extraction("error", f"extraction pool: {exc}"))
-            return
+        task = self._pool.schedule(
+            self.func, args=(body, url, content_type, content_encoding), timeout=self.timeout
+        )
         task.add_done_callback(lambda done: result.set_result(self._settle(done)))
+        return result
 
     def _settle(self, done: Future[Extraction]) -> Extraction:
         try:
@@ -217,8 +189,6 @@ class ExtractorPool:
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers once the queued pages are done (``wait``), or at once."""
-        if self._starter is not None:
-            self._starter.join()
         if wait:
             self._pool.close()
         else:

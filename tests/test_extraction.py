@@ -5,12 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import brotli
 import pytest
@@ -375,40 +373,6 @@ def test_workers_are_replaced_after_max_tasks(monkeypatch: pytest.MonkeyPatch) -
     runs = [pids[i : i + 3] for i in range(0, 7, 3)]
     assert [len({p.reason for p in run}) for run in runs] == [1, 1, 1]  # 3 pages a worker
     assert len({p.reason for p in pids}) == 3
-
-
-def echo_url(body: bytes, url: str, content_type: str, content_encoding: str) -> Extraction:
-    return Extraction("ok", url)
-
-
-def test_pages_wait_for_the_pool_to_start_off_the_callers_thread() -> None:
-    with ExtractorPool(workers=1, func=echo_url) as pool:
-        started = threading.Event()
-        threads: list[threading.Thread] = []
-        schedule = pool._pool.schedule
-
-        def slow_start(*args: Any, **kwargs: Any) -> Any:
-            threads.append(threading.current_thread())
-            started.wait(10)  # pebble forking its first worker
-            return schedule(*args, **kwargs)
-
-        pool._pool.schedule = slow_start  # type: ignore[method-assign]
-        futures = [pool.submit(b"x", f"http://e.test/{i}", "text/html") for i in range(3)]
-        assert not any(f.done() for f in futures)
-        started.set()
-        assert [f.result(10).reason for f in futures] == [f"http://e.test/{i}" for i in range(3)]
-        assert threads and threading.current_thread() not in threads
-        later = pool.submit(b"x", "http://e.test/later", "text/html")  # once started: at once
-        assert later.result(10).reason == "http://e.test/later"
-        assert threads[-1] is threading.current_thread()
-
-
-def test_a_page_submitted_after_close_gets_an_error() -> None:
-    pool = ExtractorPool(workers=1, func=echo_url)
-    assert pool.submit(b"x", URL, "text/html").result(10).status == "ok"
-    pool.close()
-    extraction = pool.submit(b"x", URL, "text/html").result(10)
-    assert extraction.status == "error" and "extraction pool" in extraction.reason
 
 
 def what_workers_inherit(
