@@ -7,8 +7,10 @@ photos by the hundred, and while they were fetched nothing else was: for seconds
 extraction workers, which only pages keep busy, had nothing to do (bench/README.md).
 
 :class:`PagesAhead` keeps requisites and the other requests in two Scrapy priority
-queues. It pops a page first whenever fewer than ``PAGES_AHEAD`` pages are on their way,
-and otherwise pops by priority, as Scrapy would (requisites first). A page is on its way
+queues. While fewer than ``PAGES_AHEAD`` pages are on their way, it pops pages and
+requisites in turn (requisites alone would starve the workers, and pages alone left
+the requisites to the end of a small crawl, fetched while the workers had nothing to
+do); otherwise it pops by priority, as Scrapy would (requisites first). A page is on its way
 from the time it is popped until Scrapy lets go of its request: downloading, in the
 callback, in the item pipelines (extraction included) all hold it; a redirected page
 lets go of it when the redirect's new request is made. A weak set counts them, so
@@ -87,17 +89,20 @@ class PagesAhead:
             for part in _PARTS
         )
         self.on_their_way: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._page_last = False
 
     def push(self, request: Request) -> None:
         (self.requisites if is_requisite(request) else self.pages).push(request)
 
     def pop(self) -> Request | None:
         if len(self.requisites) and (
-            not len(self.pages) or len(self.on_their_way) >= self.pages_ahead
+            not len(self.pages) or self._page_last or len(self.on_their_way) >= self.pages_ahead
         ):
+            self._page_last = False
             return self.requisites.pop()
         request = self.pages.pop()
         if request is not None:
+            self._page_last = True
             self.on_their_way.add(request)
         return request
 

@@ -29,9 +29,9 @@ DOWNLOAD_DELAY = 0.0
 # item costs 101 tasks, a third of the crawl process's CPU while it fetches requisites.
 # A page yields one item; the rest of its output is requests, which are not awaited.
 CONCURRENT_ITEMS = 8
-# Requisites come first (priority 1), except that a page is fetched first while fewer
-# than PAGES_AHEAD pages are on their way (crawler/fetchorder.py): the first pages of a
-# site bring in its shared requisites by the hundred, and the extraction workers waited.
+# Requisites come first (priority 1), except that pages and requisites take turns while
+# fewer than PAGES_AHEAD pages are on their way (crawler/fetchorder.py): the first pages
+# of a site bring in its shared requisites by the hundred, and the extraction workers waited.
 SCHEDULER_PRIORITY_QUEUE = "crawler.fetchorder.PagesAhead"
 PAGES_AHEAD = 16
 AUTOTHROTTLE_ENABLED = True

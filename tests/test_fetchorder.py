@@ -30,17 +30,18 @@ def names(requests: list[Request | None]) -> list[str]:
     return [r.url.rsplit("/", 1)[1] if r else "-" for r in requests]
 
 
-def test_pages_first_while_few_are_on_their_way() -> None:
+def test_pages_and_requisites_in_turn_while_few_pages_are_on_their_way() -> None:
     q = queue(2)
-    for n in range(3):
+    for n in range(4):
         q.push(requisite(n))
         q.push(page(n))
-    assert len(q) == 6
-    popped = [q.pop() for _ in range(4)]
-    assert names(popped) == ["p2", "p1", "r2.jpg", "r1.jpg"]  # 2 pages held: requisites
-    del popped[:2]  # Scrapy is done with both pages: they are no longer on their way
+    assert len(q) == 8
+    popped = [q.pop() for _ in range(5)]
+    # in turn, then two pages on their way: requisites first, as Scrapy would
+    assert names(popped) == ["p3", "r3.jpg", "p2", "r2.jpg", "r1.jpg"]
+    del popped  # Scrapy is done with both pages: they are no longer on their way
     gc.collect()
-    assert names([q.pop(), q.pop(), q.pop()]) == ["p0", "r0.jpg", "-"]
+    assert names([q.pop() for _ in range(4)]) == ["p1", "r0.jpg", "p0", "-"]
     assert len(q) == 0
 
 
