@@ -5,7 +5,8 @@ A URL seed is fetched and archived, and the links in its main content are cited;
 a file seed is read here (see :mod:`crawler.seeds`). Every cited page is archived
 with its images, stylesheets and icons; with ``CRAWL_DEPTH`` > 0, links within
 the page's registered domain are followed that many hops. Requests go by priority: a
-page's requisites (1) right after it, what is cited (0), then linked pages (-hops).
+page's requisites (1) right after it, what is cited (0), then linked pages (-hops); while
+few pages are on their way, pages and requisites take turns (:mod:`crawler.fetchorder`).
 
 A resumed crawl starts again from the seeds: what the stopped run captured is answered
 from its WARC files (:mod:`crawler.replay`) and parsed again, so the frontier is rebuilt.
