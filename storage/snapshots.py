@@ -52,7 +52,10 @@ def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
     prefix = crawl_prefix(crawl_id) + "text/"
     for key in store.list(prefix):
         if key.endswith(".parquet"):
-            table = pq.read_table(io.BytesIO(store.get(key)))
+            # ParquetFile, in this thread: pq.read_table's dataset scanner leaves threads
+            # that can abort the process as it exits ("terminate called without an
+            # active exception", apache/arrow#34314), seen once in `scrubwatch diff`
+            table = pq.ParquetFile(io.BytesIO(store.get(key))).read(use_threads=False)
             for row in table.to_pylist():
                 rows.setdefault(str(row["url"]), row)
     return rows
