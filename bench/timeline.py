@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import gzip
 import itertools
-import json
 import shutil
 import subprocess
 import sys
@@ -25,10 +23,14 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import newssite
 import psutil
 import run as bench
+
+from storage import open_store
+from storage.crawllog import read_crawl_log
 
 Sample = tuple[float, float, float, float]  # time, main thread, other threads, children
 
@@ -57,12 +59,10 @@ def poll(process: subprocess.Popen[bytes], every: float) -> list[Sample]:
 
 
 def fetched_by_role(store: Path, crawl_id: str, width: int = 4) -> str:
-    log = store / "crawls" / crawl_id / "crawl-log.jsonl.gz"
-    with gzip.open(log) as lines:
-        rows = [json.loads(line) for line in lines]
+    rows = read_crawl_log(open_store(str(store)), crawl_id)
 
-    def at(row: dict[str, str]) -> float:
-        return datetime.fromisoformat(row["fetched_at"].replace("Z", "+00:00")).timestamp()
+    def at(row: dict[str, Any]) -> float:
+        return datetime.fromisoformat(row["fetched_at"]).timestamp()
 
     first = min(at(r) for r in rows)
     bins: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)

@@ -45,23 +45,9 @@ class PagesAhead:
     """Two of Scrapy's priority queues, pages and requisites; see the module's docstring."""
 
     @classmethod
-    def from_crawler(
-        cls,
-        crawler: Crawler,
-        downstream_queue_cls: type[QueueProtocol],
-        key: str,
-        startprios: Any = (),
-        *,
-        start_queue_cls: type[QueueProtocol] | None = None,
-    ) -> Self:
-        return cls(
-            crawler,
-            downstream_queue_cls,
-            key,
-            startprios,
-            start_queue_cls=start_queue_cls,
-            pages_ahead=crawler.settings.getint("PAGES_AHEAD"),
-        )
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """As Scrapy's scheduler builds its priority queues, with ``PAGES_AHEAD``."""
+        return cls(crawler, *args, pages_ahead=crawler.settings.getint("PAGES_AHEAD"), **kwargs)
 
     def __init__(
         self,

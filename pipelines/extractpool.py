@@ -137,8 +137,8 @@ class ExtractorPool:
             context=_fork_server(),
         )
         # The fork server imports trafilatura and loads py3langid's model (about a
-        # second): started now, it does that while the crawl starts, rather than
-        # holding up the reactor when the first page is submitted and pebble forks.
+        # second): started now, it does that while the crawl starts. The first page's
+        # submit, where pebble forks the workers, still waits for what is left of it.
         multiprocessing.forkserver.ensure_running()
 
     def submit(
