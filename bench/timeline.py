@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--every", type=float, default=1.0, help="seconds between polls")
     parser.add_argument("-s", dest="settings", action="append", default=[], metavar="N=V")
+    parser.add_argument("--keep", action="store_true", help="keep the runs' folders and logs")
     args = parser.parse_args()
     more = dict(s.split("=", 1) for s in args.settings)
     work = Path(tempfile.mkdtemp(prefix="bench-timeline-"))
@@ -111,7 +112,10 @@ def main() -> None:
                 )
                 print("  fetched:", fetched_by_role(store, bench.CRAWL_ID_FIRST), flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

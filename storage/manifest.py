@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import platform
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +32,10 @@ from storage.warcverify import check_warc
 
 FORMAT = "scrubwatch-manifest/1"
 SOFTWARE = ("scrubwatch", "scrapy", "warcio", "trafilatura")
+#: WARC bytes from which :func:`entries_ahead` checks them in other processes
+CHECK_AHEAD_BYTES = 16 * 1024**2
+
+Entry = Callable[[str, Path], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ def _previous(store: Store, crawl_id: str) -> dict[str, str] | None:
     return None
 
 
-def _file_entry(key: str, path: Path) -> dict[str, Any]:
+def file_entry(key: str, path: Path) -> dict[str, Any]:
     """Bytes and SHA-256 of a file; for a WARC file also how many records it holds."""
     if not key.endswith(".warc.gz"):
         return {"path": key, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
@@ -68,6 +78,46 @@ def _file_entry(key: str, path: Path) -> dict[str, Any]:
     return entry
 
 
+@contextmanager
+def entries_ahead(files: list[tuple[str, Path]]) -> Iterator[Entry]:
+    """:func:`file_entry`, with the checks of the WARC files among ``files`` started now.
+
+    Checking a WARC file reads all of it (half a second for 100 MB): publishing a crawl
+    does it in other processes, one a core but one, while its own thread builds the
+    index. Below :data:`CHECK_AHEAD_BYTES` of WARC files, or on one core, the checks run
+    in the caller's thread when asked for, as they would without this. A check whose
+    process died is done again in the caller's thread; any other error is raised there,
+    as ``file_entry`` would raise it.
+    """
+    warcs = [(key, path) for key, path in files if key.endswith(".warc.gz")]
+    workers = min(len(warcs), (os.cpu_count() or 1) - 1)
+    if workers < 1 or sum(path.stat().st_size for _, path in warcs) < CHECK_AHEAD_BYTES:
+        yield file_entry
+        return
+    # The fork server (the extraction workers' if the crawl has them): the caller is a
+    # thread of a process with others, which a plain fork would copy in any state.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: dict[tuple[str, Path], Future[dict[str, Any]]] = {
+            (key, path): pool.submit(file_entry, key, path) for key, path in warcs
+        }
+
+        def entry(key: str, path: Path) -> dict[str, Any]:
+            future = pending.pop((key, path), None)
+            if future is None:
+                return file_entry(key, path)
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                return file_entry(key, path)
+
+        try:
+            yield entry
+        finally:
+            for future in pending.values():
+                future.cancel()
+
+
 def build_manifest(
     store: Store,
     crawl_id: str,
@@ -75,18 +125,20 @@ def build_manifest(
     info: dict[str, Any],
     *,
     created: datetime | None = None,
+    entry: Entry = file_entry,
 ) -> dict[str, Any]:
     """The manifest of ``crawl_id`` for ``files`` ((key, local path) pairs) about to be stored.
 
     ``info`` gives ``counts`` (a dict of named numbers) and ``seeds`` (a list); the
-    previous manifest is looked up in ``store``.
+    previous manifest is looked up in ``store``. ``entry`` makes each file's entry: an
+    :func:`entries_ahead` one has the WARC files checked already.
     """
-    entries = [_file_entry(key, path) for key, path in sorted(files)]
+    entries = [entry(key, path) for key, path in sorted(files)]
     return manifest_of(store, crawl_id, entries, info, created=created)
 
 
 def stored_entry(store: Store, key: str) -> dict[str, Any]:
-    """``_file_entry`` of a file already in ``store`` (one that another worker put there).
+    """``file_entry`` of a file already in ``store`` (one that another worker put there).
 
     A WARC file is read back to count its records; another file's SHA-256 comes from
     the store when it knows it cheaply (S3 metadata), else from reading it back.
@@ -139,9 +191,11 @@ def write_manifest(
     info: dict[str, Any],
     *,
     created: datetime | None = None,
+    entry: Entry = file_entry,
 ) -> dict[str, Any]:
     """Build the manifest of ``crawl_id`` and store it; a different one there is a StoreConflict."""
-    return store_manifest(store, build_manifest(store, crawl_id, files, info, created=created))
+    manifest = build_manifest(store, crawl_id, files, info, created=created, entry=entry)
+    return store_manifest(store, manifest)
 
 
 def store_manifest(store: Store, manifest: dict[str, Any]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from storage.layout import (
     worker_file,
     worker_of,
 )
-from storage.manifest import load_manifest, write_manifest
+from storage.manifest import entries_ahead, load_manifest, write_manifest
 from storage.sharedcrawl import COORDINATOR, close_shared_crawl
 from storage.stores import Store
 
@@ -166,26 +166,32 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
         raise PublishError(f"crawl {crawl_id} has nothing staged in {staging_root}")
     worker, info = staged_info(crawl_dir) or (None, {})
     index = index_key(crawl_id, worker_file(INDEX_NAME, worker))
-    if not (staging_root / index).exists():
-        write_index(staging_root, crawl_id, index)
     result = Published(crawl_id)
     failed: list[str] = []
-    files = [(k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)]
-    for key, path in files:
-        try:
-            (result.stored if store.put(key, path) else result.already_there).append(key)
-        except StoreError as exc:
-            logger.error("could not store %s: %s", key, one_line(exc))
-            failed.append(key)
-    if not failed:
-        try:
-            if worker is None:
-                result.manifest = write_manifest(store, crawl_id, files, info)
-            elif info.get("role") == COORDINATOR:
-                result.manifest = close_shared_crawl(store, crawl_id, info)
-        except StoreError as exc:
-            logger.error("could not store %s: %s", manifest_key(crawl_id), one_line(exc))
-            failed.append(manifest_key(crawl_id))
+    # The WARC files are checked for the manifest (which a worker's share has none of)
+    # beside the index, which reads them too.
+    ahead = staged_files(staging_root, crawl_id) if worker is None else []
+    with entries_ahead(ahead) as entry:
+        if not (staging_root / index).exists():
+            write_index(staging_root, crawl_id, index)
+        files = [
+            (k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)
+        ]
+        for key, path in files:
+            try:
+                (result.stored if store.put(key, path) else result.already_there).append(key)
+            except StoreError as exc:
+                logger.error("could not store %s: %s", key, one_line(exc))
+                failed.append(key)
+        if not failed:
+            try:
+                if worker is None:
+                    result.manifest = write_manifest(store, crawl_id, files, info, entry=entry)
+                elif info.get("role") == COORDINATOR:
+                    result.manifest = close_shared_crawl(store, crawl_id, info)
+            except StoreError as exc:
+                logger.error("could not store %s: %s", manifest_key(crawl_id), one_line(exc))
+                failed.append(manifest_key(crawl_id))
     if failed:
         raise PublishError(
             f"{len(failed)} file(s) of crawl {crawl_id} were not stored in {store.uri} "

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
+import storage.manifest as manifest_module
 from storage import (
     Problem,
     Store,
@@ -25,8 +30,10 @@ from storage import (
     warc_key,
     write_manifest,
 )
+from storage.publish import publish_crawl
 from storage.s3store import S3Store
 from tests.fixtures.s3 import s3_client
+from tests.fixtures.stored import Capture, stage_crawl
 
 FIRST, SECOND = "20260101T000000Z", "20260102T000000Z"
 CREATED = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
@@ -168,3 +175,97 @@ def test_load_manifest_errors_name_the_manifest(tmp_path: Path) -> None:
     store.put_bytes(manifest_key(SECOND), b'{"format": "something else"}')
     with pytest.raises(StoreError, match="is not a scrubwatch-manifest/1 manifest"):
         load_manifest(store, SECOND)
+
+
+# --- WARC files checked beside the index -------------------------------------------------
+
+AHEAD = [
+    Capture("https://www.upi.com/a", "upi", "a.warc.gz"),
+    Capture("https://www.upi.com/b", "upi", "b.warc.gz"),
+    Capture("https://www.upi.com/c", "upi", "b.warc.gz"),
+]
+
+
+class CountingPool(ProcessPoolExecutor):
+    """The real pool, counting the keys of what is sent to it."""
+
+    submitted: ClassVar[list[str]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        CountingPool.submitted.append(args[0])
+        return super().submit(fn, *args, **kwargs)
+
+
+def published_manifest(tmp_path: Path, name: str, *, broken: bool = False) -> dict[str, Any]:
+    """The manifest of one staged crawl (the same bytes every call), published anew."""
+    source = tmp_path / "staged"
+    if not source.exists():
+        stage_crawl(source, FIRST, AHEAD, store_uri="unused")
+        if broken:  # the last member cut short: the check must say so the same way
+            path = source / warc_key(FIRST, "b.warc.gz")
+            path.write_bytes(path.read_bytes()[:-7])
+    staging = tmp_path / name / "staging"
+    shutil.copytree(source, staging)
+    published = publish_crawl(open_store(str(tmp_path / name / "archive")), staging, FIRST)
+    return published.manifest
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_warc_files_checked_in_other_processes_make_the_same_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: bool
+) -> None:
+    inline = published_manifest(tmp_path, "inline", broken=broken)
+    monkeypatch.setattr(manifest_module, "CHECK_AHEAD_BYTES", 0)
+    monkeypatch.setattr(manifest_module.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(manifest_module, "ProcessPoolExecutor", CountingPool)
+    CountingPool.submitted = []
+    ahead = published_manifest(tmp_path, "ahead", broken=broken)
+    assert sorted(CountingPool.submitted) == [
+        warc_key(FIRST, "a.warc.gz"),
+        warc_key(FIRST, "b.warc.gz"),
+    ]
+    strip = ("created", "software")
+    assert {k: v for k, v in ahead.items() if k not in strip} == {
+        k: v for k, v in inline.items() if k not in strip
+    }
+    warcs = [f for f in ahead["files"] if f["path"].endswith(".warc.gz")]
+    assert len(warcs) == 2
+    assert [("records" in f) for f in warcs] == [True, not broken]
+
+
+def test_a_check_whose_process_died_is_done_again_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class DeadPool:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def __enter__(self) -> DeadPool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future: Future[Any] = Future()
+            future.set_exception(BrokenProcessPool("a worker died"))
+            return future
+
+    inline = published_manifest(tmp_path, "inline")
+    monkeypatch.setattr(manifest_module, "CHECK_AHEAD_BYTES", 0)
+    monkeypatch.setattr(manifest_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(manifest_module, "ProcessPoolExecutor", DeadPool)
+    again = published_manifest(tmp_path, "again")
+    assert again["files"] == inline["files"]
+
+
+def test_small_or_single_core_checks_stay_in_this_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(manifest_module, "ProcessPoolExecutor", CountingPool)
+    CountingPool.submitted = []
+    published_manifest(tmp_path, "small")  # a few KB, under CHECK_AHEAD_BYTES
+    monkeypatch.setattr(manifest_module, "CHECK_AHEAD_BYTES", 0)
+    monkeypatch.setattr(manifest_module.os, "cpu_count", lambda: 1)
+    published_manifest(tmp_path, "one-core")
+    assert CountingPool.submitted == []
