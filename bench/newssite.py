@@ -39,11 +39,12 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from lxml import html as lxml_html
+from selectolax.lexbor import LexborHTMLParser
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.requisites import REQUISITE_XPATHS, SRCSET_XPATHS, srcset_urls  # noqa: E402
+from crawler.requisites import requisite_refs  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "extraction-sample"
 LINKS_PER_INDEX = 50
@@ -103,11 +104,11 @@ def _local(url: str) -> str:
     return f"/x/{parts.hostname or 'none'}{path}" + (f"?{parts.query}" if parts.query else "")
 
 
-def _requisite_refs(tree: lxml_html.HtmlElement) -> set[str]:
-    refs = {str(v).strip() for xp in REQUISITE_XPATHS for v in tree.xpath(xp)}
-    for xp in SRCSET_XPATHS:
-        for srcset in tree.xpath(xp):
-            refs.update(srcset_urls(str(srcset)))
+def _requisite_refs(page: bytes) -> set[str]:
+    """What the crawler's requisite walk finds in ``page`` (its HTML5 tree), as written."""
+    refs = {
+        ref.strip() for ref in requisite_refs(LexborHTMLParser(page.decode("utf-8", "replace")))
+    }
     return {r for r in refs if r and not r.startswith(("data:", "javascript:", "mailto:", "#"))}
 
 
@@ -124,7 +125,7 @@ def localize(page: bytes, url: str) -> bytes:
     replacements: dict[bytes, bytes] = {}
     if href:
         replacements[href.encode()] = _local(base).encode()
-    for ref in _requisite_refs(tree):
+    for ref in _requisite_refs(page):
         new = _local(urljoin(base, ref)).encode()
         for raw in (ref, html.escape(ref, quote=False), html.escape(ref)):
             replacements.setdefault(raw.encode(), new)
@@ -142,7 +143,7 @@ def check_local(page: bytes, base: str) -> list[str]:
     host = urlsplit(base).netloc
     tree = lxml_html.fromstring(page)
     base = _base(tree, base)[0]
-    return sorted(r for r in _requisite_refs(tree) if urlsplit(urljoin(base, r)).netloc != host)
+    return sorted(r for r in _requisite_refs(page) if urlsplit(urljoin(base, r)).netloc != host)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from crawler.items import FailureItem, PageItem
 from crawler.outlets import OutletRegistry
 from crawler.recent import RecentSet
 from crawler.replay import replayed_capture
-from crawler.requisites import page_links, page_requisites
+from crawler.requisites import html_tree, page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
 from pipelines.warc import Capture, capture_of
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from selectolax.lexbor import LexborHTMLParser
     from twisted.python.failure import Failure
 
 # How many requisite URLs a spider remembers having asked for (about 2 MB at most).
@@ -143,11 +144,12 @@ class CitedSpider(scrapy.Spider):
         yield item
         if not (isinstance(response, TextResponse) and isinstance(item, PageItem) and item.is_html):
             return
-        for request in self.requisites(response):
+        tree = html_tree(response)
+        for request in self.requisites(response, tree):
             yield request
         depth = response.meta.get("hops", 0)
         if depth < self.depth:
-            for url in page_links(response):
+            for url in page_links(response, tree):
                 if same_site(url, response.url):
                     yield response.follow(
                         url,
@@ -159,11 +161,12 @@ class CitedSpider(scrapy.Spider):
                         meta={"role": "linked", "hops": depth + 1, "cited_by": response.url},
                     )
         # Scrapy keeps the response until its item is through the pipelines (extraction
-        # included): let go of its lxml tree and decoded text, several times its body.
-        response._cached_selector = None
+        # included): let go of its decoded text, several times its body.
         response._cached_ubody = None
 
-    def requisites(self, response: TextResponse) -> Iterator[scrapy.Request]:
+    def requisites(
+        self, response: TextResponse, tree: LexborHTMLParser | None = None
+    ) -> Iterator[scrapy.Request]:
         """Requests for the page's requisites, less those this spider asked for lately.
 
         The pages of a site share their stylesheets, icons and logos: a request for
@@ -173,7 +176,7 @@ class CitedSpider(scrapy.Spider):
         no body), so the dupefilter would drop it anyway; what is not recent is left to
         the dupefilter, which knows every request.
         """
-        urls = page_requisites(response)
+        urls = page_requisites(response, tree)
         urls += [u for u in self.previous.get(response.url, ()) if u not in urls]
         for url in urls:
             if not self.requested.add(url):
