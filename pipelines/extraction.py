@@ -31,6 +31,7 @@ from pipelines.payload import (
     decode_html,
     is_html_type,
     looks_like_html,
+    parse_html,
 )
 from storage.contentcoding import (
     DEFAULT_MAX_BYTES,
@@ -64,7 +65,9 @@ _IMAGE_XPATH = (
     " or @property='og:image:url' or @name='twitter:image' or @property='twitter:image'"
     " or @name='twitter:image:src']/@content"
 )
-_SRCSET_XPATH = "//img/@srcset|//picture/source/@srcset"
+# //picture//source, not /source: libxml2's HTML 4 parser does not know <source> is empty
+# and puts each source of a picture inside the one before (crawler.requisites)
+_SRCSET_XPATH = "//img/@srcset|//picture//source/@srcset"
 _NEEDS_QUOTING = re.compile(r"[\s\"<>\\^`{|}]")
 _STAND_IN = "https://link.invalid/"  # RFC 2606: .invalid never resolves
 
@@ -183,7 +186,7 @@ def extract_page(
         return Extraction("not_html", str(exc))
     except Undecodable as exc:
         return Extraction("decode_error", str(exc))
-    tree = trafilatura.load_html(html)
+    tree = parse_html(html)
     if tree is None:
         return Extraction("empty", "no HTML tree")
     base_href = next((str(h) for h in tree.xpath("//base/@href")), "")

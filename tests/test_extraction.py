@@ -14,6 +14,9 @@ import brotli
 import pytest
 import trafilatura
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 from scrapy.utils.test import get_crawler
 from trafilatura.settings import Document
 
@@ -28,7 +31,7 @@ from pipelines.extraction import (
     make_options,
 )
 from pipelines.extractpool import ExtractorPool, extract_payload
-from pipelines.payload import decode_html
+from pipelines.payload import decode_html, parse_html
 from storage.contentcoding import ContentDecodingError, ContentTooLarge
 from tests.fixtures.sample import FALLBACK_PAGE, SAMPLE, sample_page
 
@@ -153,7 +156,7 @@ def test_links_of_the_main_content_and_all_images_are_absolute() -> None:
     <article><p>{paragraph} <a href="report.pdf">the report</a>,
     <a href="../2025/older.html#top">an older story</a> and
     <a href="//cdn.example.net/x">a mirror</a>.</p>
-    <picture><source srcset="p-1x.webp 1x, p-2x.webp 2x"><img src="p.jpg"
+    <picture><source srcset="p-1x.webp 1x, p-2x.webp 2x"><source srcset="p.avif"><img src="p.jpg"
     srcset="q-320.jpg 320w, https://img.example.org/q-640.jpg 640w"></picture>
     <p>{paragraph}</p></article><footer><a href="/about">About</a></footer></body></html>"""
     result = extract_page(html.encode(), URL, "text/html; charset=utf-8")
@@ -168,6 +171,7 @@ def test_links_of_the_main_content_and_all_images_are_absolute() -> None:
         "http://example.org/news/2026/tw.png",
         "http://example.org/news/2026/p-1x.webp",
         "http://example.org/news/2026/p-2x.webp",
+        "http://example.org/news/2026/p.avif",  # lxml nests it in the first source
         "http://example.org/news/2026/p.jpg",
         "http://example.org/news/2026/q-320.jpg",
         "https://img.example.org/q-640.jpg",
@@ -274,6 +278,40 @@ def sample() -> dict[str, tuple[bytes, dict[str, str]]]:
         stem: (gzip.decompress((SAMPLE / "html" / f"{stem}.html.gz").read_bytes()), entry)
         for stem, entry in truth.items()
     }
+
+
+def _tree_bytes(tree: object) -> bytes | None:
+    return None if tree is None else etree.tostring(tree)
+
+
+def test_parse_html_makes_load_htmls_tree_of_every_sample_page() -> None:
+    for stem, (html, _) in sample().items():
+        text = decode_html(html, "text/html")[0]
+        assert _tree_bytes(parse_html(text)) == _tree_bytes(trafilatura.load_html(text)), stem
+
+
+_PIECES = st.sampled_from(
+    [
+        "<!DOCTYPE html>", '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x/y.dtd">',
+        "<! DOCTYPE x/>", "<html>", "<html/>", "<html lang=de />", "<head>", "<title>T</title>",
+        "<body>", "<p>", "</p>", "<div class=a>", "</div>", "<br/>", "<!-- c -->", "<?pi x?>",
+        "\n", "\r\n", " ", "text", "Zoë", "中文", "😀", "&amp;", "&#0;", "<", ">", "/",
+        "\x00", "\x08", "\x0b", "\x0c", "\x1f", "\x7f", "\ufffe", "\uffff", "\ufffd",
+        "\ud800", "<meta charset=latin-1>", "<script>if (a<b) x()</script>", "</html>",
+    ]
+)  # fmt: skip
+
+
+_PAGE = st.lists(_PIECES, max_size=30).map("".join)
+# what comes after 4 KB of a page parse_html cleans itself, what comes before it leaves
+# to load_html when it holds a character to clean
+_LONG_PAGE = st.tuples(_PAGE, _PAGE).map(lambda p: f"{p[0]}\n<p>{'y' * 4100}</p>{p[1]}")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_PAGE, _LONG_PAGE))
+def test_parse_html_makes_load_htmls_tree(html: str) -> None:
+    assert _tree_bytes(parse_html(html)) == _tree_bytes(trafilatura.load_html(html))
 
 
 @pytest.mark.slow
