@@ -9,8 +9,6 @@ Plain Python: it reads no settings; :mod:`pipelines.extract` and
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import resource
 import threading
@@ -25,6 +23,7 @@ from pebble import ProcessExpired, ProcessPool
 from trafilatura.settings import Extractor
 
 from crawler.memory import trim_malloc
+from pipelines import forkserver
 from pipelines.extraction import OPTIONS, Extraction, extract_page
 from storage.contentcoding import (
     DEFAULT_MAX_BYTES,
@@ -93,13 +92,6 @@ Page = tuple[bytes, str, str, str]  # body, url, content type, content encoding
 T = TypeVar("T")
 
 
-def _fork_server() -> multiprocessing.context.ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    # "__main__": a script's main module is imported once there, not in every worker.
-    context.set_forkserver_preload(["__main__", "pipelines.extractpreload"])
-    return context
-
-
 class ExtractorPool:
     """Worker processes (one per core by default) extracting pages under a time limit.
 
@@ -134,12 +126,13 @@ class ExtractorPool:
             max_tasks=MAX_TASKS,
             initializer=_init_worker,
             initargs=(options, max_bytes, memory_limit),
-            context=_fork_server(),
+            context=forkserver.fork_server(),
         )
         # The fork server imports trafilatura and loads py3langid's model (about a
-        # second): started now, it does that while the crawl starts. The first page's
-        # submit, where pebble forks the workers, still waits for what is left of it.
-        multiprocessing.forkserver.ensure_running()
+        # second): started now if the CLI has not started it already, it does that while
+        # the crawl starts. The first page's submit, where pebble forks the workers,
+        # still waits for what is left of it.
+        forkserver.start()
 
     def submit(
         self, body: bytes, url: str, content_type: str, content_encoding: str = ""
