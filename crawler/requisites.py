@@ -150,10 +150,10 @@ def html_tree(response: TextResponse) -> LexborHTMLParser:
 
 def page_requisites(response: TextResponse, tree: LexborHTMLParser | None = None) -> list[str]:
     """The requisites' absolute URLs; ``tree``: the page parsed by :func:`html_tree`."""
-    return _absolute(response, requisite_refs(tree or html_tree(response)))
+    return _absolute(response, requisite_refs(tree if tree is not None else html_tree(response)))
 
 
 def page_links(response: TextResponse, tree: LexborHTMLParser | None = None) -> list[str]:
     """The absolute URLs of the page's links; ``tree`` as for :func:`page_requisites`."""
-    anchors = (tree or html_tree(response)).css("a[href]")
+    anchors = (tree if tree is not None else html_tree(response)).css("a[href]")
     return _absolute(response, [a.attributes.get("href") or "" for a in anchors])
