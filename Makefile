@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh Debian machine with Python 3.11:
 #   make demo   creates the venv, installs, crawls the embedded local cited web into ./archive
-#   make test   creates the venv, installs, runs ruff, mypy and pytest
+#   make test   creates the venv, installs, runs ruff, lint-imports, mypy and pytest
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed-stamp
 
-.PHONY: venv pywb demo test lint typecheck bench clean services
+.PHONY: venv pywb demo test test-fast lint typecheck bench clean services
 
 venv: $(STAMP)
 
@@ -39,12 +39,17 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	$(BIN)/mypy
 
 test: venv pywb services lint typecheck
 	$(BIN)/pytest
+
+# A developer's loop: everything but the end-to-end runs marked slow.
+test-fast: venv pywb services lint typecheck
+	$(BIN)/pytest -m "not slow"
 
 bench: venv
 	$(BIN)/python bench/run.py

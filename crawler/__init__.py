@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from storage import __version__
 
-try:
-    __version__ = version("scrubwatch")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0"
+__all__ = ["__version__"]

@@ -61,11 +61,6 @@ class CrawlIdentity:
             resolve_setting(settings, "STAGING_DIR", str(staging))
 
 
-def crawl_staging(settings: Settings) -> Path:
-    """The staged copy of this crawl's folder (it mirrors the store's layout)."""
-    return Path(settings.get("STAGING_DIR")) / layout.crawl_prefix(settings.get("CRAWL_ID"))
-
-
 class SharedFrontier:
     """Add-on: with ``REDIS_URL``, this process is one worker of a crawl shared over Redis."""
 

@@ -16,7 +16,6 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.addon import default_staging_dir
-from crawler.crawlgroup import CrawlGroup, GroupError, connect
 from crawler.logs import skip_unlogged
 from crawler.outlets import OutletRegistry
 from crawler.resume import (
@@ -27,7 +26,6 @@ from crawler.resume import (
     finished,
     read_args,
     resumable,
-    resume_command,
     running,
     seed_paths,
     store_identity,
@@ -43,9 +41,10 @@ from storage import (
     open_store,
     validate_crawl_id,
 )
+from storage.crawlgroup import CrawlGroup, GroupError, connect
 from storage.layout import crawl_prefix
 from storage.publish import PublishError, publish_crawl, read_info
-from storage.resumable import prepare
+from storage.resumable import prepare, resume_command
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:

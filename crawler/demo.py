@@ -20,10 +20,10 @@ from pathlib import Path
 
 from crawler.localweb import LocalWeb
 from crawler.summary import CrawlError
+from history.diff import diff_crawls
+from history.report import render_report
+from history.timeline import get_payload
 from storage import new_crawl_id, open_store
-from storage.diff import diff_crawls
-from storage.report import render_report
-from storage.timeline import get_payload
 
 Echo = Callable[[str], object]
 

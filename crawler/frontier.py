@@ -13,7 +13,7 @@ pin an old Scrapy, the subclasses here and in :mod:`crawler.sharedqueue` adapt i
   workers still use; the coordinator deletes them when it closes the crawl;
 - requests travel as JSON, bytes tagged, not pickled: whoever can write to the Redis
   cannot make a worker run code;
-- taking a request marks its worker busy in the same step (:mod:`crawler.crawlgroup`),
+- taking a request marks its worker busy in the same step (:mod:`storage.crawlgroup`),
   and :class:`FrontierIdle` keeps a worker open while any other is busy.
 
 Scrapy's scheduler interface is synchronous, so the scheduler talks to Redis in the
@@ -37,8 +37,8 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
-from crawler.crawlgroup import CrawlGroup, connect
 from crawler.sharedqueue import RequestCodec, SharedQueue
+from storage.crawlgroup import CrawlGroup, connect
 
 if TYPE_CHECKING:
     from typing import Self

@@ -16,9 +16,9 @@ from typing import Any
 
 from crawler.jobs import Job
 from crawler.jobstate import write_atomic
+from history.diff import diff_crawls
+from history.report import render_report
 from storage import new_crawl_id, validate_crawl_id
-from storage.diff import diff_crawls
-from storage.report import render_report
 from storage.stores import open_existing_store
 
 Runner = Callable[[Job, str], int]

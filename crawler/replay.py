@@ -28,7 +28,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.asyncio import run_in_thread
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.addon import crawl_staging
+from pipelines.staging import crawl_staging
 from pipelines.warc import Capture, WarcCapture
 from storage import StoreError, open_store
 from storage.captures import CaptureIndex

@@ -19,12 +19,12 @@ from urllib.parse import urldefrag
 
 from selectolax.lexbor import LexborHTMLParser
 
-if TYPE_CHECKING:  # no Scrapy at run time: the extraction workers import srcset_urls
+from pipelines.srcset import srcset_urls
+
+if TYPE_CHECKING:
     from scrapy.http import TextResponse
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_HTML_SPACE = " \t\n\r\f"
-_SRCSET_GAP = _HTML_SPACE + ","
 _XML_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() collapses
 
 # rel keywords are ASCII case-insensitive
@@ -41,37 +41,6 @@ REQUISITE_XPATHS = (
     "//video/@poster",
 )
 SRCSET_XPATHS = ("//img/@srcset", "//picture/source/@srcset")
-
-
-def srcset_urls(srcset: str) -> list[str]:
-    """The URLs of a ``srcset`` attribute (``a.jpg 1x, b.jpg 2x``), as HTML parses it.
-
-    A candidate is a URL (a run without whitespace; commas at its end close it) then
-    descriptors up to the next comma outside parentheses, so ``a.jpg 1x,b.jpg 2x`` is
-    two URLs and a ``data:`` URL keeps its comma.
-    """
-    urls = []
-    pos, end = 0, len(srcset)
-    while pos < end:
-        while pos < end and srcset[pos] in _SRCSET_GAP:
-            pos += 1
-        start = pos
-        while pos < end and srcset[pos] not in _HTML_SPACE:
-            pos += 1
-        url = srcset[start:pos]
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:  # descriptors, to the comma that ends the candidate
-            depth = 0
-            while pos < end and (srcset[pos] != "," or depth):
-                if srcset[pos] == "(":
-                    depth += 1
-                elif srcset[pos] == ")" and depth:
-                    depth -= 1
-                pos += 1
-        if url:
-            urls.append(url)
-    return urls
 
 
 def _absolute(response: TextResponse, refs: list[str]) -> list[str]:

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import fcntl
 import json
-import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from storage import Store, crawl_exists
-from storage.layout import OPEN_SUFFIX, manifest_key
+from storage.layout import OPEN_SUFFIX, manifest_key, staged_crawl
 from storage.publish import read_info
-from storage.resumable import crawl_dir
 
 ARGS_NAME = "crawl-args.json" + OPEN_SUFFIX
 LOCK_NAME = "crawl.lock" + OPEN_SUFFIX
@@ -36,18 +34,11 @@ RESUME_COMPONENTS = {
     "EXTENSIONS": {"crawler.replay.ResumeCrawl": 150},
     "DOWNLOADER_MIDDLEWARES": {"crawler.replay.ArchiveReplay": 950},
 }
-#: Scrapy's finish_reason for a crawl stopped by the first SIGTERM or Ctrl-C
-INTERRUPTED = "shutdown"
-
-
-def resume_command(store_uri: str, crawl_id: str) -> str:
-    """The command line that finishes a stopped crawl."""
-    return shlex.join(["scrubwatch", "crawl", "--resume", crawl_id, "--store", store_uri])
 
 
 def write_args(staging_root: Path, crawl_id: str, args: dict[str, Any]) -> Path:
     """Keep how the crawl was asked for, so that ``--resume`` can ask for it again."""
-    path = crawl_dir(staging_root, crawl_id) / ARGS_NAME
+    path = staged_crawl(staging_root, crawl_id) / ARGS_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("crawl-args.tmp" + OPEN_SUFFIX)
     tmp.write_text(json.dumps(args, indent=1, sort_keys=True) + "\n")
@@ -57,7 +48,7 @@ def write_args(staging_root: Path, crawl_id: str, args: dict[str, Any]) -> Path:
 
 def read_args(staging_root: Path, crawl_id: str) -> dict[str, Any] | None:
     """How the staged crawl was asked for; None if no crawl of that id is staged."""
-    path = crawl_dir(staging_root, crawl_id) / ARGS_NAME
+    path = staged_crawl(staging_root, crawl_id) / ARGS_NAME
     try:
         args = json.loads(path.read_text())
     except FileNotFoundError:
@@ -118,7 +109,7 @@ def resumable(store: Store, staging_root: Path, crawl_id: str, seeds: list[str])
 def finished(staging_root: Path, crawl_id: str) -> bool:
     """Whether the staged crawl finished (its crawl-info.json is written): only its
     publishing is left to do."""
-    return read_info(crawl_dir(staging_root, crawl_id)) is not None
+    return read_info(staged_crawl(staging_root, crawl_id)) is not None
 
 
 @contextmanager
@@ -126,7 +117,7 @@ def running(staging_root: Path, crawl_id: str) -> Iterator[None]:
     """Hold the staged crawl's lock while it runs, so that it is never resumed (its open
     WARC file trimmed) under a process still writing it. The kernel lets go of an
     ``flock`` when its process ends, however it ends."""
-    path = crawl_dir(staging_root, crawl_id) / LOCK_NAME
+    path = staged_crawl(staging_root, crawl_id) / LOCK_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
         try:

@@ -83,7 +83,7 @@ EXTENSIONS = {
     "pipelines.publish.PublishCrawl": 200,
     "crawler.memory.ReleaseFreeMemory": 300,
 }
-# Seconds between two returns of malloc's free pages to the system (crawler/memory.py):
+# Seconds between two returns of malloc's free pages to the system (crawler/memory.py, pipelines/malloc.py):
 # every 2 s, the crawl process peaked 30 MB higher on the benchmark's site.
 MEMORY_TRIM_INTERVAL = 0.5
 

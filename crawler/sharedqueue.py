@@ -20,7 +20,7 @@ from scrapy import Request, Spider
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 
-from crawler.crawlgroup import CrawlGroup, connect, group_key
+from storage.crawlgroup import CrawlGroup, connect, group_key
 
 if TYPE_CHECKING:
     from typing import Self

@@ -18,10 +18,10 @@ from typing import Any
 from redis import RedisError
 
 from crawler.crawl import project_settings, run_process, use_outlets
-from crawler.crawlgroup import RUNNING, CrawlGroup, GroupError, connect
 from crawler.summary import CrawlError, CrawlSummary
 from pipelines.publishshared import store_identity
 from storage import manifest_key, open_store, validate_crawl_id
+from storage.crawlgroup import RUNNING, CrawlGroup, GroupError, connect
 from storage.sharedcrawl import WORKER
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 
-from crawler.addon import crawl_staging
-from crawler.items import FailureItem, PageItem
+from pipelines.items import FailureItem, PageItem
+from pipelines.staging import crawl_staging
 from storage.crawllog import CrawlLogWriter
 from storage.layout import LOG_NAME, worker_file
 

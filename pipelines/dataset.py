@@ -18,8 +18,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from crawler.addon import crawl_staging
 from pipelines.datasetfile import COLUMNS, DatasetWriter, make_row
+from pipelines.staging import crawl_staging
 
 if TYPE_CHECKING:
     from typing import Self

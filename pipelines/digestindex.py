@@ -7,7 +7,7 @@ full; every later claim gets the winner back and becomes a revisit referring to 
 
 ``MemoryDigestIndex`` serves a crawl run by one process. ``RedisDigestIndex`` serves a
 crawl shared by several workers: a claim is one ``HSETNX`` on the crawl's ``digests``
-hash (see :mod:`crawler.crawlgroup`), atomic in Redis, so exactly one worker writes
+hash (see :mod:`storage.crawlgroup`), atomic in Redis, so exactly one worker writes
 each payload in full however many fetch it at the same moment.
 """
 

@@ -1,6 +1,6 @@
 """Item pipeline that extracts the text of every captured HTML page, in worker processes.
 
-A :class:`~crawler.items.PageItem` served as HTML (or without a Content-Type but
+A :class:`~pipelines.items.PageItem` served as HTML (or without a Content-Type but
 starting like HTML) goes to an :class:`~pipelines.extractpool.ExtractorPool`; the
 reactor thread only awaits the future. The page's dataset row is attached to the
 item (``item.row``) for :mod:`pipelines.dataset` to write; every outcome is counted
@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import PageItem
 from pipelines.datasetfile import make_row
 from pipelines.extraction import Extraction, looks_like_html, make_options
 from pipelines.extractpool import ExtractorPool
+from pipelines.items import PageItem
 
 if TYPE_CHECKING:
     from typing import Self

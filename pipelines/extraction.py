@@ -23,7 +23,6 @@ from trafilatura.settings import Document, Extractor
 from trafilatura.xml import xmltotxt
 from w3lib.url import safe_url_string
 
-from crawler.requisites import srcset_urls
 from pipelines.metadata import page_metadata
 from pipelines.payload import (
     NotHtml,
@@ -33,6 +32,7 @@ from pipelines.payload import (
     looks_like_html,
     parse_html,
 )
+from pipelines.srcset import srcset_urls
 from storage.contentcoding import (
     DEFAULT_MAX_BYTES,
     decode_content,

@@ -22,9 +22,9 @@ import py3langid
 from pebble import ProcessExpired, ProcessPool
 from trafilatura.settings import Extractor
 
-from crawler.memory import trim_malloc
 from pipelines import forkserver
 from pipelines.extraction import OPTIONS, Extraction, extract_page
+from pipelines.malloc import trim_malloc
 from storage.contentcoding import (
     DEFAULT_MAX_BYTES,
     ContentDecodingError,

@@ -20,7 +20,7 @@ from justext.core import define_stoplist
 from trafilatura.external import jt_stoplist_init
 
 import pipelines.extractpool  # noqa: F401  (trafilatura, lxml, htmldate, ...)
-from crawler.memory import trim_malloc
+from pipelines.malloc import trim_malloc
 
 py3langid.classify("load the model")
 # What trafilatura.external.try_justext asks for when the page's language is not set

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.asyncio import run_in_thread
 
-from crawler.resume import INTERRUPTED, resume_command
 from pipelines.writeerrors import WRITE_STOP_REASONS
 from storage import Store, StoreError, crawl_exists, open_store
 from storage.publish import publish_crawl, write_info
+from storage.resumable import resume_command
 
 if TYPE_CHECKING:
     from typing import Self
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
+
+#: Scrapy's finish_reason for a crawl stopped by the first SIGTERM or Ctrl-C
+INTERRUPTED = "shutdown"
 
 
 class CrawlExists(ValueError):

@@ -4,7 +4,7 @@ It replaces :class:`~pipelines.publish.PublishCrawl` when ``REDIS_URL`` is set (
 add-on :class:`crawler.addon.SharedFrontier` swaps them). At start the coordinator
 opens the crawl in Redis, refusing a crawl id that the store or Redis already holds,
 and a worker joins it, refused unless it is running and not closed; from then on both
-beat (:class:`crawler.crawlgroup.Heartbeat`) until they have published, so that a slow
+beat (:class:`storage.crawlgroup.Heartbeat`) until they have published, so that a slow
 worker is told apart from a dead one.
 
 Once its engine has stopped, a worker puts its files into the store without a manifest
@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 from redis import RedisError
 from scrapy import signals
 
-from crawler.crawlgroup import CLOSING, PUBLISHED, PUBLISHING, CrawlGroup, Heartbeat, connect
-from crawler.resume import INTERRUPTED
-from pipelines.publish import CrawlExists, PublishCrawl, check_new, open_crawl_store
+from pipelines.publish import INTERRUPTED, CrawlExists, PublishCrawl, check_new, open_crawl_store
 from storage import Store, manifest_key
+from storage.crawlgroup import CLOSING, PUBLISHED, PUBLISHING, CrawlGroup, Heartbeat, connect
 from storage.publish import publish_crawl, write_info
 from storage.sharedcrawl import COORDINATOR
 

@@ -39,15 +39,15 @@ from typing import TYPE_CHECKING
 from scrapy import Request, signals
 from scrapy.utils.asyncio import run_in_thread
 
-from crawler.addon import crawl_staging
-from crawler.crawlgroup import connect, group_key
 from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
+from pipelines.staging import crawl_staging
 from pipelines.warcexchange import exchange_from, warcinfo_fields
 from pipelines.warcfile import RollingWarcFile, WarcWriteError
 from pipelines.warcrecords import Exchange, Original, build_exchange, new_record_id, sha256_digest
 from pipelines.warcrecords import warc_date as format_date
 from pipelines.writeerrors import WriteErrors, closer
 from storage import Store, open_store
+from storage.crawlgroup import connect, group_key
 from storage.digests import ArchivedPayload, DigestLog, digests_key, load_digest_index
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """What the WARC capture takes from Scrapy: an exchange as it went over the wire, warcinfo fields.
 
-A body cut short at the size limit (:mod:`crawler.middlewares.oversize`) is marked
-``WARC-Truncated: length``.
+A body cut short at the size limit (:mod:`crawler.middlewares.oversize`, which marks the
+request's meta with :data:`TRUNCATED_META`) is marked ``WARC-Truncated: length``.
 
 Settings (for the warcinfo record): ``CRAWL_ID``, ``WARC_OPERATOR``, ``ROBOTSTXT_OBEY``,
 ``USER_AGENT``, ``SEEDS``.
@@ -16,13 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler import __version__
-from crawler.middlewares.oversize import truncation_of
 from pipelines.warcrecords import Exchange
+from storage import __version__
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Headers, Response
+
+
+#: request meta key: why the download was cut short ("length": at the size limit)
+TRUNCATED_META = "warc_truncated"
+
+
+def truncation_of(request: Request, response: Response) -> str | None:
+    """The ``WARC-Truncated`` reason for a response, None when it is whole."""
+    if "download_stopped" not in response.flags:
+        return None
+    return request.meta.get(TRUNCATED_META, "unspecified")
 
 
 def _header_pairs(headers: Headers) -> list[tuple[str, str]]:

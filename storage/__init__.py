@@ -6,6 +6,8 @@ tools read the corpus through it.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from storage.errors import StoreConflict, StoreError, StoreMissing
 from storage.layout import (
     crawl_exists,
@@ -22,6 +24,11 @@ from storage.layout import (
 )
 from storage.manifest import Problem, build_manifest, load_manifest, verify_store, write_manifest
 from storage.stores import STORE_SCHEMES, Store, open_store
+
+try:
+    __version__ = version("scrubwatch")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0.0.0"
 
 __all__ = [
     "STORE_SCHEMES",

@@ -164,9 +164,14 @@ def crawl_exists(store: Store, crawl_id: str) -> bool:
     return next(iter(store.list(crawl_prefix(crawl_id))), None) is not None
 
 
+def staged_crawl(staging_root: Path, crawl_id: str) -> Path:
+    """The staged copy of a crawl's folder: it mirrors the store's layout."""
+    return staging_root / crawl_prefix(crawl_id)
+
+
 def staged_files(staging_root: Path, crawl_id: str) -> list[tuple[str, Path]]:
     """(key, path) of every closed file staged for ``crawl_id``, sorted by key."""
-    crawl_dir = staging_root / crawl_prefix(crawl_id)
+    crawl_dir = staged_crawl(staging_root, crawl_id)
     if not crawl_dir.is_dir():
         return []
     files = [

@@ -62,7 +62,7 @@ class Published:
     manifest: dict[str, Any] = field(default_factory=dict)
 
 
-def resume_command(store: Store, staging_root: Path, crawl_id: str) -> str:
+def push_command(store: Store, staging_root: Path, crawl_id: str) -> str:
     """The ``scrubwatch push`` command line that finishes publishing ``crawl_id``."""
     words = ["scrubwatch", "push", "--store", store.uri, "--staging", str(staging_root)]
     words += ["--crawl", crawl_id]
@@ -196,7 +196,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
         raise PublishError(
             f"{len(failed)} file(s) of crawl {crawl_id} were not stored in {store.uri} "
             f"(first: {failed[0]}); they are kept in {crawl_dir}: run "
-            f"`{resume_command(store, staging_root, crawl_id)}` to finish"
+            f"`{push_command(store, staging_root, crawl_id)}` to finish"
         )
     _remove_staged(store, crawl_dir, crawl_id)
     return result

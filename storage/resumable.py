@@ -15,6 +15,7 @@ not Scrapy's JOBDIR (whose queue is lost on an unclean stop), say what is done.
 from __future__ import annotations
 
 import hashlib
+import shlex
 import shutil
 from collections import Counter
 from collections.abc import Collection
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.layout import OPEN_SUFFIX, crawl_prefix
+from storage.layout import OPEN_SUFFIX, staged_crawl
 from storage.warctrim import Trimmed, trim_open_warc
 
 SET_ASIDE = "set-aside"
@@ -58,10 +59,6 @@ class ArchivedCrawl:
     counts: Counter[str] = field(default_factory=Counter)
 
 
-def crawl_dir(staging_root: Path, crawl_id: str) -> Path:
-    return staging_root / crawl_prefix(crawl_id)
-
-
 def set_aside_dir(staging_root: Path, crawl_id: str) -> Path:
     """Where what a resume keeps but must not publish goes, outside ``crawls/``."""
     return staging_root / SET_ASIDE / crawl_id
@@ -72,7 +69,7 @@ def prepare(staging_root: Path, crawl_id: str, keep: Collection[str] = ()) -> li
 
     Files named in ``keep`` (at the top of the crawl's folder) stay where they are.
     """
-    folder = crawl_dir(staging_root, crawl_id)
+    folder = staged_crawl(staging_root, crawl_id)
     aside = set_aside_dir(staging_root, crawl_id)
     mended = [
         trim_open_warc(path, aside / WARC_FOLDER)
@@ -124,3 +121,8 @@ def read_archive(warc_dir: Path) -> ArchivedCrawl:
                 if rec_type == "response" and found.status != 304 and found.digest != EMPTY:
                     archived.full.setdefault(found.digest, found)
     return archived
+
+
+def resume_command(store_uri: str, crawl_id: str) -> str:
+    """The command line that finishes a stopped crawl."""
+    return shlex.join(["scrubwatch", "crawl", "--resume", crawl_id, "--store", store_uri])

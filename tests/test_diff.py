@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from crawler.localweb import LocalWeb
+from history.diff import diff_crawls
 from storage import open_store
-from storage.diff import diff_crawls
 from tests.fixtures.cli import crawl_local, run_cli
 
 pytestmark = pytest.mark.slow

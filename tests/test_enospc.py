@@ -21,12 +21,12 @@ from typing import Any, BinaryIO
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.crawlgroup import connect
 from crawler.localweb import LocalWeb
 from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
 from pipelines.warcfile import RollingWarcFile, WarcWriteError, open_exclusive
 from pipelines.warcrecords import Exchange, Original, build_exchange
 from pipelines.writeerrors import DISK_FULL, WRITE_FAILED, WriteErrors, stop_reason
+from storage.crawlgroup import connect
 from storage.warcverify import check_warc
 from tests.fixtures.cli import FAST
 from tests.fixtures.warcs import Stats

@@ -9,7 +9,7 @@ import sys
 import pytest
 from scrapy import Spider
 
-from crawler.memory import limit_malloc_arenas
+from pipelines.malloc import limit_malloc_arenas
 
 
 def test_an_arena_limit_in_the_environment_wins() -> None:
@@ -21,7 +21,7 @@ def test_threads_share_the_arenas_once_limited() -> None:
     # In a fresh process: 8 threads alive at once, allocating, would get 8 arenas.
     code = """
 import ctypes, threading
-from crawler.memory import limit_malloc_arenas
+from pipelines.malloc import limit_malloc_arenas
 assert limit_malloc_arenas({}, arenas=2)
 together = threading.Barrier(8)
 def work():
@@ -47,7 +47,7 @@ def test_free_pages_inside_the_heap_go_back_to_the_system() -> None:
     # 200 MB of 4 KB blocks freed below one still in use: glibc alone keeps them
     code = """
 import gc
-from crawler.memory import trim_malloc
+from pipelines.malloc import trim_malloc
 def anon_kb():
     for line in open('/proc/self/status'):
         if line.startswith('RssAnon:'):

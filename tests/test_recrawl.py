@@ -16,8 +16,8 @@ import pytest
 
 from crawler.localweb import LocalWeb
 from crawler.settings import WARC_DEDUP_MIN_SIZE
+from history.timeline import get_payload, timeline
 from storage import open_store
-from storage.timeline import get_payload, timeline
 from tests.fixtures.cli import crawl_local
 from tests.fixtures.warcs import payload_size, records
 

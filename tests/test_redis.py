@@ -22,15 +22,15 @@ import redis
 from scrapy import Request
 from scrapy.utils.request import request_from_dict
 
-from crawler.crawlgroup import CrawlGroup, connect
 from crawler.localweb import LocalWeb
 from crawler.sharedqueue import RequestCodec
+from history.snapshots import load_snapshot
 from pipelines.digestindex import RedisDigestIndex
 from pipelines.warcrecords import Original
 from storage import open_store, verify_store
 from storage.cdxj import BLOCK_LINES
+from storage.crawlgroup import CrawlGroup, connect
 from storage.layout import INDEX_NAME
-from storage.snapshots import load_snapshot
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
 from tests.fixtures.warcs import deduplicated, index_lines, records
 

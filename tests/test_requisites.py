@@ -19,9 +19,9 @@ from crawler.requisites import (
     page_links,
     page_requisites,
     requisite_refs,
-    srcset_urls,
 )
 from crawler.spiders.cited import CitedSpider
+from pipelines.srcset import srcset_urls
 
 SAMPLE = Path(__file__).parent / "data" / "extraction-sample" / "html"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storage.textdiff import diff_text, paragraphs, sentences
+from history.textdiff import diff_text, paragraphs, sentences
 
 OLD = """Dong Jingwei is the vice minister of state security.
 He was last seen in public in September 2020. A photo was shared on Twitter.

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import click
 
 from crawler import __version__
-from crawler.memory import limit_malloc_arenas
 from crawler.outlets import OutletRegistry, SeedError
 from crawler.settings import OUTLETS_REGISTRY
+from pipelines.malloc import limit_malloc_arenas
 from storage import StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -19,8 +19,8 @@ from storage import StoreError
 @one_line_errors
 def timeline(store: str, url: str, as_json: bool) -> None:
     """Every capture of URL across the store's crawls, and whether it changed."""
+    from history.timeline import timeline as url_timeline
     from storage.stores import open_existing_store
-    from storage.timeline import timeline as url_timeline
 
     entries = url_timeline(open_existing_store(store), url)
     if not entries:
@@ -43,8 +43,8 @@ def timeline(store: str, url: str, as_json: bool) -> None:
 @one_line_errors
 def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str | None) -> None:
     """The archived bytes of URL (content-encoding undone; revisits followed)."""
+    from history.timeline import get_payload
     from storage.stores import open_existing_store
-    from storage.timeline import get_payload
 
     capture, body = get_payload(open_existing_store(store), url, crawl_id=crawl_id, at=at)
     if output:
@@ -77,8 +77,8 @@ def diff(
     html_path: str | None,
 ) -> None:
     """What changed between two crawls, and what was scrubbed."""
-    from storage.diff import diff_crawls
-    from storage.report import render_report
+    from history.diff import diff_crawls
+    from history.report import render_report
     from storage.stores import open_existing_store
 
     opened = open_existing_store(store)

@@ -5,7 +5,10 @@ Scrapy cancels a body past ``DOWNLOAD_MAXSIZE`` (or refuses it outright when its
 crawl-log failure. Here the limit is enforced on ``bytes_received`` instead: once a
 body passes it, :class:`~scrapy.exceptions.StopDownload` ends the download and the
 response arrives with what was received and ``download_stopped`` in its flags. The
-WARC capture then writes it with ``WARC-Truncated: length`` (:func:`truncation_of`).
+WARC capture then writes it with ``WARC-Truncated: length``: the cut is marked in the
+request's meta (:data:`pipelines.warcexchange.TRUNCATED_META`), which the capture reads on
+``response_downloaded`` and this middleware takes off again before the response goes on,
+so that a redirect does not carry it to the next request.
 
 For this, the download handler's own cut is switched off while a request is in
 flight (``download_maxsize`` meta 0) and the request's limit is put back before any
@@ -28,6 +31,7 @@ from scrapy.exceptions import StopDownload
 from scrapy.http import TextResponse
 from scrapy.responsetypes import responsetypes
 
+from pipelines.warcexchange import TRUNCATED_META
 from storage.contentcoding import ContentDecodingError, decode_content
 
 if TYPE_CHECKING:
@@ -40,16 +44,6 @@ if TYPE_CHECKING:
 
 META_KEY = "download_maxsize"
 _UNSET = object()
-
-#: requests whose download was cut at the size limit
-_CUT: weakref.WeakSet[Request] = weakref.WeakSet()
-
-
-def truncation_of(request: Request, response: Response) -> str | None:
-    """The ``WARC-Truncated`` reason for a response, None when it is whole."""
-    if "download_stopped" not in response.flags:
-        return None
-    return "length" if request in _CUT else "unspecified"
 
 
 @dataclass
@@ -88,7 +82,7 @@ class TruncateOversize:
             return
         flight.received += len(data)
         if flight.received > flight.limit:
-            _CUT.add(request)
+            request.meta[TRUNCATED_META] = "length"
             self.stats.inc_value("download/truncated")
             raise StopDownload(fail=False)
 
@@ -104,12 +98,14 @@ class TruncateOversize:
 
     def process_response(self, request: Request, response: Response) -> Response:
         flight = self._restore(request)
-        if flight is None or request not in _CUT:
+        cut = request.meta.pop(TRUNCATED_META, None)
+        if flight is None or cut is None:
             return response
         return decoded_start(response, flight.limit)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._restore(request)
+        request.meta.pop(TRUNCATED_META, None)
 
 
 def decoded_start(response: Response, limit: int) -> Response:

@@ -34,17 +34,18 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.asyncio import run_in_thread
 
 from crawler.failures import RETRYABLE, classify
-from crawler.items import FailureItem, PageItem
 from crawler.outlets import OutletRegistry
 from crawler.recent import RecentSet
 from crawler.replay import replayed_capture
 from crawler.requisites import html_tree, page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
+from history.snapshots import previous_requisites
+from pipelines.items import FailureItem, PageItem
 from pipelines.warc import Capture, capture_of
 from pipelines.warcfile import WarcWriteError
 from storage import open_store
-from storage.snapshots import previous_requisites
+from storage.sharedcrawl import WORKER
 
 if TYPE_CHECKING:
     from typing import Self
@@ -88,7 +89,7 @@ class CitedSpider(scrapy.Spider):
             spider.seeds = [s for s in spider._seeds_arg.split(",") if s]
         else:
             spider.seeds = settings.getlist("SEEDS")
-        if settings.get("REDIS_URL") and settings.get("FRONTIER_ROLE") == "worker":
+        if settings.get("REDIS_URL") and settings.get("FRONTIER_ROLE") == WORKER:
             spider.seeds = []  # a worker takes its requests from the shared frontier
         depth = spider._depth_arg
         spider.depth = int(depth) if depth is not None else settings.getint("CRAWL_DEPTH")

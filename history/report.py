@@ -13,10 +13,10 @@ import hashlib
 from html import escape
 from typing import Any
 
-from storage.diff import Diff
+from history.diff import Diff
+from history.timeline import get_payload
 from storage.errors import StoreError
 from storage.stores import Store
-from storage.timeline import get_payload
 
 MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024
 IMAGE_TYPES = {

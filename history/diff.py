@@ -14,13 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from history.snapshots import CrawlSnapshot, PageSnapshot, load_snapshot
+from history.textdiff import diff_text, paragraphs, similarity
 from storage.captures import CaptureIndex
 from storage.digests import load_digest_index
 from storage.errors import StoreError
 from storage.layout import list_crawl_ids
-from storage.snapshots import CrawlSnapshot, PageSnapshot, load_snapshot
 from storage.stores import Store
-from storage.textdiff import diff_text, paragraphs, similarity
 
 GONE_STATUSES = (404, 410, 451)
 SOFT_404 = re.compile(
