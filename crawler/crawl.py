@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.addon import default_staging_dir
@@ -34,6 +34,8 @@ from crawler.resume import (
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
 from crawler.summary import CrawlError, CrawlSummary
+from pipelines.publish import PublishCrawl
+from pipelines.warc import WarcCapture
 from storage import (
     Store,
     crawl_exists,
@@ -203,6 +205,14 @@ def check_new_shared(redis_url: str, crawl_id: str) -> None:
         raise CrawlError(str(exc)) from exc
 
 
+def stop_error(crawler: Crawler) -> str | None:
+    """Why the crawl was not stored, as the components that can stop it say: the WARC
+    writer (write errors in a row), then the publisher (stopped early, or a failed put)."""
+    capture = crawler.get_extension(WarcCapture)
+    publisher = crawler.get_extension(PublishCrawl)
+    return (capture.error if capture else None) or (publisher.error if publisher else None)
+
+
 def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
     """Run the ``cited`` spider with ``settings`` in this process; sum up what it did."""
     crawl_id = settings.get("CRAWL_ID")
@@ -220,8 +230,7 @@ def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
             if k.startswith("downloader/response_status_count/")
         }
     )
-    publisher = crawler.extensions.middlewares
-    error = next((getattr(m, "error", None) for m in publisher if getattr(m, "error", None)), None)
+    error = stop_error(crawler)
     if error is None and stats.get("finish_reason") != "finished" and "store/files" not in stats:
         # A second SIGTERM stops the reactor before the spider is closed: nothing said why.
         error = f"crawl {crawl_id} was stopped before it finished and nothing is stored"

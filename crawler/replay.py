@@ -7,7 +7,10 @@ revisit, as it would have in one run), and at the end adds the earlier runs' rec
 to the crawl's stats. :class:`ArchiveReplay` (a downloader middleware) answers a request
 for a URL already captured with the archived response: it is neither fetched nor
 archived again, and the spider parses it as usual, which rebuilds the frontier.
-:func:`replayed_capture` says where such a response's record is.
+:meth:`ArchiveReplay.replayed_capture` says where such a response's record is.
+
+A revisit is answered with its original's payload: a record of this crawl, else one of
+an earlier crawl of the store, found through the digest index the WARC writer has read.
 
 ``crawler.crawl`` enables both for a resumed crawl only.
 Settings: ``CRAWL_ID``, ``STAGING_DIR``, ``STORE_URI``.
@@ -15,76 +18,63 @@ Settings: ``CRAWL_ID``, ``STAGING_DIR``, ``STORE_URI``.
 
 from __future__ import annotations
 
-import io
 import logging
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.asyncio import run_in_thread
-from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.staging import crawl_staging
 from pipelines.warc import Capture, WarcCapture
 from storage import StoreError, open_store
-from storage.captures import CaptureIndex
-from storage.digests import ArchivedPayload, load_digest_index
-from storage.resumable import WARC_FOLDER, ArchivedCrawl, ArchivedRecord, read_archive
+from storage.digests import ArchivedPayload, StoreDigests
+from storage.records import RecordReader
+from storage.resumable import ArchivedCrawl, StagedRecord, read_archive, staged_reader
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-    from warcio.statusandheaders import StatusAndHeaders
 
     from storage import Store
 
 logger = logging.getLogger(__name__)
 
-_REPLAYED: weakref.WeakKeyDictionary[Request, Capture] = weakref.WeakKeyDictionary()
-
-
-def replayed_capture(request: Request) -> Capture | None:
-    """Where the archived record answering ``request`` is, if the archive answered it."""
-    return _REPLAYED.get(request)
-
-
-def read_record(path: Path, offset: int, length: int) -> tuple[StatusAndHeaders, bytes]:
-    """HTTP headers and raw (still content-encoded) payload of the record at ``offset``."""
-    with path.open("rb") as fh:
-        fh.seek(offset)
-        data = fh.read(length)
-    record = next(iter(ArchiveIterator(io.BytesIO(data))))
-    return record.http_headers, record.raw_stream.read()
-
 
 class ResumeCrawl:
-    def __init__(self, crawler: Crawler, warc_dir: Path, stats: StatsCollector) -> None:
+    def __init__(
+        self, crawler: Crawler, staging_root: Path, crawl_id: str, stats: StatsCollector
+    ) -> None:
         self.crawler = crawler
-        self.warc_dir = warc_dir
+        self.staging_root = staging_root
+        self.crawl_id = crawl_id
         self.stats = stats
         self.archive = ArchivedCrawl()
+        #: reads the crawl's staged records
+        self.staged = staged_reader(staging_root)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        ext = cls(crawler, crawl_staging(crawler.settings) / WARC_FOLDER, crawler.stats)
+        settings = crawler.settings
+        ext = cls(
+            crawler, Path(settings.get("STAGING_DIR")), settings.get("CRAWL_ID"), crawler.stats
+        )
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
     async def spider_opened(self) -> None:
-        self.archive = await run_in_thread(read_archive, self.warc_dir)
+        self.archive = await run_in_thread(read_archive, self.staging_root, self.crawl_id)
         self.stats.set_value("resume/captured", len(self.archive.records))
-        assert self.crawler.extensions is not None
-        for ext in self.crawler.extensions.middlewares:
-            if isinstance(ext, WarcCapture):
-                await run_in_thread(self._known_payloads, ext)
+        capture = self.crawler.get_extension(WarcCapture)
+        if capture is not None:
+            await run_in_thread(self._known_payloads, capture)
 
     def _known_payloads(self, capture: WarcCapture) -> None:
         for digest, record in self.archive.full.items():
@@ -95,8 +85,8 @@ class ResumeCrawl:
                     date=record.date,
                     record_id=record.record_id,
                     crawl_id=capture.crawl_id,
-                    filename=record.filename,
-                    offset=record.offset,
+                    filename=record.ref.filename,
+                    offset=record.ref.offset,
                 ),
                 record.size,
             )
@@ -113,7 +103,10 @@ class ArchiveReplay:
         self.store = store
         self.crawl_id = crawl_id
         self.resume: ResumeCrawl | None = None
-        self._stored: CaptureIndex | None = None
+        #: reads the records of the store's earlier crawls that revisits refer to
+        self.stored: RecordReader | None = None
+        #: replayed request -> where its record is; entries go when the request is garbage
+        self.replayed: weakref.WeakKeyDictionary[Request, Capture] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -123,13 +116,20 @@ class ArchiveReplay:
         return mw
 
     def spider_opened(self) -> None:
-        # Extensions are built after downloader middlewares: look for it now.
-        assert self.crawler.extensions is not None
-        self.resume = next(
-            (e for e in self.crawler.extensions.middlewares if isinstance(e, ResumeCrawl)), None
-        )
+        # Extensions are built after downloader middlewares: look for them now.
+        self.resume = self.crawler.get_extension(ResumeCrawl)
         if self.resume is None:
             raise NotConfigured("ArchiveReplay needs the ResumeCrawl extension")
+        # The digest index the WARC writer reads serves the replayed revisits too.
+        capture = self.crawler.get_extension(WarcCapture)
+        digests = capture.digests if capture is not None else None
+        if digests is None:
+            digests = StoreDigests(self.store, before=self.crawl_id)
+        self.stored = RecordReader(self.store, digests)
+
+    def replayed_capture(self, request: Request) -> Capture | None:
+        """Where the archived record answering ``request`` is, if the archive answered it."""
+        return self.replayed.get(request)
 
     async def process_request(self, request: Request) -> Response | None:
         resume = self.resume
@@ -140,20 +140,19 @@ class ArchiveReplay:
         resume.stats.inc_value("resume/replayed")
         return response
 
-    def _replay(self, resume: ResumeCrawl, request: Request, record: ArchivedRecord) -> Response:
-        http, body = read_record(resume.warc_dir / record.filename, record.offset, record.length)
+    def _replay(self, resume: ResumeCrawl, request: Request, record: StagedRecord) -> Response:
+        archived = resume.staged.read(resume.crawl_id, record.ref)
+        body = archived.payload
         if record.rec_type == "revisit" and record.status != 304:
             body = self._payload(resume, record)
         headers = Headers()
-        for name, value in http.headers:
+        for name, value in archived.http_headers.headers:
             headers.appendlist(name, value)
         cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
-        _REPLAYED[request] = Capture(
+        self.replayed[request] = Capture(
+            ref=record.ref,
             record_type=record.rec_type,
             payload_digest=record.digest,
-            warc_filename=record.filename,
-            warc_offset=record.offset,
-            warc_length=record.length,
             warc_date=record.date,
             truncated=record.truncated,
         )
@@ -164,33 +163,26 @@ class ArchiveReplay:
             body=body,
             flags=["archived"],
             request=request,
-            protocol=http.protocol,
+            protocol=archived.http_headers.protocol,
         )
 
-    def _payload(self, resume: ResumeCrawl, record: ArchivedRecord) -> bytes:
+    def _payload(self, resume: ResumeCrawl, record: StagedRecord) -> bytes:
         """The payload a revisit refers to: in this crawl, or in an earlier one of the store."""
         full = resume.archive.full.get(record.digest)
         if full is not None:
-            return read_record(resume.warc_dir / full.filename, full.offset, full.length)[1]
+            return resume.staged.read(resume.crawl_id, full.ref).payload
+        assert self.stored is not None  # set with self.resume
         try:
-            return self._stored_payload(record.digest)
+            original = self.stored.original_record(record.digest)
         except StoreError as exc:
             logger.warning("replaying %s without its payload: %s", record.url, exc)
             return b""
-
-    def _stored_payload(self, digest: str) -> bytes:
-        known: Any = load_digest_index(self.store, before=self.crawl_id).get(digest)
-        if known is None:
-            raise StoreError(f"no crawl of {self.store.uri} holds payload {digest}")
-        self._stored = self._stored or CaptureIndex(self.store)
-        ref = next(
-            (
-                c
-                for c in self._stored.in_crawl(known.crawl_id)
-                if c.filename == known.filename and c.offset == known.offset
-            ),
-            None,
-        )
-        if ref is None:
-            raise StoreError(f"payload {digest} is not in crawl {known.crawl_id}'s index")
-        return self._stored.read(ref).raw_body
+        if original is None:
+            logger.warning(
+                "replaying %s without its payload: no crawl of %s holds payload %s",
+                record.url,
+                self.store.uri,
+                record.digest,
+            )
+            return b""
+        return original.payload

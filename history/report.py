@@ -3,7 +3,8 @@
 A summary of what was scrubbed first, then page by page: the earlier and the later
 version side by side, removed text highlighted on the left and added text on the
 right, and thumbnails of removed images taken from the archive (inlined as
-``data:`` URIs, so the file needs nothing else).
+``data:`` URIs, so the file needs nothing else), all read through one index of the
+store, so each of its indexes is read once however many images there are.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from history.diff import Diff
 from history.timeline import get_payload
+from storage.captures import CaptureIndex
 from storage.errors import StoreError
 from storage.stores import Store
 
@@ -45,9 +47,9 @@ def _anchor(url: str) -> str:
     return "p" + hashlib.sha1(url.encode()).hexdigest()[:12]
 
 
-def _data_uri(store: Store, url: str, crawl_id: str | None) -> str | None:
+def _data_uri(index: CaptureIndex, url: str, crawl_id: str | None) -> str | None:
     try:
-        _capture, body = get_payload(store, url, crawl_id=crawl_id)
+        _capture, body = get_payload(index.store, url, crawl_id=crawl_id, index=index)
     except (StoreError, ValueError):
         return None
     mime = next((m for magic, m in IMAGE_TYPES.items() if body.startswith(magic)), None)
@@ -68,7 +70,7 @@ def _summary(diff: Diff) -> str:
     return f'<ul class="summary">{items}</ul>'
 
 
-def _page(store: Store, diff: Diff, page: dict[str, Any]) -> str:
+def _page(index: CaptureIndex, diff: Diff, page: dict[str, Any]) -> str:
     url = page["url"]
     status = page["status"]
     redirect = f" → redirected to {escape(page['redirect']['to'])}" if page["redirect"] else ""
@@ -83,7 +85,7 @@ def _page(store: Store, diff: Diff, page: dict[str, Any]) -> str:
         and s["url"] not in page["images"]["removed"]
     ]:
         archived_in = next((s["archived_in"] for s in diff.scrubbed if s["url"] == image), None)
-        uri = _data_uri(store, image, archived_in)
+        uri = _data_uri(index, image, archived_in)
         picture = f'<img src="{uri}" alt="removed image">' if uri else "(not archived)"
         figures.append(f"<figure>{picture}<figcaption>{escape(image)}</figcaption></figure>")
     images = f"<div>{''.join(figures)}</div>" if figures else ""
@@ -99,7 +101,8 @@ def _page(store: Store, diff: Diff, page: dict[str, Any]) -> str:
 
 def render_report(store: Store, diff: Diff) -> str:
     shown = [p for p in diff.pages if p["change"] not in ("unchanged",)]
-    pages = "".join(_page(store, diff, p) for p in shown)
+    index = CaptureIndex(store)
+    pages = "".join(_page(index, diff, p) for p in shown)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>scrubwatch: {escape(diff.from_id)} → {escape(diff.to_id)}</title>"

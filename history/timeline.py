@@ -2,7 +2,9 @@
 
 ``timeline`` reads only the CDXJ indexes. ``get_payload`` returns a capture's payload
 as a browser would have received it (content-encoding undone), following a revisit
-to the crawl that holds the bytes: also for pages that are gone from the web.
+to the crawl that holds the bytes: also for pages that are gone from the web. Given
+one :class:`~storage.captures.CaptureIndex`, any number of them read each index of the
+store once.
 """
 
 from __future__ import annotations
@@ -72,9 +74,9 @@ def _parse_time(value: str) -> str:
 
 
 def find_capture(
-    store: Store, url: str, *, crawl_id: str | None = None, at: str | None = None
-) -> tuple[CaptureIndex, CaptureRef]:
-    index = CaptureIndex(store)
+    index: CaptureIndex, url: str, *, crawl_id: str | None = None, at: str | None = None
+) -> CaptureRef:
+    store = index.store
     captures = [c for c in _captures(index, url) if c.status != 304]
     if crawl_id is not None:
         captures = [c for c in captures if c.crawl_id == crawl_id]
@@ -89,21 +91,29 @@ def find_capture(
         # Asked for "the archived page", a reader wants its content, not the later 404.
         good = [c for c in captures if c.status is not None and 200 <= c.status < 300]
         captures = good or captures
-    return index, captures[-1]
+    return captures[-1]
 
 
 def get_response(
-    store: Store, url: str, *, crawl_id: str | None = None, at: str | None = None
+    index: CaptureIndex, url: str, *, crawl_id: str | None = None, at: str | None = None
 ) -> ArchivedResponse:
-    index, capture = find_capture(store, url, crawl_id=crawl_id, at=at)
-    return index.read(capture)
+    return index.read(find_capture(index, url, crawl_id=crawl_id, at=at))
 
 
 def get_payload(
-    store: Store, url: str, *, crawl_id: str | None = None, at: str | None = None
+    store: Store,
+    url: str,
+    *,
+    crawl_id: str | None = None,
+    at: str | None = None,
+    index: CaptureIndex | None = None,
 ) -> tuple[CaptureRef, bytes]:
     """The capture chosen and its bytes: the one in ``crawl_id``, else the latest good
-    (2xx) capture at or before ``at`` (or ever), else the latest of any status."""
-    response = get_response(store, url, crawl_id=crawl_id, at=at)
+    (2xx) capture at or before ``at`` (or ever), else the latest of any status.
+
+    ``index``: the store's index to look in and read through (default: a new one).
+    """
+    index = index if index is not None else CaptureIndex(store)
+    response = get_response(index, url, crawl_id=crawl_id, at=at)
     encoding = response.headers.get_header("Content-Encoding")
     return response.capture, decode_content(response.raw_body, encoding)

@@ -2,8 +2,8 @@
 
 Reads ``crawls/<id>/warc/*`` from the store (downloaded first unless the store is a
 local folder), resolves each revisit record to the payload it stands for (in the same
-crawl by ``WARC-Refers-To`` or digest, else by digest through the CDXJ index of an
-earlier crawl), extracts every HTML page in an :class:`~pipelines.extractpool.ExtractorPool`
+crawl by ``WARC-Refers-To`` or digest, else by digest in an earlier crawl, see
+:mod:`pipelines.warcpages`), extracts every HTML page in an :class:`~pipelines.extractpool.ExtractorPool`
 and puts ``crawls/<id>/_text-<version>/part-*`` then that version's ``manifest.json``.
 The underscore keeps versions out of pyarrow's and DuckDB's default discovery of
 ``crawls/``. WARC files are only read; an existing version is never overwritten.
@@ -17,7 +17,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -25,11 +25,12 @@ from pathlib import Path
 from pipelines.datasetfile import DatasetWriter, make_row
 from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, make_options
 from pipelines.extractpool import ExtractorPool
-from pipelines.warcpages import Capture, Pages
+from pipelines.warcpages import Pages
 from storage import crawl_prefix, new_crawl_id
 from storage.crawllog import read_crawl_log
 from storage.hashing import sha256_file
 from storage.manifest import serialize_manifest
+from storage.records import Record
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -109,27 +110,34 @@ def reextract(
     counts: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(dir=workdir, prefix="scrubwatch-reextract-") as tmp:
         pages = Pages(store, crawl_id, Path(tmp), max_bytes)
-        if not pages.keys:
+        if not pages.files:
             raise ValueError(f"crawl {crawl_id} has no WARC files in store {store.uri}")
         outlets = _outlets(store, crawl_id)
         writer = DatasetWriter(Path(tmp) / "text", crawl_id)
 
-        def write(capture: Capture, extraction: Extraction) -> None:
+        def write(record: Record, extraction: Extraction) -> None:
             counts[extraction.status] += 1
             writer.write(
                 make_row(
                     extraction,
+                    url=record.url,
                     crawl_id=crawl_id,
-                    outlet=outlets.get(capture.url),
-                    **asdict(capture),
+                    fetched_at=record.date,
+                    status=record.status,
+                    content_type=record.content_type,
+                    outlet=outlets.get(record.url),
+                    payload_digest=record.digest,
+                    warc_filename=record.ref.filename,
+                    warc_offset=record.ref.offset,
+                    warc_length=record.ref.length,
                 )
             )
 
         with ExtractorPool(workers, timeout, max_bytes, options=make_options(fast=fast)) as pool:
-            for capture, extraction in pool.map_ordered(pages):
-                write(capture, extraction)
-        for capture in pages.missing:
-            write(capture, Extraction("error", "revisit: the original payload is in no crawl"))
+            for record, extraction in pool.map_ordered(pages):
+                write(record, extraction)
+        for record in pages.missing:
+            write(record, Extraction("error", "revisit: the original payload is in no crawl"))
         files = [(result.prefix + path.name, path) for path in writer.close()]
         result.rows, result.counts = writer.rows, dict(counts)
         for key, path in files:

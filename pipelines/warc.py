@@ -3,10 +3,11 @@
 It listens to ``response_downloaded``, which fires before any downloader
 middleware touches the response: bodies are still content-encoded, redirects,
 errors and requisites are all seen. Records are built and written by one writer
-thread, in arrival order, off the reactor thread; :func:`capture_of` gives the future
-that resolves to a downloaded request's :class:`Capture`. The future is kept beside
-the request, not in its meta, so that requests stay serialisable (a shared Redis
-frontier serialises them, redirects copy meta).
+thread, in arrival order, off the reactor thread; :meth:`WarcCapture.capture_of` gives
+the future that resolves to a downloaded request's :class:`Capture`. The future is kept
+by the extension beside the request, not in its meta, so that requests stay
+serialisable (a shared Redis frontier serialises them) and a redirect, which copies
+meta, does not take it along.
 A payload already archived, in any earlier crawl of the store (the store's digest
 index, :mod:`storage.digests`) or in this one (a :class:`~pipelines.digestindex.DigestIndex`,
 shared by every worker of a crawl on Redis), becomes a revisit record, unless it is
@@ -48,7 +49,8 @@ from pipelines.warcrecords import warc_date as format_date
 from pipelines.writeerrors import WriteErrors, closer
 from storage import Store, open_store
 from storage.crawlgroup import connect, group_key
-from storage.digests import ArchivedPayload, DigestLog, digests_key, load_digest_index
+from storage.digests import ArchivedPayload, DigestLog, StoreDigests, digests_key
+from storage.records import RecordRef
 
 if TYPE_CHECKING:
     from typing import Self
@@ -59,19 +61,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: downloaded request -> its capture; entries go when the request is garbage.
-_CAPTURES: weakref.WeakKeyDictionary[Request, Future[Capture]] = weakref.WeakKeyDictionary()
-
 
 @dataclass(frozen=True)
 class Capture:
-    """Where one response landed, for the dataset and the crawl log."""
+    """Where one response landed and as what, for the dataset and the crawl log."""
 
+    ref: RecordRef  # the response or revisit record
     record_type: str
     payload_digest: str
-    warc_filename: str
-    warc_offset: int
-    warc_length: int
     warc_date: str
     truncated: str | None = None  # WARC-Truncated, e.g. "length"
 
@@ -95,12 +92,16 @@ class WarcCapture:
         self.store = store
         self.digest_log = digest_log
         #: payloads of the store's earlier crawls, looked up first
-        self.digests: dict[str, ArchivedPayload] = {}
+        self.digests = StoreDigests(store, before=crawl_id) if store is not None else None
         self.index = index or MemoryDigestIndex()
         self.write_errors = write_errors
         #: payloads smaller than this are written in full, never as revisits
         self.dedup_min_size = max(1, dedup_min_size)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
+        #: downloaded request -> its capture; entries go when the request is garbage
+        self.captures: weakref.WeakKeyDictionary[Request, Future[Capture]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def error(self) -> str | None:
@@ -148,13 +149,17 @@ class WarcCapture:
         return ext
 
     async def spider_opened(self) -> None:
-        if self.store is not None:
-            self.digests = await run_in_thread(load_digest_index, self.store, before=self.crawl_id)
+        if self.digests is not None:
+            await run_in_thread(self.digests.load)  # now, off the reactor thread
             self.stats.set_value("warc/known_digests", len(self.digests))
 
     def response_downloaded(self, response: Response, request: Request) -> None:
         exchange = exchange_from(request, response, datetime.now(UTC))
-        _CAPTURES[request] = self.executor.submit(self._capture, exchange)
+        self.captures[request] = self.executor.submit(self._capture, exchange)
+
+    def capture_of(self, request: Request) -> Future[Capture] | None:
+        """The capture of a request this extension saw downloaded, once written."""
+        return self.captures.get(request)
 
     def _capture(self, exchange: Exchange) -> Capture:
         digest = sha256_digest(exchange.body)
@@ -164,7 +169,7 @@ class WarcCapture:
         # other workers' revisits refer to is exactly the one written here.
         record_id = new_record_id()
         original = claimed = None
-        if dedup and (known := self.digests.get(digest)):
+        if dedup and self.digests is not None and (known := self.digests.get(digest)):
             original = Original(known.uri, known.date, known.record_id)
         elif dedup:
             claimed = Original(exchange.url, format_date(exchange.date), record_id)
@@ -202,13 +207,10 @@ class WarcCapture:
         self.stats.inc_value("warc/payload_bytes", len(exchange.body))
         if exchange.truncated:
             self.stats.inc_value("warc/records/truncated")
-        first = locations[0]
         return Capture(
+            ref=locations[0],
             record_type=records.record_type,
             payload_digest=records.payload_digest,
-            warc_filename=first.filename,
-            warc_offset=first.offset,
-            warc_length=first.length,
             warc_date=records.warc_date,
             truncated=exchange.truncated,
         )
@@ -250,7 +252,3 @@ class WarcCapture:
 
     async def spider_closed(self) -> None:
         await run_in_thread(self._close)
-
-
-def capture_of(request: Request) -> Future[Capture] | None:
-    return _CAPTURES.get(request)

@@ -20,28 +20,19 @@ import re
 import socket
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from pipelines.warcrecords import build_warcinfo, new_record_id
 from storage.layout import OPEN_SUFFIX
+from storage.records import RecordRef
 
 logger = logging.getLogger(__name__)
 
 
 class WarcWriteError(OSError):
     """An exchange could not be written; nothing of it is left in the file."""
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where one gzip member sits."""
-
-    filename: str
-    offset: int
-    length: int
 
 
 def default_host() -> str:
@@ -124,7 +115,7 @@ class RollingWarcFile:
         self._fh, self._size = fh, len(warcinfo)
         return fh
 
-    def write(self, members: list[bytes]) -> list[Location]:
+    def write(self, members: list[bytes]) -> list[RecordRef]:
         """Append members (one exchange) to the current file; roll over after.
 
         Raises :class:`WarcWriteError` with none of the members left in any file.
@@ -134,11 +125,11 @@ class RollingWarcFile:
         except OSError as exc:
             raise WarcWriteError(f"cannot open a WARC file in {self.directory}: {exc}") from exc
         start = offset = self._size
-        locations = []
+        locations: list[RecordRef] = []
         try:
             for member in members:
                 write_all(fh, member)
-                locations.append(Location(self._name, offset, len(member)))
+                locations.append(RecordRef(self._name, offset, len(member)))
                 offset += len(member)
         except OSError as exc:
             self._cut_back(fh, start)

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from io import BytesIO
 
 from warcio.recordbuilder import RecordBuilder
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -129,15 +130,18 @@ def redact(headers: Iterable[tuple[str, str]]) -> Headers:
 
 
 def _response_http_headers(exchange: Exchange) -> StatusAndHeaders:
+    """The response's status line and headers, their serialised form computed."""
     try:
         reason = HTTPStatus(exchange.status).phrase
     except ValueError:  # a status code no standard names
         reason = ""
     # The body was de-chunked on the way in: a chunked header over it would lie.
     headers = [(k, v) for k, v in exchange.response_headers if k.lower() != "transfer-encoding"]
-    return StatusAndHeaders(
+    http_headers = StatusAndHeaders(
         f"{exchange.status} {reason}".strip(), headers, protocol=exchange.protocol
     )
+    http_headers.compute_headers_buffer()
+    return http_headers
 
 
 def _request_http_headers(exchange: Exchange) -> StatusAndHeaders:
@@ -148,6 +152,91 @@ def _request_http_headers(exchange: Exchange) -> StatusAndHeaders:
     )
 
 
+def _warc_headers(
+    exchange: Exchange, record_id: str, date: str, payload_digest: str
+) -> dict[str, str]:
+    """The WARC headers a response and a revisit share."""
+    headers = {
+        "WARC-Record-ID": record_id,
+        "WARC-Date": date,
+        "WARC-Payload-Digest": payload_digest,
+    }
+    if exchange.ip_address:
+        headers["WARC-IP-Address"] = exchange.ip_address
+    return headers
+
+
+def build_response(
+    exchange: Exchange, *, record_id: str, date: str, payload_digest: str
+) -> ArcWarcRecord:
+    """The response record: the HTTP headers and the payload as they came off the wire."""
+    http_headers = _response_http_headers(exchange)
+    header_bytes: bytes = http_headers.headers_buff
+    warc_headers = _warc_headers(exchange, record_id, date, payload_digest)
+    warc_headers["WARC-Block-Digest"] = sha256_digest(header_bytes + exchange.body)
+    if exchange.truncated:
+        warc_headers["WARC-Truncated"] = exchange.truncated
+    return _builder().create_warc_record(
+        exchange.url,
+        "response",
+        payload=BytesIO(exchange.body),
+        length=len(exchange.body),
+        http_headers=http_headers,
+        warc_headers_dict=warc_headers,
+    )
+
+
+def build_revisit(
+    exchange: Exchange,
+    *,
+    record_id: str,
+    date: str,
+    payload_digest: str,
+    original: Original | None,
+) -> ArcWarcRecord:
+    """The revisit record: the HTTP headers only, and the record that holds the payload
+    (``original``; None for a 304, a server-not-modified revisit). A revisit's block is
+    never cut short, so it carries no ``WARC-Truncated``."""
+    http_headers = _response_http_headers(exchange)
+    header_bytes: bytes = http_headers.headers_buff
+    warc_headers = _warc_headers(exchange, record_id, date, payload_digest)
+    warc_headers["WARC-Block-Digest"] = sha256_digest(header_bytes)
+    record = _builder().create_warc_record(
+        exchange.url, "revisit", http_headers=http_headers, warc_headers_dict=warc_headers
+    )
+    if original is not None:
+        record.rec_headers.add_header("WARC-Profile", REVISIT_IDENTICAL)
+        record.rec_headers.add_header("WARC-Refers-To-Target-URI", original.uri)
+        record.rec_headers.add_header("WARC-Refers-To-Date", original.date)
+        record.rec_headers.add_header("WARC-Refers-To", original.record_id)
+    else:
+        record.rec_headers.add_header("WARC-Profile", REVISIT_NOT_MODIFIED)
+    return record
+
+
+def build_request(
+    exchange: Exchange, *, record_id: str, date: str, concurrent_to: str
+) -> ArcWarcRecord:
+    """The request record, secrets redacted, linked to its response by WARC-Concurrent-To."""
+    request_http = _request_http_headers(exchange)
+    request_http.compute_headers_buffer()
+    request_block: bytes = request_http.headers_buff + exchange.request_body
+    return _builder().create_warc_record(
+        exchange.url,
+        "request",
+        payload=BytesIO(exchange.request_body),
+        length=len(exchange.request_body),
+        http_headers=request_http,
+        warc_headers_dict={
+            "WARC-Record-ID": record_id,
+            "WARC-Date": date,
+            "WARC-Concurrent-To": concurrent_to,
+            "WARC-Block-Digest": sha256_digest(request_block),
+            "WARC-Payload-Digest": sha256_digest(exchange.request_body),
+        },
+    )
+
+
 def build_exchange(
     exchange: Exchange,
     *,
@@ -155,76 +244,33 @@ def build_exchange(
     make_id: Callable[[], str] = new_record_id,
     payload_digest: str | None = None,
 ) -> ExchangeRecords:
-    """Response (or revisit) record then request record, linked by WARC-Concurrent-To.
+    """Response (or revisit) record then request record, as gzip members.
 
     ``original`` is the earlier capture of an identical payload: the response is
     then written as an identical-payload-digest revisit. A 304 answer is always a
     server-not-modified revisit.
     """
-    builder = _builder()
     date = warc_date(exchange.date)
     payload_digest = payload_digest or sha256_digest(exchange.body)
     response_id = make_id()
-    http_headers = _response_http_headers(exchange)
-    http_headers.compute_headers_buffer()
-    header_bytes: bytes = http_headers.headers_buff
-    warc_headers = {
-        "WARC-Record-ID": response_id,
-        "WARC-Date": date,
-        "WARC-Payload-Digest": payload_digest,
-    }
-    if exchange.ip_address:
-        warc_headers["WARC-IP-Address"] = exchange.ip_address
-
-    if exchange.status == 304 or original is not None:
-        record_type = "revisit"
-        warc_headers["WARC-Block-Digest"] = sha256_digest(header_bytes)
-        record = builder.create_warc_record(
-            exchange.url, "revisit", http_headers=http_headers, warc_headers_dict=warc_headers
+    revisit = exchange.status == 304 or original is not None
+    if revisit:
+        record = build_revisit(
+            exchange,
+            record_id=response_id,
+            date=date,
+            payload_digest=payload_digest,
+            original=original,
         )
-        if original is not None:
-            record.rec_headers.add_header("WARC-Profile", REVISIT_IDENTICAL)
-            record.rec_headers.add_header("WARC-Refers-To-Target-URI", original.uri)
-            record.rec_headers.add_header("WARC-Refers-To-Date", original.date)
-            record.rec_headers.add_header("WARC-Refers-To", original.record_id)
-        else:
-            record.rec_headers.add_header("WARC-Profile", REVISIT_NOT_MODIFIED)
     else:
-        record_type = "response"
-        warc_headers["WARC-Block-Digest"] = sha256_digest(header_bytes + exchange.body)
-        if exchange.truncated:  # a revisit's block (headers only) is never cut short
-            warc_headers["WARC-Truncated"] = exchange.truncated
-        record = builder.create_warc_record(
-            exchange.url,
-            "response",
-            payload=BytesIO(exchange.body),
-            length=len(exchange.body),
-            http_headers=http_headers,
-            warc_headers_dict=warc_headers,
+        record = build_response(
+            exchange, record_id=response_id, date=date, payload_digest=payload_digest
         )
-
-    request_http = _request_http_headers(exchange)
-    request_http.compute_headers_buffer()
-    request_block: bytes = request_http.headers_buff + exchange.request_body
-    request = builder.create_warc_record(
-        exchange.url,
-        "request",
-        payload=BytesIO(exchange.request_body),
-        length=len(exchange.request_body),
-        http_headers=request_http,
-        warc_headers_dict={
-            "WARC-Record-ID": make_id(),
-            "WARC-Date": date,
-            "WARC-Concurrent-To": response_id,
-            "WARC-Block-Digest": sha256_digest(request_block),
-            "WARC-Payload-Digest": sha256_digest(exchange.request_body),
-        },
-    )
-    level = STORED if record_type == "response" and precompressed(exchange) else GZIP_LEVEL
-    members = [gzip_member(serialize(record), level), gzip_member(serialize(request))]
+    request = build_request(exchange, record_id=make_id(), date=date, concurrent_to=response_id)
+    level = GZIP_LEVEL if revisit or not precompressed(exchange) else STORED
     return ExchangeRecords(
-        members=members,
-        record_type=record_type,
+        members=[gzip_member(serialize(record), level), gzip_member(serialize(request))],
+        record_type="revisit" if revisit else "response",
         payload_digest=payload_digest,
         record_id=response_id,
         warc_date=date,

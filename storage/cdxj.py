@@ -26,6 +26,13 @@ import itertools
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from storage.errors import StoreMissing
+from storage.layout import INDEX_NAME, PLAIN_INDEX_NAME, copies_of, index_key
+
+if TYPE_CHECKING:
+    from storage.stores import Store
 
 #: lines per block: cdxj-indexer's default (``CDXJIndexer.DEFAULT_NUM_LINES``)
 BLOCK_LINES = 300
@@ -57,6 +64,22 @@ def merge_cdxj(indexes: Iterable[bytes]) -> bytes:
 def cdxj_lines(data: bytes) -> bytes:
     """The plain CDXJ of an index file: a ZipNum data file is decompressed, a plain one kept."""
     return gzip.decompress(data) if data.startswith(_GZIP_MAGIC) else data
+
+
+def crawl_index(store: Store, crawl_id: str) -> str:
+    """The CDXJ lines of a crawl in ``store``: its index, else the merge of its workers'."""
+    for name in (INDEX_NAME, PLAIN_INDEX_NAME):
+        base = index_key(crawl_id, name)
+        keys = copies_of(store, base)
+        parts = []
+        for key in keys[:1] if keys and keys[0] == base else keys:
+            try:
+                parts.append(cdxj_lines(store.get(key)))
+            except StoreMissing:
+                continue
+        if parts:
+            return merge_cdxj(parts).decode("utf-8")
+    return ""
 
 
 def zipnum_names(data_name: str) -> tuple[str, str, str]:

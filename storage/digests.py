@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,6 +69,33 @@ def load_digest_index(store: Store, *, before: str | None = None) -> dict[str, A
             except (OSError, ValueError, TypeError) as exc:
                 raise StoreError(f"digest index {key} is unreadable: {exc}") from exc
     return index
+
+
+class StoreDigests:
+    """The digest index of a store's crawls (those before ``before``), read on first use.
+
+    One object serves one command, or one crawl: every revisit it resolves looks the
+    payload up in the index read once, not in the store again. Safe to share between
+    threads.
+    """
+
+    def __init__(self, store: Store, *, before: str | None = None) -> None:
+        self.store = store
+        self.before = before
+        self._index: dict[str, ArchivedPayload] | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> dict[str, ArchivedPayload]:
+        with self._lock:
+            if self._index is None:
+                self._index = load_digest_index(self.store, before=self.before)
+            return self._index
+
+    def get(self, digest: str) -> ArchivedPayload | None:
+        return self.load().get(digest)
+
+    def __len__(self) -> int:
+        return len(self.load())
 
 
 class DigestLog:

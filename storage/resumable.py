@@ -7,9 +7,10 @@ or set aside whole as ``.damaged`` (:mod:`storage.warctrim`); the derived files 
 the earlier run (crawl log, dataset parts, indexes, digest log) are moved aside, as
 the resumed run writes them again for the whole crawl. What is set aside goes to
 ``<staging>/set-aside/<crawl id>/``, outside ``crawls/``: kept, never published.
-:func:`read_archive` reads the staged WARC files: which URLs are captured and where,
-which payloads are archived in full, and how many records there are. The WARC files,
-not Scrapy's JOBDIR (whose queue is lost on an unclean stop), say what is done.
+:func:`read_archive` reads the staged WARC files (through a
+:class:`~storage.records.RecordReader` of the staging folder): which URLs are captured
+and where, which payloads are archived in full, and how many records there are. The
+WARC files, not Scrapy's JOBDIR (whose queue is lost on an unclean stop), say what is done.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from warcio.archiveiterator import ArchiveIterator
-
 from storage.layout import OPEN_SUFFIX, staged_crawl
+from storage.localstore import LocalStore
+from storage.records import RecordReader, RecordRef
 from storage.warctrim import Trimmed, trim_open_warc
 
 SET_ASIDE = "set-aside"
@@ -34,8 +35,8 @@ EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
-class ArchivedRecord:
-    """A response or revisit record of the crawl's staged WARC files."""
+class StagedRecord:
+    """What a resume keeps of a response or revisit record of the crawl's staged WARC files."""
 
     url: str
     rec_type: str
@@ -43,9 +44,7 @@ class ArchivedRecord:
     digest: str
     date: str
     record_id: str
-    filename: str
-    offset: int
-    length: int
+    ref: RecordRef
     truncated: str | None = None  # WARC-Truncated, e.g. "length"
     size: int = 0  # of the payload as it came off the wire (a revisit's: 0)
 
@@ -54,8 +53,8 @@ class ArchivedRecord:
 class ArchivedCrawl:
     """What the staged WARC files of a crawl hold."""
 
-    records: dict[str, ArchivedRecord] = field(default_factory=dict)  # by URL, first
-    full: dict[str, ArchivedRecord] = field(default_factory=dict)  # payloads, by digest
+    records: dict[str, StagedRecord] = field(default_factory=dict)  # by URL, first
+    full: dict[str, StagedRecord] = field(default_factory=dict)  # payloads, by digest
     counts: Counter[str] = field(default_factory=Counter)
 
 
@@ -86,40 +85,37 @@ def prepare(staging_root: Path, crawl_id: str, keep: Collection[str] = ()) -> li
     return mended
 
 
-def read_archive(warc_dir: Path) -> ArchivedCrawl:
-    """Every response and revisit record of the closed WARC files in ``warc_dir``."""
+def staged_reader(staging_root: Path) -> RecordReader:
+    """A reader of the crawls staged in ``staging_root``, which mirrors a store's layout."""
+    return RecordReader(LocalStore(str(staging_root)))
+
+
+def read_archive(staging_root: Path, crawl_id: str) -> ArchivedCrawl:
+    """Every response and revisit record of the crawl's closed, staged WARC files."""
     archived = ArchivedCrawl()
-    for path in sorted(warc_dir.glob("*.warc.gz")):
+    reader = staged_reader(staging_root)
+    for path in sorted((staged_crawl(staging_root, crawl_id) / WARC_FOLDER).glob("*.warc.gz")):
         archived.counts["warc/files"] += 1
         archived.counts["warc/bytes"] += path.stat().st_size
-        with path.open("rb") as fh:
-            records = ArchiveIterator(fh)
-            for record in records:
-                rec_type = record.rec_type
-                headers = record.rec_headers
-                url = headers.get_header("WARC-Target-URI")
-                status = record.http_headers.get_statuscode() if record.http_headers else None
-                size = len(record.raw_stream.read())
-                if rec_type in ("response", "revisit", "request"):
-                    archived.counts[f"warc/records/{rec_type}"] += 1
-                if rec_type not in ("response", "revisit") or not url:
-                    continue
-                found = ArchivedRecord(
-                    url=url,
-                    rec_type=rec_type,
-                    status=int(status or 0),
-                    digest=headers.get_header("WARC-Payload-Digest") or "",
-                    date=headers.get_header("WARC-Date") or "",
-                    record_id=headers.get_header("WARC-Record-ID") or "",
-                    filename=path.name,
-                    offset=records.get_record_offset(),
-                    length=records.get_record_length(),
-                    truncated=headers.get_header("WARC-Truncated"),
-                    size=size,
-                )
-                archived.records.setdefault(url, found)
-                if rec_type == "response" and found.status != 304 and found.digest != EMPTY:
-                    archived.full.setdefault(found.digest, found)
+        for record in reader.records(crawl_id, path.name):
+            if record.rec_type in ("response", "revisit", "request"):
+                archived.counts[f"warc/records/{record.rec_type}"] += 1
+            if record.rec_type not in ("response", "revisit") or not record.url:
+                continue
+            found = StagedRecord(
+                url=record.url,
+                rec_type=record.rec_type,
+                status=record.status,
+                digest=record.digest,
+                date=record.date,
+                record_id=record.record_id,
+                ref=record.ref,
+                truncated=record.truncated,
+                size=len(record.payload),
+            )
+            archived.records.setdefault(record.url, found)
+            if record.rec_type == "response" and found.status != 304 and found.digest != EMPTY:
+                archived.full.setdefault(found.digest, found)
     return archived
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,13 +37,13 @@ from scrapy.utils.asyncio import run_in_thread
 from crawler.failures import RETRYABLE, classify
 from crawler.outlets import OutletRegistry
 from crawler.recent import RecentSet
-from crawler.replay import replayed_capture
+from crawler.replay import ArchiveReplay
 from crawler.requisites import html_tree, page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
 from history.snapshots import previous_requisites
 from pipelines.items import FailureItem, PageItem
-from pipelines.warc import Capture, capture_of
+from pipelines.warc import Capture, WarcCapture
 from pipelines.warcfile import WarcWriteError
 from storage import open_store
 from storage.sharedcrawl import WORKER
@@ -145,14 +146,18 @@ class CitedSpider(scrapy.Spider):
         yield item
         if not (isinstance(response, TextResponse) and isinstance(item, PageItem) and item.is_html):
             return
-        tree = html_tree(response)
-        for request in self.requisites(response, tree):
+        # Parsed as a copy: a TextResponse keeps its decoded text (several times its body)
+        # once read, and Scrapy keeps ``response`` until its item is through the pipelines,
+        # extraction included; the copy and its text go when this callback ends.
+        page = response.replace(encoding=None)  # found again as Scrapy finds it
+        tree = html_tree(page)
+        for request in self.requisites(page, tree):
             yield request
         depth = response.meta.get("hops", 0)
         if depth < self.depth:
-            for url in page_links(response, tree):
+            for url in page_links(page, tree):
                 if same_site(url, response.url):
-                    yield response.follow(
+                    yield page.follow(
                         url,
                         callback=self.parse_page,
                         errback=self.failed,
@@ -161,9 +166,6 @@ class CitedSpider(scrapy.Spider):
                         priority=-(depth + 1),
                         meta={"role": "linked", "hops": depth + 1, "cited_by": response.url},
                     )
-        # Scrapy keeps the response until its item is through the pipelines (extraction
-        # included): let go of its decoded text, several times its body.
-        response._cached_ubody = None
 
     def requisites(
         self, response: TextResponse, tree: LexborHTMLParser | None = None
@@ -213,9 +215,9 @@ class CitedSpider(scrapy.Spider):
             body=response.body,
             record_type=capture.record_type,
             payload_digest=capture.payload_digest,
-            warc_filename=capture.warc_filename,
-            warc_offset=capture.warc_offset,
-            warc_length=capture.warc_length,
+            warc_filename=capture.ref.filename,
+            warc_offset=capture.ref.offset,
+            warc_length=capture.ref.length,
             outlet=meta.get("outlet") or self.outlet_of(response.url),
             cited_by=meta.get("cited_by"),
             context=meta.get("context", ""),
@@ -224,16 +226,28 @@ class CitedSpider(scrapy.Spider):
             truncated=capture.truncated,
         )
 
+    @cached_property
+    def warc_capture(self) -> WarcCapture | None:
+        return self.crawler.get_extension(WarcCapture)
+
+    @cached_property
+    def archive_replay(self) -> ArchiveReplay | None:
+        """The middleware that answers a resumed crawl's requests from its archive."""
+        return self.crawler.get_downloader_middleware(ArchiveReplay)
+
     async def capture(self, response: Response) -> Capture:
         """Where the response's record is: written now, or in the archive of a resumed crawl."""
         request = response.request
-        future = capture_of(request) if request is not None else None
-        if future is not None:
-            return await asyncio.wrap_future(future)
-        replayed = replayed_capture(request) if request is not None else None
-        if replayed is None:
-            raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
-        return replayed
+        if request is not None:
+            written = self.warc_capture.capture_of(request) if self.warc_capture else None
+            if written is not None:
+                return await asyncio.wrap_future(written)
+            replayed = (
+                self.archive_replay.replayed_capture(request) if self.archive_replay else None
+            )
+            if replayed is not None:
+                return replayed
+        raise RuntimeError(f"{response.url} reached the spider without a WARC capture")
 
     def outlet_of(self, url: str) -> str | None:
         outlet = self.registry.outlet_for_url(url)
