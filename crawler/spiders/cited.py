@@ -146,10 +146,12 @@ class CitedSpider(scrapy.Spider):
         yield item
         if not (isinstance(response, TextResponse) and isinstance(item, PageItem) and item.is_html):
             return
-        # Parsed as a copy: a TextResponse keeps its decoded text (several times its body)
+        # Parsed on a copy: a TextResponse keeps its decoded text (several times its body)
         # once read, and Scrapy keeps ``response`` until its item is through the pipelines,
-        # extraction included; the copy and its text go when this callback ends.
-        page = response.replace(encoding=None)  # found again as Scrapy finds it
+        # extraction included; the copy and its text go when this callback ends. The copy
+        # finds its encoding again, from the same headers and body; ``replace()`` would ask
+        # ``response`` for it, which can decode and keep the text there.
+        page = type(response)(**{name: getattr(response, name) for name in Response.attributes})
         tree = html_tree(page)
         for request in self.requisites(page, tree):
             yield request
