@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,10 @@ def iter_records(fh: IO[bytes], filename: str) -> Iterator[Record]:
 
 
 class RecordReader:
-    """Reads a store's records, and finds the record that holds a revisit's payload."""
+    """Reads a store's records, and finds the record that holds a revisit's payload.
+
+    Safe to share between threads (a resumed crawl replays from several).
+    """
 
     def __init__(self, store: Store, digests: StoreDigests | None = None) -> None:
         self.store = store
@@ -150,13 +154,15 @@ class RecordReader:
         self._refs: dict[str, dict[tuple[str, int], RecordRef]] = {}
         self._by_digest: dict[str, tuple[str, RecordRef]] = {}
         self._unsearched: list[str] | None = None
+        self._lock = threading.RLock()
 
     def index_lines(self, crawl_id: str) -> list[str]:
         """The CDXJ lines of a crawl, read from the store once."""
-        if crawl_id not in self._lines:
-            data = crawl_index(self.store, crawl_id)
-            self._lines[crawl_id] = [line for line in data.splitlines() if line.strip()]
-        return self._lines[crawl_id]
+        with self._lock:
+            if crawl_id not in self._lines:
+                data = crawl_index(self.store, crawl_id)
+                self._lines[crawl_id] = [line for line in data.splitlines() if line.strip()]
+            return self._lines[crawl_id]
 
     def read(self, crawl_id: str, ref: RecordRef) -> Record:
         """The record at ``ref`` in crawl ``crawl_id``: one range read."""
@@ -184,11 +190,12 @@ class RecordReader:
         """Where the payload ``digest`` is archived in full, as (crawl id, record); None
         when no crawl looked in holds it."""
         known = self.digests.get(digest)
-        if known is not None:
-            ref = self._refs_of(known.crawl_id).get((known.filename, known.offset))
-            if ref is not None:
-                return known.crawl_id, ref
-        return self._indexed(digest)
+        with self._lock:
+            if known is not None:
+                ref = self._refs_of(known.crawl_id).get((known.filename, known.offset))
+                if ref is not None:
+                    return known.crawl_id, ref
+            return self._indexed(digest)
 
     def original_record(self, digest: str) -> Record | None:
         """The record :meth:`original` names, read."""
