@@ -28,12 +28,12 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.asyncio import run_in_thread
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.staging import crawl_staging
+from pipelines.staging import warc_staging
 from pipelines.warc import Capture, WarcCapture
 from storage import StoreError, open_store
 from storage.captures import CaptureIndex
 from storage.digests import ArchivedPayload, load_digest_index
-from storage.resumable import WARC_FOLDER, ArchivedCrawl, ArchivedRecord, read_archive
+from storage.resumable import ArchivedCrawl, ArchivedRecord, read_archive
 
 if TYPE_CHECKING:
     from typing import Self
@@ -73,7 +73,7 @@ class ResumeCrawl:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        ext = cls(crawler, crawl_staging(crawler.settings) / WARC_FOLDER, crawler.stats)
+        ext = cls(crawler, warc_staging(crawler.settings), crawler.stats)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext

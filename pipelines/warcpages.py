@@ -20,9 +20,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.extractpool import Page
 from pipelines.payload import is_html_type, looks_like_html
-from storage import crawl_prefix, list_crawl_ids, warc_key
+from storage import list_crawl_ids, warc_key
 from storage.captures import crawl_index
 from storage.contentcoding import decode_content
+from storage.layout import warc_prefix
 from storage.stores import Store
 
 _HTML_MIMES = ("text/html", "application/xhtml+xml")
@@ -115,9 +116,7 @@ class Pages:
     def __init__(self, store: Store, crawl_id: str, workdir: Path, max_bytes: int) -> None:
         self.store = store
         self.keys = [
-            k
-            for k in store.list(f"{crawl_prefix(crawl_id)}warc/")
-            if k.endswith((".warc.gz", ".warc"))
+            k for k in store.list(warc_prefix(crawl_id)) if k.endswith((".warc.gz", ".warc"))
         ]
         self.workdir = workdir
         self.max_bytes = max_bytes
