@@ -10,6 +10,7 @@ A store holds one folder per crawl, and the datasets made from them::
     crawls/<crawl id>/indexes/digests.jsonl.gz
     datasets/text/crawl_id=<crawl id>/part-NNNNN.parquet
     datasets/text-jsonl/crawl_id=<crawl id>/part-NNNNN.jsonl.gz
+    reports/<crawl id>--<crawl id>.html  (the scrub report ``scrubwatch demo`` leaves)
 
 The Parquet parts sit alone under a root of their own, Hive-partitioned by crawl, so
 that one call with no options reads every crawl, ``crawl_id`` coming from the folder
@@ -56,6 +57,7 @@ TEXT_JSONL_DATASET = "text-jsonl"
 PARTITION = "crawl_id"
 #: the dataset's folder inside a crawl's, in stores written by earlier versions
 LEGACY_TEXT_FOLDER = "text"
+REPORTS = "reports"
 # Default staging folder inside a local store; LocalStore.list() never shows it.
 STAGING_DIRNAME = ".staging"
 #: where the staging folders of remote stores go, one per store, under the home folder
@@ -215,6 +217,11 @@ def legacy_text_prefix(crawl_id: str) -> str:
 def legacy_version_prefix(crawl_id: str, version: str) -> str:
     """A re-extracted version's folder in crawls stored by earlier versions."""
     return f"{crawl_prefix(crawl_id)}_{TEXT_DATASET}-{validate_version(version)}/"
+
+
+def report_key(from_id: str, to_id: str) -> str:
+    """The scrub report between two crawls that ``scrubwatch demo`` leaves in its store."""
+    return f"{REPORTS}/{validate_crawl_id(from_id)}--{validate_crawl_id(to_id)}.html"
 
 
 def crawl_prefixes(crawl_id: str) -> list[str]:

@@ -36,6 +36,7 @@ from storage.layout import (
     local_path,
     open_path,
     plain_crawl_log_key,
+    report_key,
     set_aside_dir,
     staged_args,
     staged_dataset,
@@ -63,6 +64,7 @@ def test_keys() -> None:
     assert digests_key(CRAWL, "w-1") == f"crawls/{CRAWL}/indexes/digests.w-1.jsonl.gz"
     assert plain_crawl_log_key(CRAWL) == f"crawls/{CRAWL}/crawl-log.jsonl"
     assert warc_prefix(CRAWL) == f"crawls/{CRAWL}/warc/"
+    assert report_key("a", "b") == "reports/a--b.html"
 
 
 def test_the_dataset_has_roots_of_its_own_partitioned_by_crawl() -> None:
