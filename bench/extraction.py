@@ -39,15 +39,23 @@ sys.path.insert(0, str(ROOT))
 
 from newssite import PIXEL, localize  # noqa: E402
 
+from crawler.settings import (  # noqa: E402
+    DATASET_ROW_GROUP_BYTES,
+    DATASET_ROW_GROUP_ROWS,
+    DATASET_ROWS_PER_PART,
+)
+from pipelines.datasetfile import PartSizes  # noqa: E402
 from pipelines.extraction import extract_page, make_options  # noqa: E402
 from pipelines.extractpool import Page  # noqa: E402
 from pipelines.reextract import reextract  # noqa: E402
 from pipelines.warcpages import Capture, Pages  # noqa: E402
 from storage import open_store  # noqa: E402
 from storage.contentcoding import DEFAULT_MAX_BYTES, decode_content  # noqa: E402
+from storage.layout import dataset_prefix, local_path  # noqa: E402
 from tests.test_extraction import shingle_f1  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "extraction-sample"
+SIZES = PartSizes(DATASET_ROWS_PER_PART, DATASET_ROW_GROUP_ROWS, DATASET_ROW_GROUP_BYTES)
 VARIANTS = {
     "chosen: balanced, tables, no comments": make_options(),
     "favor_precision": make_options(focus="precision"),
@@ -172,7 +180,9 @@ def throughput(store_uri: str, runs: int) -> None:
     much, so both are shown, with the rate they predict on idle cores.
     """
     ways: dict[str, Callable[[int], int]] = {
-        POOL: lambda run: reextract(open_store(store_uri), "bench", version=f"bench{run}").rows,
+        POOL: lambda run: (
+            reextract(open_store(store_uri), "bench", sizes=SIZES, version=f"bench{run}").rows
+        ),
         SAME: lambda run: single_process(store_uri, same_job),
         BARE: lambda run: single_process(
             store_uri, lambda body, url, content_type: trafilatura.extract(body)
@@ -234,7 +244,7 @@ def main() -> None:
         work = args.keep or Path(tmp)
         store = work / "archive"
         seconds = crawl([base + path for path in served], store, work)
-        parts = sorted((store / "crawls" / "bench" / "text").glob("*.parquet"))
+        parts = sorted(local_path(store, dataset_prefix("bench")).glob("*.parquet"))
         table = pa.concat_tables(pq.read_table(p, columns=["url", "text"]) for p in parts)
         texts = dict(zip(table["url"].to_pylist(), table["text"].to_pylist(), strict=True))
         print(f"crawl of {len(served)} pages, extraction in the crawl: {seconds:.1f}s, "

@@ -70,6 +70,8 @@ import newssite  # noqa: E402
 import s3count  # noqa: E402
 from baselines import BENCH_OVERRIDES  # noqa: E402
 
+from storage.layout import crawl_folder, crawl_prefixes  # noqa: E402
+
 RESULTS = BENCH / "results"
 PYTHON = sys.executable
 MB = 1_000_000
@@ -353,12 +355,11 @@ def bench_e2e(ctx: Context, *, fast: bool = False) -> dict[str, Any]:
 def crawl_bytes(files: dict[str, int], crawl_id: str) -> dict[str, int]:
     """Bytes of a crawl's files by kind: warc, text (dataset), indexes, log, other."""
     kinds: dict[str, int] = {"warc": 0, "text": 0, "indexes": 0, "crawl-log": 0, "other": 0}
-    prefix = f"crawls/{crawl_id}/"
     for key, size in files.items():
-        if not key.startswith(prefix):
+        folder = crawl_folder(crawl_id, key)
+        if folder is None:
             continue
-        rest = key[len(prefix) :]
-        kind = rest.split("/", 1)[0] if "/" in rest else rest.split(".", 1)[0]
+        kind = folder or key.rsplit("/", 1)[1].split(".", 1)[0]
         kinds[kind if kind in kinds else "other"] += size
     kinds["all"] = sum(v for k, v in kinds.items())
     return kinds
@@ -445,7 +446,11 @@ def bench_s3(ctx: Context) -> dict[str, Any]:
                 measure.run(command, cwd=ROOT, env=server.env()), f"S3 crawl {n + 1}"
             )
             methods, statuses = server.counter.take()
-            objects = server.object_sizes(bucket, f"archive/crawls/{CRAWL_ID_FIRST}/")
+            objects = {
+                key: size
+                for prefix in crawl_prefixes(CRAWL_ID_FIRST)
+                for key, size in server.object_sizes(bucket, f"archive/{prefix}").items()
+            }
             writes = methods.get("PUT", 0) + methods.get("POST", 0)
             rows.append(
                 {

@@ -10,8 +10,6 @@ it, neither Redis's client nor scrapy-redis is imported.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,23 +21,6 @@ from storage.sharedcrawl import COORDINATOR, WORKER
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
-
-STAGING_FOLDER = layout.STAGING_DIRNAME
-
-
-def default_staging_dir(store_uri: str) -> Path:
-    """Where files wait before they are put into the store."""
-    store = open_store(store_uri)
-    if store.local_root is not None:
-        return store.local_root / STAGING_FOLDER
-    return Path.home() / ".cache" / "scrubwatch" / "staging" / staging_name(store.uri)
-
-
-def staging_name(store_uri: str) -> str:
-    """A folder name of its own for each remote store: readable, and unique by a short hash."""
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", store_uri.split("://", 1)[-1]).strip("._")
-    digest = hashlib.sha256(store_uri.encode()).hexdigest()[:8]
-    return f"{readable[:80]}-{digest}"
 
 
 def resolve_setting(settings: Settings, name: str, value: Any) -> None:
@@ -57,7 +38,7 @@ class CrawlIdentity:
         crawl_id = settings.get("CRAWL_ID") or layout.new_crawl_id(datetime.now(UTC))
         resolve_setting(settings, "CRAWL_ID", layout.validate_crawl_id(crawl_id))
         if not settings.get("STAGING_DIR"):
-            staging = default_staging_dir(settings.get("STORE_URI"))
+            staging = layout.default_staging_dir(open_store(settings.get("STORE_URI")))
             resolve_setting(settings, "STAGING_DIR", str(staging))
 
 
@@ -77,7 +58,8 @@ class SharedFrontier:
         worker = layout.validate_worker(settings.get("WORKER_ID") or default_host())
         resolve_setting(settings, "WORKER_ID", worker)
         # Workers on one machine must not publish each other's staged files.
-        resolve_setting(settings, "STAGING_DIR", str(Path(settings.get("STAGING_DIR")) / worker))
+        staging = layout.worker_staging(Path(settings.get("STAGING_DIR")), worker)
+        resolve_setting(settings, "STAGING_DIR", str(staging))
         resolve_setting(settings, "SCHEDULER", "crawler.frontier.SharedScheduler")
         resolve_setting(settings, "DUPEFILTER_CLASS", "crawler.sharedqueue.SharedDupeFilter")
         settings.replace_in_component_priority_dict("EXTENSIONS", PublishCrawl, SharedPublish)

@@ -15,12 +15,9 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.addon import default_staging_dir
 from crawler.logs import skip_unlogged
 from crawler.outlets import OutletRegistry
 from crawler.resume import (
-    ARGS_NAME,
-    LOCK_NAME,
     RESUME_COMPONENTS,
     RUN_ONLY,
     finished,
@@ -44,7 +41,7 @@ from storage import (
     validate_crawl_id,
 )
 from storage.crawlgroup import CrawlGroup, GroupError, connect
-from storage.layout import crawl_prefix
+from storage.layout import ARGS_NAME, LOCK_NAME, default_staging_dir, staged_crawl
 from storage.publish import PublishError, publish_crawl, read_info
 from storage.resumable import prepare, resume_command
 
@@ -103,7 +100,7 @@ def run_crawl(
     if resume and crawl_id and resume != crawl_id:
         raise CrawlError(f"--resume {resume} and --crawl-id {crawl_id} disagree: give one")
     crawl_id = validate_crawl_id(resume or crawl_id or new_crawl_id(datetime.now(UTC)))
-    staging_root = Path(early.get("STAGING_DIR") or default_staging_dir(store_uri))
+    staging_root = Path(early.get("STAGING_DIR") or default_staging_dir(store))
     if resume or (not redis_url and read_args(staging_root, crawl_id) is not None):
         return resume_crawl(store, staging_root, crawl_id, seeds, overrides)
     if crawl_exists(store, crawl_id):
@@ -175,7 +172,7 @@ def resume_crawl(
 
 def push_finished(store: Store, staging_root: Path, crawl_id: str) -> CrawlSummary:
     """Put a crawl that finished, and whose publishing did not, into the store."""
-    info = read_info(staging_root / crawl_prefix(crawl_id)) or {}
+    info = read_info(staged_crawl(staging_root, crawl_id)) or {}
     try:
         published = publish_crawl(store, staging_root, crawl_id)
     except PublishError as exc:

@@ -24,6 +24,7 @@ from history.diff import diff_crawls
 from history.report import render_report
 from history.timeline import get_payload
 from storage import new_crawl_id, open_store
+from storage.layout import dataset_root, local_path, report_key
 
 Echo = Callable[[str], object]
 
@@ -62,10 +63,12 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         archive = open_store(store)
         diff = diff_crawls(archive, first, second)
         print_scrubbed(diff.to_dict(), echo)
-        report = Path(store) / "reports" / f"{first}--{second}.html"
+        report = local_path(Path(store), report_key(first, second))
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(render_report(archive, diff), encoding="utf-8")
         echo(f"\n== report: {report}")
+        dataset = local_path(Path(store), dataset_root())
+        echo(f"== dataset of both crawls: pandas.read_parquet({str(dataset)!r})")
         photo = next(c for c in web.expected()["changes"].values() if c["kind"] == "image-removed")
         capture, body = get_payload(archive, photo["image"])
         digest = hashlib.sha256(body).hexdigest()

@@ -29,6 +29,7 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.asyncio import run_in_thread
 
+from pipelines.staging import staging_root
 from pipelines.warc import Capture, WarcCapture
 from storage import StoreError, open_store
 from storage.digests import ArchivedPayload, StoreDigests
@@ -62,9 +63,7 @@ class ResumeCrawl:
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
         settings = crawler.settings
-        ext = cls(
-            crawler, Path(settings.get("STAGING_DIR")), settings.get("CRAWL_ID"), crawler.stats
-        )
+        ext = cls(crawler, staging_root(settings), settings.get("CRAWL_ID"), crawler.stats)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext

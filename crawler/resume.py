@@ -7,7 +7,8 @@ again from the seeds; :mod:`crawler.replay` answers every
 captured URL from the staged WARC files instead of fetching it, so the frontier is
 rebuilt by parsing the captured pages, and only what was not captured is fetched,
 into new WARC files. How the crawl was asked for is kept from its start in
-``crawls/<id>/crawl-args.json.open`` in the staging folder (``.open``: never published).
+``crawls/<id>/crawl-args.json.open`` in the staging folder (``.open``: never published;
+``storage.layout.staged_args``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from storage import Store, crawl_exists
-from storage.layout import OPEN_SUFFIX, manifest_key, staged_crawl
+from storage.layout import manifest_key, open_path, staged_args, staged_crawl, staged_lock
 from storage.publish import read_info
 
-ARGS_NAME = "crawl-args.json" + OPEN_SUFFIX
-LOCK_NAME = "crawl.lock" + OPEN_SUFFIX
 ARG_KEYS = {"seeds", "store", "depth", "allow_private", "ignore_robots", "outlets", "overrides"}
 #: settings of one run, not of the crawl: not asked for again by a resume
 RUN_ONLY = {"LOG_LEVEL", "STATS_DUMP"}
@@ -38,9 +37,9 @@ RESUME_COMPONENTS = {
 
 def write_args(staging_root: Path, crawl_id: str, args: dict[str, Any]) -> Path:
     """Keep how the crawl was asked for, so that ``--resume`` can ask for it again."""
-    path = staged_crawl(staging_root, crawl_id) / ARGS_NAME
+    path = staged_args(staging_root, crawl_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("crawl-args.tmp" + OPEN_SUFFIX)
+    tmp = open_path(path)
     tmp.write_text(json.dumps(args, indent=1, sort_keys=True) + "\n")
     tmp.replace(path)
     return path
@@ -48,7 +47,7 @@ def write_args(staging_root: Path, crawl_id: str, args: dict[str, Any]) -> Path:
 
 def read_args(staging_root: Path, crawl_id: str) -> dict[str, Any] | None:
     """How the staged crawl was asked for; None if no crawl of that id is staged."""
-    path = staged_crawl(staging_root, crawl_id) / ARGS_NAME
+    path = staged_args(staging_root, crawl_id)
     try:
         args = json.loads(path.read_text())
     except FileNotFoundError:
@@ -117,7 +116,7 @@ def running(staging_root: Path, crawl_id: str) -> Iterator[None]:
     """Hold the staged crawl's lock while it runs, so that it is never resumed (its open
     WARC file trimmed) under a process still writing it. The kernel lets go of an
     ``flock`` when its process ends, however it ends."""
-    path = staged_crawl(staging_root, crawl_id) / LOCK_NAME
+    path = staged_lock(staging_root, crawl_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
         try:

@@ -143,7 +143,8 @@ FRONTIER_JOIN_TIMEOUT = 60.0  # seconds a worker waits for its crawl to start
 
 # --- text extraction and dataset ----------------------------------------------
 # Every captured HTML page is extracted (trafilatura, in worker processes, each page
-# under a time limit) into one row of crawls/<id>/text/part-NNNNN.parquet|.jsonl.gz.
+# under a time limit) into one row of the crawl's dataset (storage.layout: datasets/text/
+# crawl_id=<id>/part-NNNNN.parquet, and datasets/text-jsonl/ for its JSON Lines copy).
 EXTRACT_ENABLED = True
 EXTRACT_WORKERS = 0  # 0: one per core
 EXTRACT_TIMEOUT = 30.0  # seconds per page; a worker past it is killed and replaced

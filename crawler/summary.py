@@ -56,5 +56,5 @@ class CrawlSummary:
         if self.error:
             out.append(f"  not stored: {self.error}")
         else:
-            out.append(f"  stored: {s.get('store/files', 0)} files under crawls/{self.crawl_id}/")
+            out.append(f"  stored: {s.get('store/files', 0)} files of crawl {self.crawl_id}")
         return out

@@ -2,7 +2,8 @@
 
 Built from the crawl's log (roles, redirects, failures), its CDXJ index (the status
 of every URL it fetched) and its dataset (text, images, links per page; a revisit's
-row takes them from the row of the same payload digest). Pages are
+row takes them from the row of the same payload digest), wherever the version of
+scrubwatch that stored the crawl put it (``storage.layout.dataset_part_keys``). Pages are
 keyed by the URL the crawl asked for, so a cited URL that later redirects is still
 the same page.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from storage.captures import CaptureIndex
 from storage.crawllog import read_crawl_log
-from storage.layout import crawl_prefix, list_crawl_ids
+from storage.layout import dataset_part_keys, list_crawl_ids
 from storage.stores import Store
 
 PAGE_ROLES = ("seed", "cited", "linked")
@@ -49,15 +50,13 @@ def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
     import pyarrow.parquet as pq  # here: a crawl imports this module, and needs no pyarrow
 
     rows: dict[str, dict[str, object]] = {}
-    prefix = crawl_prefix(crawl_id) + "text/"
-    for key in store.list(prefix):
-        if key.endswith(".parquet"):
-            # ParquetFile, in this thread: pq.read_table's dataset scanner leaves threads
-            # that can abort the process as it exits ("terminate called without an
-            # active exception", apache/arrow#34314), seen once in `scrubwatch diff`
-            table = pq.ParquetFile(io.BytesIO(store.get(key))).read(use_threads=False)
-            for row in table.to_pylist():
-                rows.setdefault(str(row["url"]), row)
+    for key in dataset_part_keys(store, crawl_id):
+        # ParquetFile, in this thread: pq.read_table's dataset scanner leaves threads
+        # that can abort the process as it exits ("terminate called without an
+        # active exception", apache/arrow#34314), seen once in `scrubwatch diff`
+        table = pq.ParquetFile(io.BytesIO(store.get(key))).read(use_threads=False)
+        for row in table.to_pylist():
+            rows.setdefault(str(row["url"]), row)
     return rows
 
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, signals
 
 from pipelines.items import FailureItem, PageItem
-from pipelines.staging import crawl_staging
+from pipelines.staging import staged_file
 from storage.crawllog import CrawlLogWriter
-from storage.layout import LOG_NAME, worker_file
+from storage.layout import crawl_log_key
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,8 +36,9 @@ class CrawlLogPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None
-        name = worker_file(LOG_NAME, crawler.settings.get("WORKER_ID"))
-        pipeline = cls(crawl_staging(crawler.settings) / name, crawler.stats)
+        settings = crawler.settings
+        key = crawl_log_key(settings.get("CRAWL_ID"), settings.get("WORKER_ID"))
+        pipeline = cls(staged_file(settings, key), crawler.stats)
         crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
         return pipeline
 

@@ -1,24 +1,22 @@
 """The text dataset's format: one row per captured HTML page, in JSONL and Parquet parts.
 
 ``part-NNNNN.jsonl.gz`` and ``part-NNNNN.parquet`` (zstd; ``part-<worker>-NNNNN`` for
-each worker of a shared crawl) hold the same rows side by side. Every file is written as
-``<name>.open`` and renamed when it is complete, so a publisher that skips ``.open``
-files never ships half a part. Plain Python (no Scrapy): the crawl's pipeline and
-re-extraction both use it.
+each worker of a shared crawl) hold the same rows, each format in a folder of its own
+(the crawl's partitions of ``datasets/text-jsonl`` and ``datasets/text``, see
+:mod:`storage.layout`). The Parquet parts leave out ``crawl_id``: their folder's name,
+``crawl_id=<id>``, gives it to every reader of the dataset, which would otherwise see
+the column twice; the JSONL parts keep it. Every file is written as ``<name>.open``
+and renamed when it is complete, so a publisher that skips ``.open`` files never ships
+half a part. Plain Python (no Scrapy): the crawl's pipeline and re-extraction both use
+it, each passing the sizes of parts and row groups (:class:`PartSizes`) it was given.
 
 Memory: rows are written to the JSONL part as they come, and nothing else of them is
 held. The Parquet parts are made from the JSONL parts when the writer closes
 (:mod:`pipelines.datasetparquet`): so pyarrow, its allocator and the row group being
 built (up to ``row_group_bytes``) are not in the crawl process while it crawls, and its
 extraction workers have stopped by then (bench/README.md, "5. Memory"). A JSONL part
-that a killed process left without its Parquet part gets one at the next close in the
-same folder (a resumed crawl).
-
-Reading all crawls: ``pyarrow.dataset.dataset("crawls/", format="parquet",
-exclude_invalid_files=True)`` (which skips the JSONL parts, the WARCs and, by its
-default ``ignore_prefixes``, the ``_text-<version>`` folders of re-extractions), or in
-DuckDB ``read_parquet('crawls/*/text/*.parquet')`` (a ``**`` glob would also match
-those versions).
+that a killed process left without its Parquet part gets one at the next close into
+the same folders (a resumed crawl).
 """
 
 from __future__ import annotations
@@ -27,10 +25,11 @@ import gzip
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage.layout import OPEN_SUFFIX
+from storage.layout import PARTITION, open_path
 
 if TYPE_CHECKING:
     from pipelines.extraction import Extraction
@@ -59,7 +58,9 @@ FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("extraction_reason", "string", True),
 )
 COLUMNS = [name for name, _, _ in FIELDS]
-REQUIRED = [name for name, _, nullable in FIELDS if not nullable and name != "crawl_id"]
+REQUIRED = [name for name, _, nullable in FIELDS if not nullable and name != PARTITION]
+JSONL_SUFFIX = ".jsonl.gz"
+PARQUET_SUFFIX = ".parquet"
 
 
 def make_row(
@@ -100,29 +101,43 @@ def make_row(
     }
 
 
+@dataclass(frozen=True)
+class PartSizes:
+    """How the dataset is cut: rows a part, and rows and bytes (Arrow, uncompressed) a
+    Parquet row group at most (settings ``DATASET_ROWS_PER_PART``,
+    ``DATASET_ROW_GROUP_ROWS``, ``DATASET_ROW_GROUP_BYTES``)."""
+
+    rows_per_part: int
+    row_group_rows: int
+    row_group_bytes: int
+
+    def __post_init__(self) -> None:
+        if self.rows_per_part < 1 or self.row_group_rows < 1 or self.row_group_bytes < 1:
+            raise ValueError(
+                "rows per part, rows and bytes per row group must be 1 or more: "
+                f"{self.rows_per_part}, {self.row_group_rows}, {self.row_group_bytes}"
+            )
+
+
 class DatasetWriter:
-    """Writes rows into rolling parts in ``directory``; not thread-safe (use one thread)."""
+    """Writes rows into rolling parts: JSONL in ``jsonl_dir``, then Parquet in
+    ``parquet_dir``; not thread-safe (use one thread)."""
 
     def __init__(
         self,
-        directory: Path,
+        parquet_dir: Path,
+        jsonl_dir: Path,
         crawl_id: str,
+        sizes: PartSizes,
         *,
-        rows_per_part: int = 50_000,
-        row_group_rows: int = 10_000,
-        row_group_bytes: int = 32 * 1024 * 1024,
         part_prefix: str = "part",
     ) -> None:
-        if rows_per_part < 1 or row_group_rows < 1 or row_group_bytes < 1:
-            raise ValueError(
-                "rows per part, rows and bytes per row group must be 1 or more: "
-                f"{rows_per_part}, {row_group_rows}, {row_group_bytes}"
-            )
-        self.directory = directory
+        self.parquet_dir = parquet_dir
+        self.jsonl_dir = jsonl_dir
         self.crawl_id = crawl_id
-        self.rows_per_part = rows_per_part
-        self.row_group_rows = min(row_group_rows, rows_per_part)
-        self.row_group_bytes = row_group_bytes
+        self.rows_per_part = sizes.rows_per_part
+        self.row_group_rows = min(sizes.row_group_rows, sizes.rows_per_part)
+        self.row_group_bytes = sizes.row_group_bytes
         self.part_prefix = part_prefix
         self.closed_files: list[Path] = []
         self.rows = 0
@@ -131,22 +146,21 @@ class DatasetWriter:
         self._jsonl: gzip.GzipFile | None = None
         self._path: Path | None = None  # the open part, as it will be named once complete
 
+    def _taken(self, stem: str) -> bool:
+        """Whether a part named ``stem`` is in either folder, complete or not."""
+        paths = [self.jsonl_dir / (stem + JSONL_SUFFIX), self.parquet_dir / (stem + PARQUET_SUFFIX)]
+        return any(p.exists() or open_path(p).exists() for p in paths)
+
     def _open(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.jsonl_dir.mkdir(parents=True, exist_ok=True)
         while True:
             stem = f"{self.part_prefix}-{self._serial:05d}"
             self._serial += 1
-            names = [f"{stem}.parquet", f"{stem}.jsonl.gz"]
-            if not any(
-                (self.directory / n).exists() or (self.directory / (n + OPEN_SUFFIX)).exists()
-                for n in names
-            ):
+            if not self._taken(stem):
                 break
-        self._path = self.directory / f"{stem}.jsonl.gz"
+        self._path = self.jsonl_dir / (stem + JSONL_SUFFIX)
         # Closed in _close_part: a part outlives this call.
-        self._jsonl = gzip.open(  # noqa: SIM115
-            self._path.with_name(self._path.name + OPEN_SUFFIX), "xb", compresslevel=GZIP_LEVEL
-        )
+        self._jsonl = gzip.open(open_path(self._path), "xb", compresslevel=GZIP_LEVEL)  # noqa: SIM115
         self._part_rows = 0
 
     def write(self, row: dict[str, Any]) -> None:
@@ -156,7 +170,7 @@ class DatasetWriter:
         if self._jsonl is None:
             self._open()
         assert self._jsonl is not None
-        row = {**row, "crawl_id": self.crawl_id}
+        row = {**row, PARTITION: self.crawl_id}
         line = json.dumps({c: row.get(c) for c in COLUMNS}, ensure_ascii=False).encode() + b"\n"
         self._jsonl.write(line)
         self.rows += 1
@@ -172,15 +186,19 @@ class DatasetWriter:
         complete(self._path)
         self.closed_files.append(self._path)
 
+    def parquet_path(self, jsonl: Path) -> Path:
+        """The Parquet part of the JSONL part ``jsonl``: the same name, in ``parquet_dir``."""
+        return self.parquet_dir / (jsonl.name.removesuffix(JSONL_SUFFIX) + PARQUET_SUFFIX)
+
     def unconverted(self) -> list[Path]:
-        """This writer's complete JSONL parts in the folder that have no Parquet part yet."""
-        part = re.compile(re.escape(self.part_prefix) + r"-\d{5,}\.jsonl\.gz")
-        if not self.directory.is_dir():
+        """This writer's complete JSONL parts that have no Parquet part yet."""
+        part = re.compile(re.escape(self.part_prefix) + r"-\d{5,}" + re.escape(JSONL_SUFFIX))
+        if not self.jsonl_dir.is_dir():
             return []
         return sorted(
             p
-            for p in self.directory.iterdir()
-            if part.fullmatch(p.name) and not parquet_path(p).exists()
+            for p in self.jsonl_dir.iterdir()
+            if part.fullmatch(p.name) and not self.parquet_path(p).exists()
         )
 
     def close(self) -> list[Path]:
@@ -193,10 +211,12 @@ class DatasetWriter:
         if leftover:
             from pipelines.datasetparquet import write_parquet
 
+            self.parquet_dir.mkdir(parents=True, exist_ok=True)
             for jsonl in leftover:
                 self.closed_files.append(
                     write_parquet(
                         jsonl,
+                        self.parquet_path(jsonl),
                         row_group_rows=self.row_group_rows,
                         row_group_bytes=self.row_group_bytes,
                     )
@@ -204,14 +224,9 @@ class DatasetWriter:
         return list(self.closed_files)
 
 
-def parquet_path(jsonl: Path) -> Path:
-    """``part-NNNNN.parquet`` beside ``part-NNNNN.jsonl.gz``."""
-    return jsonl.with_name(jsonl.name.removesuffix(".jsonl.gz") + ".parquet")
-
-
 def complete(path: Path) -> None:
     """Make the written ``<path>.open`` durable under its final name, ``path``."""
-    tmp = path.with_name(path.name + OPEN_SUFFIX)
+    tmp = open_path(path)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     tmp.rename(path)

@@ -1,7 +1,8 @@
 """The Parquet parts of the text dataset, made from its complete JSON Lines parts.
 
 ``part-NNNNN.parquet`` (zstd) holds the rows of ``part-NNNNN.jsonl.gz`` in the same
-order, under :func:`schema`. It is made once the JSONL part is complete (see
+order, under :func:`parquet_schema`: every column but ``crawl_id``, which the part's
+folder (``crawl_id=<id>``) gives. It is made once the JSONL part is complete (see
 :class:`~pipelines.datasetfile.DatasetWriter`), as ``part-NNNNN.parquet.open`` renamed
 when written, a row group at a time: whichever of ``row_group_rows`` rows or
 ``row_group_bytes`` bytes (Arrow, uncompressed) comes first bounds what is held, whatever
@@ -23,8 +24,8 @@ import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipelines.datasetfile import FIELDS, complete, parquet_path
-from storage.layout import OPEN_SUFFIX
+from pipelines.datasetfile import FIELDS, complete
+from storage.layout import PARTITION, open_path
 
 BATCH_ROWS = 64
 BATCH_BYTES = 1024 * 1024
@@ -38,8 +39,15 @@ TYPES = {
 
 @cache
 def schema() -> pa.Schema:
-    """The dataset's Arrow schema, from :data:`pipelines.datasetfile.FIELDS`."""
+    """The dataset's Arrow schema, from :data:`pipelines.datasetfile.FIELDS`: the rows
+    of the JSONL parts, and of a Parquet part read with its folder's ``crawl_id``."""
     return pa.schema([pa.field(name, TYPES[kind], nullable) for name, kind, nullable in FIELDS])
+
+
+@cache
+def parquet_schema() -> pa.Schema:
+    """The schema of a Parquet part: :func:`schema` less the partition column."""
+    return schema().remove(schema().get_field_index(PARTITION))
 
 
 class _RowGroups:
@@ -75,6 +83,7 @@ class _RowGroups:
             lines = b"".join(self.pending)
             read = pajson.ReadOptions(use_threads=False, block_size=len(lines))
             table = pajson.read_json(pa.BufferReader(lines), read, self.parse).cast(schema())
+            table = table.drop_columns([PARTITION])
             self.batches.extend(table.to_batches())
             self.group_bytes += table.nbytes
             self.pending, self.pending_bytes = [], 0
@@ -82,25 +91,24 @@ class _RowGroups:
     def flush(self) -> None:
         self._parse()
         if self.batches:
-            table = pa.Table.from_batches(self.batches, schema=schema())
+            table = pa.Table.from_batches(self.batches, schema=parquet_schema())
             self.batches = []
             self.writer.write_table(table, row_group_size=self.group_rows)
             self.group_rows = self.group_bytes = 0
 
 
-def write_parquet(jsonl: Path, *, row_group_rows: int, row_group_bytes: int) -> Path:
-    """Write the Parquet part of the complete JSONL part ``jsonl``; returns its path.
+def write_parquet(jsonl: Path, target: Path, *, row_group_rows: int, row_group_bytes: int) -> Path:
+    """Write ``target``, the Parquet part of the complete JSONL part ``jsonl``; returns it.
 
     A ``.parquet.open`` left by a process killed while writing it is written anew: an
     ``.open`` file is never published.
     """
-    target = parquet_path(jsonl)
     if target.exists():
         raise FileExistsError(f"{target} already exists: nothing is overwritten")
-    tmp = target.with_name(target.name + OPEN_SUFFIX)
+    tmp = open_path(target)
     with (
         gzip.open(jsonl, "rb") as lines,
-        pq.ParquetWriter(str(tmp), schema(), compression="zstd") as writer,
+        pq.ParquetWriter(str(tmp), parquet_schema(), compression="zstd") as writer,
     ):
         groups = _RowGroups(writer, row_group_rows, row_group_bytes)
         for line in lines:

@@ -2,18 +2,19 @@
 
 Reads ``crawls/<id>/warc/*`` from the store (downloaded first unless the store is a
 local folder), resolves each revisit record to the payload it stands for (in the same
-crawl by ``WARC-Refers-To`` or digest, else by digest in an earlier crawl, see
-:mod:`pipelines.warcpages`), extracts every HTML page in an :class:`~pipelines.extractpool.ExtractorPool`
-and puts ``crawls/<id>/_text-<version>/part-*`` then that version's ``manifest.json``.
-The underscore keeps versions out of pyarrow's and DuckDB's default discovery of
-``crawls/``. WARC files are only read; an existing version is never overwritten.
-Plain Python, no Scrapy; the values of ``EXTRACT_*`` are passed in.
+crawl by ``WARC-Refers-To`` or digest, else by digest in an
+earlier crawl, see :mod:`pipelines.warcpages`), extracts every HTML page in an :class:`~pipelines.extractpool.ExtractorPool`
+and puts the version's parts into its own roots, ``datasets/text@<version>/crawl_id=<id>/``
+and ``datasets/text-jsonl@<version>/crawl_id=<id>/`` (:mod:`storage.layout`: reading
+``datasets/text`` never meets them), then its manifest,
+``crawls/<id>/text@<version>.manifest.json``. WARC files are only read; an existing
+version is never overwritten. Plain Python, no Scrapy; the values of ``EXTRACT_*`` and
+``DATASET_*`` are passed in.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import time
 from collections import Counter
@@ -22,13 +23,20 @@ from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from pipelines.datasetfile import DatasetWriter, make_row
+from pipelines.datasetfile import PARQUET_SUFFIX, DatasetWriter, PartSizes, make_row
 from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, make_options
 from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Pages
-from storage import crawl_prefix, new_crawl_id
+from storage import new_crawl_id
 from storage.crawllog import read_crawl_log
 from storage.hashing import sha256_file
+from storage.layout import (
+    dataset_prefix,
+    legacy_version_prefix,
+    text_jsonl_key,
+    text_key,
+    version_manifest_key,
+)
 from storage.manifest import serialize_manifest
 from storage.records import Record
 from storage.stores import Store
@@ -36,24 +44,41 @@ from storage.stores import Store
 logger = logging.getLogger(__name__)
 
 FORMAT = "scrubwatch-text/1"
-_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass
 class ReextractResult:
     crawl_id: str
     version: str
-    prefix: str  # crawls/<id>/_text-<version>/
+    prefix: str  # of its Parquet parts: datasets/text@<version>/crawl_id=<id>/
     rows: int = 0
     counts: dict[str, int] = field(default_factory=dict)  # extraction status -> rows
     keys: list[str] = field(default_factory=list)  # stored, manifest last
     seconds: float = 0.0
 
 
-def version_prefix(crawl_id: str, version: str) -> str:
-    if not _VERSION.fullmatch(version) or version.startswith("."):
-        raise ValueError(f"invalid version {version!r}: use 1-64 of [A-Za-z0-9._-]")
-    return f"{crawl_prefix(crawl_id)}_text-{version}/"
+def _check_new(store: Store, crawl_id: str, version: str) -> None:
+    """Refuse a version the crawl has already, wherever this or an earlier version put it."""
+    prefixes = [
+        dataset_prefix(crawl_id, version=version),
+        dataset_prefix(crawl_id, jsonl=True, version=version),
+        legacy_version_prefix(crawl_id, version),
+    ]
+    taken = store.exists(version_manifest_key(crawl_id, version)) or any(
+        next(iter(store.list(prefix)), None) is not None for prefix in prefixes
+    )
+    if taken:
+        raise ValueError(
+            f"version {version} of crawl {crawl_id} already exists in store {store.uri}: "
+            "nothing is overwritten; choose another version"
+        )
+
+
+def _key(crawl_id: str, version: str, path: Path) -> str:
+    """The key of a part the writer made: by its format, in the version's roots."""
+    if path.name.endswith(PARQUET_SUFFIX):
+        return text_key(crawl_id, path.name, version=version)
+    return text_jsonl_key(crawl_id, path.name, version=version)
 
 
 def _outlets(store: Store, crawl_id: str) -> dict[str, str]:
@@ -88,6 +113,7 @@ def reextract(
     store: Store,
     crawl_id: str,
     *,
+    sizes: PartSizes,
     workers: int | None = None,
     version: str | None = None,
     timeout: float = 30.0,
@@ -97,23 +123,20 @@ def reextract(
 ) -> ReextractResult:
     """Extract the crawl's pages again into a new dataset version; returns what was stored.
 
-    ``fast``: trafilatura's fast mode (no fallback extractors), as ``EXTRACT_FAST``.
+    ``sizes``: of parts and row groups, as ``DATASET_*``; ``fast``: trafilatura's fast
+    mode (no fallback extractors), as ``EXTRACT_FAST``.
     """
     started = time.monotonic()
     version = version or new_crawl_id(datetime.now(UTC))
-    result = ReextractResult(crawl_id, version, version_prefix(crawl_id, version))
-    if next(iter(store.list(result.prefix)), None) is not None:
-        raise ValueError(
-            f"{result.prefix} already exists in store {store.uri}: nothing is overwritten; "
-            "choose another version"
-        )
+    result = ReextractResult(crawl_id, version, dataset_prefix(crawl_id, version=version))
+    _check_new(store, crawl_id, version)
     counts: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(dir=workdir, prefix="scrubwatch-reextract-") as tmp:
         pages = Pages(store, crawl_id, Path(tmp), max_bytes)
         if not pages.files:
             raise ValueError(f"crawl {crawl_id} has no WARC files in store {store.uri}")
         outlets = _outlets(store, crawl_id)
-        writer = DatasetWriter(Path(tmp) / "text", crawl_id)
+        writer = DatasetWriter(Path(tmp) / "parquet", Path(tmp) / "jsonl", crawl_id, sizes)
 
         def write(record: Record, extraction: Extraction) -> None:
             counts[extraction.status] += 1
@@ -138,13 +161,14 @@ def reextract(
                 write(record, extraction)
         for record in pages.missing:
             write(record, Extraction("error", "revisit: the original payload is in no crawl"))
-        files = [(result.prefix + path.name, path) for path in writer.close()]
+        files = sorted((_key(crawl_id, version, path), path) for path in writer.close())
         result.rows, result.counts = writer.rows, dict(counts)
         for key, path in files:
             store.put(key, path)
             result.keys.append(key)
-        store.put_bytes(result.prefix + "manifest.json", _manifest(result, files, fast))
-        result.keys.append(result.prefix + "manifest.json")
+        manifest = version_manifest_key(crawl_id, version)
+        store.put_bytes(manifest, _manifest(result, files, fast))
+        result.keys.append(manifest)
     result.seconds = time.monotonic() - started
     logger.info(
         "crawl %s: %d rows in %s (%.1fs)", crawl_id, result.rows, result.prefix, result.seconds

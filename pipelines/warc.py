@@ -34,14 +34,13 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy import Request, signals
 from scrapy.utils.asyncio import run_in_thread
 
 from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
-from pipelines.staging import crawl_staging
+from pipelines.staging import crawl_staging, staged_file, warc_staging
 from pipelines.warcexchange import exchange_from, warcinfo_fields
 from pipelines.warcfile import RollingWarcFile, WarcWriteError
 from pipelines.warcrecords import Exchange, Original, build_exchange, new_record_id, sha256_digest
@@ -112,7 +111,7 @@ class WarcCapture:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         staging = crawl_staging(settings)
-        directory = staging / "warc"
+        directory = warc_staging(settings)
         crawl_id = settings.get("CRAWL_ID")
         worker = settings.get("WORKER_ID") or None
         writer = RollingWarcFile(
@@ -130,9 +129,7 @@ class WarcCapture:
             writer,
             crawler.stats,
             crawl_id=crawl_id,
-            digest_log=DigestLog(
-                Path(settings.get("STAGING_DIR")) / digests_key(crawl_id, worker), crawl_id
-            ),
+            digest_log=DigestLog(staged_file(settings, digests_key(crawl_id, worker)), crawl_id),
             store=open_store(settings.get("STORE_URI")),
             index=index,
             dedup_min_size=settings.getint("WARC_DEDUP_MIN_SIZE"),

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pipelines.warcrecords import build_warcinfo, new_record_id
-from storage.layout import OPEN_SUFFIX
+from storage.layout import OPEN_SUFFIX, open_path
 from storage.records import RecordRef
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class RollingWarcFile:
         while True:
             self._name = f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}.warc.gz"
             self.serial += 1
-            path = self.directory / (self._name + OPEN_SUFFIX)
+            path = open_path(self.directory / self._name)
             if not path.exists() and not (self.directory / self._name).exists():
                 break
         fh = self.open_file(path)
@@ -173,7 +173,7 @@ class RollingWarcFile:
         return self._rename(self._name)
 
     def _finish_set_aside(self, name: str, length: int) -> bool:
-        path = self.directory / (name + OPEN_SUFFIX)
+        path = open_path(self.directory / name)
         try:
             with path.open("r+b") as fh:
                 fh.truncate(length)
@@ -192,7 +192,7 @@ class RollingWarcFile:
 
     def _rename(self, name: str) -> Path:
         final = self.directory / name
-        (self.directory / (name + OPEN_SUFFIX)).rename(final)
+        open_path(final).rename(final)
         self.closed_files.append(final)
         if self.on_closed is not None:
             self.on_closed(final)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pipelines.extractpool import Page
 from pipelines.payload import is_html_type, looks_like_html
-from storage import crawl_prefix
 from storage.contentcoding import decode_content
 from storage.digests import StoreDigests
+from storage.layout import warc_prefix
 from storage.records import Record, RecordReader, RecordRef
 from storage.stores import Store
 
@@ -41,7 +41,7 @@ class Pages:
         self.crawl_id = crawl_id
         self.files = [
             k.rsplit("/", 1)[-1]
-            for k in store.list(f"{crawl_prefix(crawl_id)}warc/")
+            for k in store.list(warc_prefix(crawl_id))
             if k.endswith((".warc.gz", ".warc"))
         ]
         self.workdir = workdir

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.errors import StoreError, StoreMissing, one_line
-from storage.layout import copies_of, crawl_prefix, info_key, list_crawl_ids
+from storage.layout import copies_of, crawl_keys, info_key, list_crawl_ids
 from storage.manifest import load_manifest
 from storage.stores import Store
 
@@ -80,7 +80,7 @@ def _complete(crawl_id: str, manifest: dict[str, Any]) -> CrawlEntry:
 
 
 def _incomplete(store: Store, crawl_id: str, note: str) -> CrawlEntry:
-    keys = list(store.list(crawl_prefix(crawl_id)))
+    keys = crawl_keys(store, crawl_id)
     entry = CrawlEntry(
         crawl_id, complete=False, bytes=sum(store.size(k) for k in keys), files=len(keys), note=note
     )

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from storage.errors import StoreError, StoreMissing
-from storage.layout import LOG_NAME, PLAIN_LOG_NAME, copies_of, crawl_prefix, worker_of
+from storage.layout import copies_of, crawl_log_key, plain_crawl_log_key, worker_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,13 +101,14 @@ def _gunzip_what_is_there(data: bytes) -> bytes:
 
 def crawl_log_keys(store: Store, crawl_id: str) -> list[str]:
     """Keys of the crawl's log: its own, then every worker's (plain ones for older crawls)."""
-    prefix = crawl_prefix(crawl_id)
-    return copies_of(store, prefix + LOG_NAME) or copies_of(store, prefix + PLAIN_LOG_NAME)
+    return copies_of(store, crawl_log_key(crawl_id)) or copies_of(
+        store, plain_crawl_log_key(crawl_id)
+    )
 
 
 def is_crawl_log_key(crawl_id: str, key: str) -> bool:
     """Whether ``key`` is the crawl's log or a worker's copy of it, compressed or plain."""
-    bases = [crawl_prefix(crawl_id) + name for name in (LOG_NAME, PLAIN_LOG_NAME)]
+    bases = [crawl_log_key(crawl_id), plain_crawl_log_key(crawl_id)]
     return any(key == base or worker_of(key, base) is not None for base in bases)
 
 

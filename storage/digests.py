@@ -19,12 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from storage.errors import StoreError, StoreMissing
-from storage.layout import OPEN_SUFFIX, copies_of, index_key, list_crawl_ids, worker_file
+from storage.layout import copies_of, digests_key, list_crawl_ids, open_path
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
-
-DIGESTS_NAME = "digests.jsonl.gz"
 
 
 @dataclass(frozen=True)
@@ -38,10 +36,6 @@ class ArchivedPayload:
     crawl_id: str
     filename: str
     offset: int
-
-
-def digests_key(crawl_id: str, worker: str | None = None) -> str:
-    return index_key(crawl_id, worker_file(DIGESTS_NAME, worker))
 
 
 def parse_lines(data: bytes, crawl_id: str) -> Iterator[ArchivedPayload]:
@@ -109,7 +103,7 @@ class DigestLog:
     def add(self, payload: ArchivedPayload) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = gzip.GzipFile(self.path.with_name(self.path.name + OPEN_SUFFIX), "wb")
+            self._fh = gzip.GzipFile(open_path(self.path), "wb")
         entry = asdict(payload)
         entry.pop("crawl_id")
         self._fh.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
@@ -118,4 +112,4 @@ class DigestLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-            self.path.with_name(self.path.name + OPEN_SUFFIX).rename(self.path)
+            open_path(self.path).rename(self.path)

@@ -31,12 +31,15 @@ from storage.hashing import sha256_file
 from storage.layout import (
     INDEX_NAME,
     INFO_NAME,
-    OPEN_SUFFIX,
-    crawl_prefix,
     index_key,
     info_key,
+    local_path,
     manifest_key,
+    open_path,
+    staged_crawl,
+    staged_dirs,
     staged_files,
+    staged_warcs,
     validate_crawl_id,
     worker_file,
     worker_of,
@@ -78,7 +81,7 @@ def write_info(
 
     ``worker``: one worker's share of a shared crawl (``crawl-info.<worker>.json``).
     """
-    path = staging_root / info_key(crawl_id, worker)
+    path = local_path(staging_root, info_key(crawl_id, worker))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
     return path
@@ -86,15 +89,14 @@ def write_info(
 
 def write_index(staging_root: Path, crawl_id: str, key: str) -> None:
     """The CDXJ index of the crawl's staged WARC files, as ZipNum files named after ``key``."""
-    crawl_dir = staging_root / crawl_prefix(crawl_id)
-    warcs = [p for p in (crawl_dir / "warc").glob("*.warc.gz")]
+    warcs = list(staged_warcs(staging_root, crawl_id).glob("*.warc.gz"))
     if not warcs:
         return
-    index = staging_root / key
+    index = local_path(staging_root, key)
     index.parent.mkdir(parents=True, exist_ok=True)
     # The data file last: publish_crawl takes its presence for a complete index.
     for name, data in reversed(zipnum(build_cdxj(warcs), index.name).items()):
-        tmp = index.with_name(name + OPEN_SUFFIX)
+        tmp = open_path(index.with_name(name))
         tmp.write_bytes(data)
         tmp.replace(index.with_name(name))
 
@@ -105,11 +107,13 @@ def staged_info(crawl_dir: Path) -> tuple[str | None, dict[str, Any]] | None:
     ``(None, info)`` for a crawl run by one process, ``(worker, info)`` for one
     worker's share of a shared crawl.
     """
-    shares = sorted(crawl_dir.glob("crawl-info.*.json"))
+    shares = sorted(
+        path
+        for path in (crawl_dir.iterdir() if crawl_dir.is_dir() else [])
+        if worker_of(path.name, INFO_NAME) is not None
+    )
     for path in [crawl_dir / INFO_NAME, *shares]:
         worker = worker_of(path.name, INFO_NAME)
-        if path.name != INFO_NAME and worker is None:
-            continue
         try:
             info = json.loads(path.read_text())
         except FileNotFoundError:
@@ -126,13 +130,13 @@ def read_info(crawl_dir: Path) -> dict[str, Any] | None:
     return found[1] if found is not None else None
 
 
-def _remove_staged(store: Store, crawl_dir: Path, crawl_id: str) -> None:
-    # A staging folder that is the store's own crawl folder is the stored copy.
-    if (
-        store.local_root is None
-        or crawl_dir.resolve() != (store.local_root / crawl_prefix(crawl_id)).resolve()
-    ):
-        shutil.rmtree(crawl_dir, ignore_errors=True)
+def _remove_staged(store: Store, staging_root: Path, crawl_id: str) -> None:
+    """Remove the crawl's staged folders, once everything in them is stored."""
+    stored = [] if store.local_root is None else staged_dirs(store.local_root, crawl_id)
+    for folder in staged_dirs(staging_root, crawl_id):
+        # A staging folder that is the store's own folder is the stored copy.
+        if not any(folder.resolve() == mine.resolve() for mine in stored):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _already_complete(store: Store, staging_root: Path, crawl_id: str) -> Published:
@@ -142,7 +146,7 @@ def _already_complete(store: Store, staging_root: Path, crawl_id: str) -> Publis
     except StoreError as exc:
         raise PublishError(one_line(exc)) from exc
     listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
-    crawl_dir = staging_root / crawl_prefix(crawl_id)
+    crawl_dir = staged_crawl(staging_root, crawl_id)
     files = [(k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)]
     for key, path in files:
         if listed.get(key) != sha256_file(path):
@@ -150,7 +154,7 @@ def _already_complete(store: Store, staging_root: Path, crawl_id: str) -> Publis
                 f"crawl {crawl_id} is already complete in store {store.uri}, but its staged "
                 f"{key} is not in that manifest: the staged copy is kept in {crawl_dir}"
             )
-    _remove_staged(store, crawl_dir, crawl_id)
+    _remove_staged(store, staging_root, crawl_id)
     return Published(crawl_id, already_there=[k for k, _ in files], manifest=manifest)
 
 
@@ -159,7 +163,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
 
     Safe to run again after any failure: nothing stored is written twice or replaced.
     """
-    crawl_dir = staging_root / crawl_prefix(validate_crawl_id(crawl_id))
+    crawl_dir = staged_crawl(staging_root, validate_crawl_id(crawl_id))
     if store.exists(manifest_key(crawl_id)):
         return _already_complete(store, staging_root, crawl_id)
     if not crawl_dir.is_dir():
@@ -172,7 +176,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
     # beside the index, which reads them too.
     ahead = staged_files(staging_root, crawl_id) if worker is None else []
     with entries_ahead(ahead) as entry:
-        if not (staging_root / index).exists():
+        if not local_path(staging_root, index).exists():
             write_index(staging_root, crawl_id, index)
         files = [
             (k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)
@@ -198,5 +202,5 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
             f"(first: {failed[0]}); they are kept in {crawl_dir}: run "
             f"`{push_command(store, staging_root, crawl_id)}` to finish"
         )
-    _remove_staged(store, crawl_dir, crawl_id)
+    _remove_staged(store, staging_root, crawl_id)
     return result

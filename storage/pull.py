@@ -1,15 +1,16 @@
 """Copies complete crawls from a store into a local folder, checked against their manifests.
 
-``DEST/crawls/<id>/...`` mirrors the store. Only crawls with a manifest are pulled,
+``DEST`` mirrors the store (``DEST/crawls/<id>/...``, ``DEST/datasets/...``, see
+:mod:`storage.layout`), so a pulled dataset opens as the store's does. Only crawls with a manifest are pulled,
 and each crawl's ``manifest.json`` always comes along. Every file is streamed to a
 temporary name, checked against the manifest's size and SHA-256, and only then
 given its name: a mismatch leaves nothing behind and is reported naming the file.
 A file already in DEST that matches the manifest is skipped, so a pull resumes.
 
-What is pulled (``what``): ``text`` the dataset parts (``text/``), ``warc`` the WARC
-files and indexes, ``all`` every file of the manifest, re-extractions
-(``_text-<version>/``) included. The crawl log, crawl-info.json and other top-level
-files always come along. ``outlet`` keeps the WARC files holding a capture of that
+What is pulled (``what``): ``text`` the dataset parts (the crawl's partitions of
+``datasets/text`` and ``datasets/text-jsonl``, or ``crawls/<id>/text/`` in crawls
+stored by earlier versions), ``warc`` the WARC files and indexes, ``all`` every file of
+the manifest. The crawl log, crawl-info.json and other top-level files always come along. ``outlet`` keeps the WARC files holding a capture of that
 outlet (or the original payload of one of its revisits), and a crawl's text parts and
 indexes only if it captured something of that outlet. This is decided from the crawl
 log (``url``, ``outlet``, ``warc_filename`` per capture), not by opening the parts: a
@@ -32,17 +33,21 @@ from storage.crawllog import is_crawl_log_key, parse_crawl_log
 from storage.errors import StoreError, StoreMissing, one_line
 from storage.hashing import sha256_file
 from storage.layout import (
-    check_key,
+    INDEX_FOLDER,
+    TEXT_DATASET,
+    WARC_FOLDER,
     crawl_exists,
-    crawl_prefix,
+    crawl_folder,
     list_crawl_ids,
+    local_path,
     manifest_key,
     validate_crawl_id,
 )
 from storage.manifest import Problem, parse_manifest
 from storage.stores import Store
 
-WHAT = {"text": {"text"}, "warc": {"warc", "indexes"}, "all": None}  # None: every folder
+# the parts of a crawl (storage.layout.crawl_folder) each choice pulls; None: every part
+WHAT = {"text": {TEXT_DATASET}, "warc": {WARC_FOLDER, INDEX_FOLDER}, "all": None}
 
 
 class Progress(Protocol):
@@ -79,14 +84,10 @@ def parse_since(text: str) -> datetime:
     return parsed
 
 
-def _local(dest: Path, key: str) -> Path:
-    return dest.joinpath(*check_key(key).split("/"))
-
-
 def _fetch(store: Store, entry: dict[str, Any], dest: Path, progress: Progress | None) -> bool:
     """Bring one manifest entry into ``dest``: True if downloaded, False if already there."""
     key, size, sha256 = entry["path"], entry["bytes"], entry["sha256"]
-    path = _local(dest, key)
+    path = local_path(dest, key)
     if path.is_file() and path.stat().st_size == size and sha256_file(path) == sha256:
         if progress is not None:
             progress.update(size)
@@ -112,12 +113,6 @@ def _fetch(store: Store, entry: dict[str, Any], dest: Path, progress: Progress |
     return True
 
 
-def _folder(crawl_id: str, key: str) -> str:
-    """The first folder of ``key`` inside its crawl ('' for a top-level file)."""
-    rest = key[len(crawl_prefix(crawl_id)) :]
-    return rest.split("/", 1)[0] if "/" in rest else ""
-
-
 def _outlet_warcs(logs: list[Path], outlet: str) -> set[str]:
     """WARC files holding a capture of ``outlet`` or the payload one of them revisits.
 
@@ -141,10 +136,10 @@ def _outlet_warcs(logs: list[Path], outlet: str) -> set[str]:
 
 
 def _keep_for_outlet(crawl_id: str, key: str, warcs: set[str]) -> bool:
-    folder = _folder(crawl_id, key)
+    folder = crawl_folder(crawl_id, key)
     if folder == "":
         return True
-    if folder == "warc":
+    if folder == WARC_FOLDER:
         return key.rsplit("/", 1)[1] in warcs
     return bool(warcs)  # text parts, indexes: when the crawl captured the outlet at all
 
@@ -201,19 +196,18 @@ class _Pull:
     ) -> list[dict[str, Any]]:
         """The manifest entries of ``crawl_id`` to pull (the crawl log is pulled now for ``outlet``)."""
         folders = WHAT[what]
-        prefix = crawl_prefix(crawl_id)
         chosen = []
         for entry in manifest["files"]:
-            if not entry["path"].startswith(prefix):
-                self.result.failed.append(Problem(entry["path"], f"outside {prefix}"))
+            folder = crawl_folder(crawl_id, entry["path"])
+            if folder is None:
+                self.result.failed.append(Problem(entry["path"], f"not a file of crawl {crawl_id}"))
                 continue
-            folder = _folder(crawl_id, entry["path"])
             if folder == "" or folders is None or folder in folders:
                 chosen.append(entry)
         if outlet is None:
             return chosen
         logs = [e for e in chosen if is_crawl_log_key(crawl_id, e["path"])]
-        fetched = [_local(self.dest, e["path"]) for e in logs if self.fetch(e)]
+        fetched = [local_path(self.dest, e["path"]) for e in logs if self.fetch(e)]
         warcs = _outlet_warcs(fetched, outlet) if fetched else set()
         return [e for e in chosen if _keep_for_outlet(crawl_id, e["path"], warcs)]
 
@@ -249,7 +243,7 @@ def pull(
         created = parse_time(manifest.get("created"))
         if since is not None and (created is None or created < since):
             continue
-        local = _local(dest, manifest_entry["path"])
+        local = local_path(dest, manifest_entry["path"])
         if local.is_file() and sha256_file(local) != manifest_entry["sha256"]:
             run.result.failed.append(
                 Problem(manifest_entry["path"], f"{local} differs from the store's manifest")

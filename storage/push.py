@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.errors import StoreError, one_line
-from storage.layout import CRAWLS, INFO_NAME, crawl_prefix, manifest_key, validate_crawl_id
+from storage.layout import (
+    CRAWLS,
+    INFO_NAME,
+    local_path,
+    manifest_key,
+    staged_crawl,
+    validate_crawl_id,
+)
 from storage.publish import Published, PublishError, publish_crawl, read_info
 from storage.stores import Store, open_store
 
@@ -50,20 +57,22 @@ def staged_crawl_ids(staging_root: Path, store: Store | None = None) -> list[str
     With ``store``, only those whose crawl-info.json names that store.
     """
     ids = []
-    # crawl-info.<worker>.json: one worker's share of a shared crawl
-    found = {p.parent for p in staging_root.glob(f"{CRAWLS}/*/crawl-info*.json")}
-    for crawl_dir in sorted(found):
+    crawls = local_path(staging_root, CRAWLS)
+    for crawl_dir in sorted(crawls.iterdir() if crawls.is_dir() else []):
         try:
-            recorded = (read_info(crawl_dir) or {}).get("store")
+            # a crawl-info.<worker>.json: one worker's share of a shared crawl
+            info = read_info(crawl_dir)
         except PublishError:
-            recorded = None  # unreadable: pushed only when named
-        if store is None or _same_store(recorded, store):
+            info = {}  # unreadable: pushed only when named
+        if info is None:
+            continue
+        if store is None or _same_store(info.get("store"), store):
             ids.append(crawl_dir.name)
     return ids
 
 
 def _check_pushable(store: Store, staging_root: Path, crawl_id: str) -> None:
-    crawl_dir = staging_root / crawl_prefix(validate_crawl_id(crawl_id))
+    crawl_dir = staged_crawl(staging_root, validate_crawl_id(crawl_id))
     if not crawl_dir.is_dir():
         if not store.exists(manifest_key(crawl_id)):
             raise PublishError(

@@ -6,7 +6,8 @@ the staging folder. :func:`prepare` mends them for a resume: each WARC file left
 or set aside whole as ``.damaged`` (:mod:`storage.warctrim`); the derived files of
 the earlier run (crawl log, dataset parts, indexes, digest log) are moved aside, as
 the resumed run writes them again for the whole crawl. What is set aside goes to
-``<staging>/set-aside/<crawl id>/``, outside ``crawls/``: kept, never published.
+``<staging>/set-aside/<crawl id>/`` (``storage.layout.set_aside_dir``), outside what is
+published: kept, never published.
 :func:`read_archive` reads the staged WARC files (through a
 :class:`~storage.records.RecordReader` of the staging folder): which URLs are captured
 and where, which payloads are archived in full, and how many records there are. The
@@ -24,13 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.layout import OPEN_SUFFIX, staged_crawl
+from storage.layout import OPEN_SUFFIX, WARC_FOLDER, set_aside_dir, staged_dirs, staged_warcs
 from storage.localstore import LocalStore
 from storage.records import RecordReader, RecordRef
 from storage.warctrim import Trimmed, trim_open_warc
 
-SET_ASIDE = "set-aside"
-WARC_FOLDER = "warc"
 EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
@@ -58,28 +57,24 @@ class ArchivedCrawl:
     counts: Counter[str] = field(default_factory=Counter)
 
 
-def set_aside_dir(staging_root: Path, crawl_id: str) -> Path:
-    """Where what a resume keeps but must not publish goes, outside ``crawls/``."""
-    return staging_root / SET_ASIDE / crawl_id
-
-
 def prepare(staging_root: Path, crawl_id: str, keep: Collection[str] = ()) -> list[Trimmed]:
     """Mend the open WARC files of a stopped crawl and move its derived files aside.
 
     Files named in ``keep`` (at the top of the crawl's folder) stay where they are.
     """
-    folder = staged_crawl(staging_root, crawl_id)
+    folder, *datasets = staged_dirs(staging_root, crawl_id)
+    warcs = staged_warcs(staging_root, crawl_id)
     aside = set_aside_dir(staging_root, crawl_id)
     mended = [
         trim_open_warc(path, aside / WARC_FOLDER)
-        for path in sorted((folder / WARC_FOLDER).glob("*.warc.gz" + OPEN_SUFFIX))
+        for path in sorted(warcs.glob("*.warc.gz" + OPEN_SUFFIX))
     ]
     kept = {folder / name for name in keep} | {m.path for m in mended}
-    kept |= set((folder / WARC_FOLDER).glob("*.warc.gz"))
+    kept |= set(warcs.glob("*.warc.gz"))
     derived = aside / f"derived-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
-    for path in sorted(folder.rglob("*")):
+    for path in sorted(p for d in (folder, *datasets) for p in d.rglob("*")):
         if path.is_file() and path not in kept:
-            target = derived / path.relative_to(folder)
+            target = derived / path.relative_to(staging_root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)
     return mended
@@ -94,7 +89,7 @@ def read_archive(staging_root: Path, crawl_id: str) -> ArchivedCrawl:
     """Every response and revisit record of the crawl's closed, staged WARC files."""
     archived = ArchivedCrawl()
     reader = staged_reader(staging_root)
-    for path in sorted((staged_crawl(staging_root, crawl_id) / WARC_FOLDER).glob("*.warc.gz")):
+    for path in sorted(staged_warcs(staging_root, crawl_id).glob("*.warc.gz")):
         archived.counts["warc/files"] += 1
         archived.counts["warc/bytes"] += path.stat().st_size
         for record in reader.records(crawl_id, path.name):

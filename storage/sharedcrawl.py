@@ -6,7 +6,8 @@ store and no manifest: its WARC files, ``crawl-log.<worker>.jsonl.gz``,
 parts and ``crawl-info.<worker>.json``. The coordinator, once every worker has
 published or is gone, closes the crawl: it merge-sorts the workers' CDXJ indexes into
 ``indexes/index.cdxj.gz`` (with its ``.idx`` and ``.loc``), sums their counts into
-``crawl-info.json``, and writes the manifest over every file under the crawl's prefix, other workers' files included
+``crawl-info.json``, and writes the manifest over every file of the crawl
+(``storage.layout.crawl_keys``: its folder and its dataset partitions), other workers' files included
 (their sizes and digests read from the store, see ``storage.manifest.stored_entry``).
 The manifest goes last, as for a crawl run by one process.
 """
@@ -21,7 +22,7 @@ from storage.cdxj import cdxj_lines, merge_cdxj, zipnum
 from storage.errors import StoreError
 from storage.layout import (
     INDEX_NAME,
-    crawl_prefix,
+    crawl_keys,
     index_key,
     info_key,
     manifest_key,
@@ -67,7 +68,7 @@ def close_shared_crawl(store: Store, crawl_id: str, own: dict[str, Any]) -> dict
     ``own`` is the coordinator's crawl-info. Safe to run again: what it writes is the
     same as long as the workers' files are.
     """
-    keys = [k for k in store.list(crawl_prefix(crawl_id)) if k != manifest_key(crawl_id)]
+    keys = [k for k in crawl_keys(store, crawl_id) if k != manifest_key(crawl_id)]
     written = []
     parts = worker_copies(keys, index_key(crawl_id))
     if parts:

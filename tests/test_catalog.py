@@ -12,10 +12,12 @@ from click.testing import CliRunner
 from crawler.cli import main
 from storage import Store, manifest_key, open_store
 from storage.catalog import list_crawls
+from storage.layout import crawl_log_key, info_key, text_key
 from tests.fixtures.stored import Capture, stage_crawl, store_crawl
 
 DONE, FAILED, BARE = "20260101T000000Z", "20260102T000000Z", "custom-id"
 CREATED = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+PART = "part-00000.parquet"
 CAPTURES = [
     Capture("https://www.upi.com/a", "upi", "a.warc.gz"),
     Capture("https://www.upi.com/b", "upi", "b.warc.gz"),
@@ -33,8 +35,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     staged = stage_crawl(
         tmp_path / "staging", FAILED, CAPTURES, store_uri=store.uri, started="2026-01-02T00:00:01Z"
     )
-    for key, path in staged[:3]:  # _text-2/..., crawl-info.json, crawl-log.jsonl.gz
-        store.put(key, path)
+    for key, path in staged:  # crawl-info.json, crawl-log.jsonl.gz, the Parquet part
+        if key in (info_key(FAILED), crawl_log_key(FAILED), text_key(FAILED, PART)):
+            store.put(key, path)
     store.put_bytes(f"crawls/{BARE}/warc/x.warc.gz", b"12345")
     return store
 
@@ -45,12 +48,15 @@ def test_list_crawls(store: Store) -> None:
     assert (done.crawl_id, done.complete, done.time) == (DONE, True, CREATED)
     assert done.seeds == ["https://seed.example/article"]
     assert done.pages == 3  # crawl/items/seed + crawl/items/cited, not warc/files
-    assert done.files == len(manifest["files"]) == 10  # the index is three files (ZipNum)
+    assert done.files == len(manifest["files"]) == 9  # the index is three files (ZipNum)
+    assert text_key(DONE, PART) in {f["path"] for f in manifest["files"]}
     assert done.bytes == sum(f["bytes"] for f in manifest["files"])
     assert not failed.complete and failed.files == 3
     assert failed.time == datetime(2026, 1, 2, 0, 0, 1, tzinfo=UTC)
     assert failed.pages == 3 and failed.seeds == ["https://seed.example/article"]
-    assert failed.bytes == sum(store.size(k) for k in store.list(f"crawls/{FAILED}/"))
+    assert failed.bytes == sum(
+        store.size(k) for k in (info_key(FAILED), crawl_log_key(FAILED), text_key(FAILED, PART))
+    )
     assert "no manifest" in failed.note
     assert (bare.crawl_id, bare.complete, bare.time, bare.files, bare.bytes) == (
         BARE,

@@ -80,7 +80,7 @@ def test_verify_names_each_problem(tmp_path: Path) -> None:
         created=created,
     )
     ok = CliRunner().invoke(main, ["verify", "--store", store.uri, "--crawl", "c1"])
-    assert ok.exit_code == 0 and ok.stdout == "ok: 1 crawls, 9 files verified\n"
+    assert ok.exit_code == 0 and ok.stdout == "ok: 1 crawls, 8 files verified\n"
     warc = "crawls/c1/warc/a.warc.gz"
     size = store.size(warc)
     assert store.local_root is not None
@@ -92,6 +92,6 @@ def test_verify_names_each_problem(tmp_path: Path) -> None:
         "crawls/c1/crawl-log.jsonl.gz: missing",
         f"{warc}: size mismatch: manifest says {size} bytes, store has 7",
     ]
-    assert bad.stderr == "2 problem(s) in 1 crawls, 9 files\n"
+    assert bad.stderr == "2 problem(s) in 1 crawls, 8 files\n"
     missing = CliRunner().invoke(main, ["verify", "--store", store.uri, "--crawl", "c2"])
     assert missing.exit_code == 2 and "crawl c2 is not in store" in missing.stderr

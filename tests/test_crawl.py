@@ -16,6 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.localweb import LocalWeb
 from storage import open_store, verify_store
 from storage.crawllog import parse_crawl_log
+from storage.layout import staged_dirs
 from tests.fixtures.cli import crawl_local
 from tests.fixtures.warcs import index_lines
 
@@ -142,13 +143,18 @@ def test_manifest_lists_every_file_and_verifies(crawled: dict[str, Any]) -> None
     listed = {f["path"] for f in manifest["files"]}
     on_disk = {
         p.relative_to(store).as_posix()
-        for p in store.glob("crawls/c1/**/*")
+        for folder in staged_dirs(store, "c1")  # the crawl's folder and its dataset's
+        for p in folder.rglob("*")
         if p.is_file() and p.name != "manifest.json"
     }
     assert listed == on_disk
+    assert {k.split("/", 2)[1] for k in listed if k.startswith("datasets/")} == {
+        "text",
+        "text-jsonl",
+    }
     assert manifest["extraction"] == {"enabled": True, "fast": False}
     assert verify_store(open_store(str(store))) == []
-    assert not (store / ".staging" / "crawls" / "c1").exists()
+    assert not any(folder.exists() for folder in staged_dirs(store / ".staging", "c1"))
 
 
 def test_summary_and_existing_crawl_id_refused(

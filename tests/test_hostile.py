@@ -23,6 +23,7 @@ import pytest
 import zstandard
 
 from storage.crawllog import parse_crawl_log
+from storage.layout import crawl_prefixes, dataset_prefix, local_path
 from tests.fixtures.cli import run_cli
 from tests.fixtures.serve import serve
 from tests.fixtures.warcs import index_lines
@@ -150,7 +151,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 def _rows(store: Path) -> dict[str, dict[str, Any]]:
     rows = {}
-    for part in store.glob("crawls/h/text/*.parquet"):
+    for part in local_path(store, dataset_prefix("h")).glob("*.parquet"):
         for row in pq.read_table(part).to_pylist():
             rows[row["url"].rsplit("/", 1)[1]] = row
     return rows
@@ -230,5 +231,5 @@ def test_hostile_urls_never_write_outside_the_store(hostile: dict[str, Any]) -> 
         if p.is_file()
     }
     for name in names:
-        assert name.startswith("crawls/h/"), name
+        assert name.startswith(tuple(crawl_prefixes("h"))), name
         assert ".." not in name and "\0" not in name and len(Path(name).name) < 120

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from crawler.cli import main
 from crawler.localweb import LocalWeb
 from storage import StoreError, manifest_key, open_store, staged_files, verify_store
+from storage.layout import staged_dirs, text_key
 from storage.publish import PublishError, publish_crawl
 from storage.push import push
 from storage.retention import Retention
@@ -96,9 +97,10 @@ def test_interrupted_publish_is_finished_by_push(moto_server: str, tmp_path: Pat
     done = push_cli("--store", uri, "--staging", str(staging))
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith(f"crawl {CRAWL}: ") and "already there, complete" in done.stdout
-    assert not (staging / "crawls" / CRAWL).exists()
+    assert not any(folder.exists() for folder in staged_dirs(staging, CRAWL))
+    assert store.exists(text_key(CRAWL, "part-00000.parquet"))
     verified = CliRunner().invoke(main, ["verify", "--store", uri])
-    assert verified.exit_code == 0 and verified.stdout == "ok: 1 crawls, 10 files verified\n"
+    assert verified.exit_code == 0 and verified.stdout == "ok: 1 crawls, 9 files verified\n"
     counts = versions(bucket)
     assert set(counts) == {f"archive/{k}" for k in before} | {
         *(f"archive/crawls/{CRAWL}/indexes/index.{ext}" for ext in ("cdxj.gz", "idx", "loc")),

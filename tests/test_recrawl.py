@@ -18,6 +18,7 @@ from crawler.localweb import LocalWeb
 from crawler.settings import WARC_DEDUP_MIN_SIZE
 from history.timeline import get_payload, timeline
 from storage import open_store
+from storage.layout import dataset_prefix, local_path
 from tests.fixtures.cli import crawl_local
 from tests.fixtures.warcs import payload_size, records
 
@@ -91,7 +92,7 @@ def test_recrawl_adds_little(two_crawls: dict[str, Any]) -> None:
 # The query of the README's dataset section: a revisit's row takes its text from the
 # first row that extracted the same payload.
 WITH_TEXT = """
-with pages as (select * from read_parquet('{store}/crawls/*/text/*.parquet')),
+with pages as (select * from read_parquet('{store}/datasets/text/*/*.parquet')),
 extracted as (
   select distinct on (payload_digest) payload_digest, title, text from pages
   where extraction <> 'unchanged' order by payload_digest, fetched_at
@@ -108,7 +109,7 @@ def test_unchanged_pages_keep_a_row_without_text_that_joins_to_the_first(
     rows = {
         c: [
             r
-            for p in store.glob(f"crawls/{c}/text/*.parquet")
+            for p in local_path(store, dataset_prefix(c)).glob("*.parquet")
             for r in pq.read_table(p).to_pylist()
         ]
         for c in ("c1", "c2")

@@ -30,7 +30,7 @@ from pipelines.warcrecords import Original
 from storage import open_store, verify_store
 from storage.cdxj import BLOCK_LINES
 from storage.crawlgroup import CrawlGroup, connect
-from storage.layout import INDEX_NAME
+from storage.layout import INDEX_NAME, crawl_keys, dataset_prefix
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
 from tests.fixtures.warcs import deduplicated, index_lines, records
 
@@ -126,10 +126,17 @@ def test_manifest_lists_every_workers_files_and_verifies(shared: dict[str, Any])
     listed = {f["path"] for f in manifest["files"]}
     on_disk = {
         p.relative_to(store).as_posix()
-        for p in store.glob("crawls/r1/**/*")
+        for p in [*store.glob("crawls/r1/**/*"), *store.glob("datasets/*/crawl_id=r1/*")]
         if p.is_file() and p.name != "manifest.json"
     }
-    assert listed == on_disk
+    assert (
+        listed
+        == on_disk
+        == set(crawl_keys(open_store(str(store)), "r1")) - {"crawls/r1/manifest.json"}
+    )
+    # each worker's Parquet parts, side by side in the crawl's partition
+    parts = [k for k in listed if k.startswith(dataset_prefix("r1"))]
+    assert len({k.rsplit("-", 1)[0] for k in parts}) == 2, parts
     assert len([k for k in listed if "/crawl-log." in k]) == 2
     assert "crawls/r1/crawl-info.json" in listed
     info = json.loads((store / "crawls/r1/crawl-info.json").read_text())

@@ -10,16 +10,31 @@ from itertools import count
 from pathlib import Path
 
 import brotli
-import pyarrow.dataset as ds
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from crawler.settings import (
+    DATASET_ROW_GROUP_BYTES,
+    DATASET_ROW_GROUP_ROWS,
+    DATASET_ROWS_PER_PART,
+)
+from pipelines.datasetfile import PartSizes
 from pipelines.extraction import extract_page, make_options
 from pipelines.reextract import reextract
 from pipelines.warcfile import RollingWarcFile
 from pipelines.warcrecords import Exchange, Original, build_exchange
 from storage import crawl_log_key, open_store
 from storage.cdxj import build_cdxj
+from storage.layout import (
+    DATASETS,
+    dataset_prefix,
+    dataset_root,
+    local_path,
+    text_jsonl_key,
+    text_key,
+    version_manifest_key,
+)
 from tests.fixtures.cli import run_cli
 from tests.fixtures.sample import FALLBACK_PAGE, sample_page
 
@@ -27,6 +42,7 @@ DATE = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
 NEWS = "The ministry confirmed on Tuesday that the official had left the country in June. " * 4
 OLD = "An article first archived by an earlier crawl, unchanged since then, word for word. " * 4
 GONE = "A payload whose original record is in no crawl of this store at all, anywhere. " * 4
+SIZES = PartSizes(DATASET_ROWS_PER_PART, DATASET_ROW_GROUP_ROWS, DATASET_ROW_GROUP_BYTES)
 
 
 def html(text: str, title: str) -> bytes:
@@ -150,23 +166,43 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     root, locations = archive
     before = digests(root)
     store = open_store(str(root))
-    result = reextract(store, "c1", workers=2, version="v1")
+    # the DATASET_* sizes, as the crawl's pipeline takes them
+    sizes = PartSizes(rows_per_part=4, row_group_rows=3, row_group_bytes=DATASET_ROW_GROUP_BYTES)
+    result = reextract(store, "c1", sizes=sizes, workers=2, version="v1")
     assert digests(root) == before  # WARCs only read
-    assert result.prefix == "crawls/c1/_text-v1/"
+    assert result.prefix == "datasets/text@v1/crawl_id=c1/"
     assert result.counts == {"ok": 5, "error": 1}
-    text = root / "crawls" / "c1" / "_text-v1"
-    assert sorted(p.name for p in text.iterdir()) == [
-        "manifest.json",
-        "part-00000.jsonl.gz",
-        "part-00000.parquet",
+    parts = [f"part-0000{i}" for i in (0, 1)]
+    stored = [text_jsonl_key("c1", f"{p}.jsonl.gz", version="v1") for p in parts]
+    stored += [text_key("c1", f"{p}.parquet", version="v1") for p in parts]
+    assert result.keys == [*stored, version_manifest_key("c1", "v1")]
+    assert sorted(p.relative_to(root).as_posix() for p in (root / DATASETS).rglob("*")) == [
+        "datasets/text-jsonl@v1",
+        "datasets/text-jsonl@v1/crawl_id=c1",
+        *stored[:2],
+        "datasets/text@v1",
+        "datasets/text@v1/crawl_id=c1",
+        *stored[2:],
     ]
-    manifest = json.loads((text / "manifest.json").read_text())
+    manifest = json.loads((root / version_manifest_key("c1", "v1")).read_text())
     assert manifest["version"] == "v1" and manifest["counts"]["rows"] == 6
+    assert [entry["path"] for entry in manifest["files"]] == stored
     for entry in manifest["files"]:
         data = (root / entry["path"]).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"])
+    text = local_path(root, dataset_prefix("c1", version="v1"))
+    groups = [
+        [
+            pq.ParquetFile(p).metadata.row_group(g).num_rows
+            for g in range(pq.ParquetFile(p).num_row_groups)
+        ]
+        for p in sorted(text.iterdir())
+    ]
+    assert groups == [[3, 1], [2]]
 
-    rows = {r["url"]: r for r in pq.read_table(text / "part-00000.parquet").to_pylist()}
+    frame = pd.read_parquet(root / dataset_root(version="v1"))
+    assert frame["crawl_id"].astype(str).tolist() == ["c1"] * 6
+    rows = {r["url"]: r for r in pq.read_table(text).to_pylist()}
     assert list(rows) == [
         "http://news.example/a/story",
         "http://news.example/b/gzipped",
@@ -177,7 +213,7 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     ]
     for url, row in rows.items():
         assert (row["warc_filename"], row["warc_offset"], row["warc_length"]) == locations[url]
-        assert row["crawl_id"] == "c1" and row["fetched_at"].startswith("2026-11-25T08:30")
+        assert row["fetched_at"].startswith("2026-11-25T08:30")
     story = rows["http://news.example/a/story"]
     assert (story["extraction"], story["title"], story["outlet"]) == ("ok", "Story", "news")
     assert story["text"].startswith(NEWS.strip())
@@ -192,16 +228,18 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     gone = rows["http://gone.example/x"]
     assert (gone["extraction"], gone["text"]) == ("error", "")
     assert "original" in gone["extraction_reason"]
-    with gzip.open(text / "part-00000.jsonl.gz", "rt") as fh:
-        assert [json.loads(line)["url"] for line in fh] == list(rows)
-
-    # the version stays out of the default discovery of crawls/
-    crawls = ds.dataset(root / "crawls", format="parquet", exclude_invalid_files=True)
-    assert crawls.count_rows() == 0
+    lines = []
+    for key in stored[:2]:
+        with gzip.open(root / key, "rt") as fh:
+            lines += [json.loads(line) for line in fh]
+    assert [line["url"] for line in lines] == list(rows)
+    assert {line["crawl_id"] for line in lines} == {"c1"}
+    # the version stays out of the crawl's own dataset
+    assert not (root / dataset_root()).exists() and not (root / dataset_root(jsonl=True)).exists()
 
     with pytest.raises(ValueError, match="already exists"):
-        reextract(store, "c1", version="v1")
-    assert json.loads((text / "manifest.json").read_text()) == manifest
+        reextract(store, "c1", sizes=SIZES, version="v1")
+    assert json.loads((root / version_manifest_key("c1", "v1")).read_text()) == manifest
 
 
 @pytest.mark.slow
@@ -212,23 +250,29 @@ def test_reextract_from_s3(
     store = open_store(s3_store_uri)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         store.put(path.relative_to(root).as_posix(), path)
-    result = reextract(store, "c1", workers=1)
+    result = reextract(store, "c1", sizes=SIZES, workers=1)
     assert result.version.endswith("Z") and result.counts == {"ok": 5, "error": 1}
-    keys = list(store.list(result.prefix))
-    assert [k.rsplit("/", 1)[1] for k in keys] == [
-        "manifest.json",
-        "part-00000.jsonl.gz",
-        "part-00000.parquet",
+    assert list(store.list(result.prefix)) == [
+        text_key("c1", "part-00000.parquet", version=result.version)
     ]
-    assert keys == sorted(result.keys)
+    assert result.keys == [
+        text_jsonl_key("c1", "part-00000.jsonl.gz", version=result.version),
+        text_key("c1", "part-00000.parquet", version=result.version),
+        version_manifest_key("c1", result.version),
+    ]
+    assert all(store.exists(key) for key in result.keys)
 
 
 def test_bad_version_and_missing_crawl(tmp_path: Path) -> None:
     store = open_store(str(tmp_path))
     with pytest.raises(ValueError, match="invalid version"):
-        reextract(store, "c1", version="../x")
+        reextract(store, "c1", sizes=SIZES, version="../x")
     with pytest.raises(ValueError, match="no WARC files"):
-        reextract(store, "c1", version="v1")
+        reextract(store, "c1", sizes=SIZES, version="v1")
+    # a version that an earlier scrubwatch stored in the crawl's folder is taken too
+    store.put_bytes("crawls/c1/_text-v1/manifest.json", b"{}")
+    with pytest.raises(ValueError, match="version v1 of crawl c1 already exists"):
+        reextract(store, "c1", sizes=SIZES, version="v1")
 
 
 @pytest.mark.slow
@@ -243,9 +287,8 @@ def test_extract_fast_is_a_version_of_its_own_and_says_so(tmp_path: Path) -> Non
             "extract", "--store", str(root), "--crawl", "c1", "--version", version, *flags
         )
         assert done.returncode == 0, done.stderr
-        text = root / "crawls" / "c1" / f"_text-{version}"
-        manifests[version] = json.loads((text / "manifest.json").read_text())
-        (row,) = pq.read_table(text / "part-00000.parquet").to_pylist()
+        manifests[version] = json.loads((root / version_manifest_key("c1", version)).read_text())
+        (row,) = pd.read_parquet(root / dataset_root(version=version)).to_dict("records")
         texts[version] = row["text"]
     assert manifests["full"]["extraction"] == {"enabled": True, "fast": False}
     assert manifests["fast"]["extraction"] == {"enabled": True, "fast": True}

@@ -29,6 +29,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.localweb import LocalWeb
 from crawler.resume import ResumeError, running, write_args
 from storage import open_store, verify_store
+from storage.layout import dataset_prefix, local_path
 from storage.warctrim import members, trim_open_warc
 from storage.warcverify import check_warc
 from tests.fixtures.cli import FAST, crawl_local, run_cli, start_cli
@@ -74,9 +75,9 @@ def log_urls(crawl_dir: Path) -> Counter[str]:
 
 
 def dataset_urls(crawl_dir: Path) -> Counter[str]:
-    return Counter(
-        url for part in crawl_dir.glob("text/*.parquet") for url in pq.read_table(part)["url"]
-    )
+    """URLs of the dataset rows of the crawl whose folder is ``crawl_dir``, counted."""
+    parts = local_path(crawl_dir.parents[1], dataset_prefix(crawl_dir.name)).glob("*.parquet")
+    return Counter(url for part in parts for url in pq.read_table(part)["url"])
 
 
 def start_slow_crawl(

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.addon import default_staging_dir
 from crawler.localweb import LocalWeb
+from storage import open_store
+from storage.layout import default_staging_dir
 from tests.fixtures.cli import crawl_local
 from tests.fixtures.s3 import s3_client
 from tests.fixtures.serve import serve
@@ -115,7 +116,7 @@ def test_proxy_credentials_and_aws_keys_appear_nowhere(
     assert f"{prefix}/crawls/p/manifest.json" in keys
     assert any(k.endswith(".warc.gz") for k in keys)
     files = {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
-    staging = default_staging_dir(s3_store_uri)
+    staging = default_staging_dir(open_store(s3_store_uri))
     files |= {str(p): p.read_bytes() for p in staging.rglob("*") if p.is_file()}
     warc = b"".join(_plain(k, v) for k, v in files.items() if k.endswith(".warc.gz"))
     assert b"WARC-Type: request" in warc

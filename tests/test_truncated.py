@@ -26,6 +26,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from pipelines.warcrecords import Exchange, Original, build_exchange
+from storage.layout import dataset_prefix, local_path
 from storage.warcverify import check_warc
 from tests.fixtures.cli import run_cli
 from tests.fixtures.serve import serve
@@ -226,7 +227,8 @@ def test_dataset_row_of_a_truncated_page_is_too_large_with_its_text(
 ) -> None:
     import pyarrow.parquet as pq
 
-    [part] = (crawled["crawl"] / "text").glob("part-*.parquet")
+    crawl = crawled["crawl"]
+    [part] = local_path(crawl.parents[1], dataset_prefix(crawl.name)).glob("part-*.parquet")
     rows = {r["url"].rsplit("/", 1)[1]: r for r in pq.read_table(part).to_pylist()}
     for name, where in (("declared", "Beijing"), ("undeclared", "Washington")):
         assert rows[name]["extraction"] == "too_large", rows[name]["extraction_reason"]

@@ -116,13 +116,13 @@ def push(
     lock_mode: str | None,
 ) -> None:
     """Put into the store what a crawl staged but could not upload, and its manifest."""
-    from crawler.addon import default_staging_dir
     from storage import open_store
+    from storage.layout import default_staging_dir
     from storage.push import push as push_staged
 
     opened = open_store(store, retain_days=retain_days, lock_mode=lock_mode or STORE_LOCK_MODE)
     opened.check_writable()
-    root = Path(staging or STAGING_DIR or default_staging_dir(store))
+    root = Path(staging or STAGING_DIR or default_staging_dir(opened))
     result = push_staged(opened, root, list(crawl_ids) or None)
     if not result.published and not result.failed:
         click.echo(f"nothing staged for store {opened.uri} in {root}")
@@ -205,7 +205,14 @@ def extract(
     store: str, crawl_id: str, version: str | None, workers: int | None, fast: bool
 ) -> None:
     """Extract text again from a crawl's stored WARCs into a new dataset version."""
-    from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT
+    from crawler.settings import (
+        DATASET_ROW_GROUP_BYTES,
+        DATASET_ROW_GROUP_ROWS,
+        DATASET_ROWS_PER_PART,
+        EXTRACT_MAX_BYTES,
+        EXTRACT_TIMEOUT,
+    )
+    from pipelines.datasetfile import PartSizes
     from pipelines.reextract import reextract
     from storage.stores import open_existing_store
 
@@ -213,6 +220,7 @@ def extract(
         result = reextract(
             open_existing_store(store),
             crawl_id,
+            sizes=PartSizes(DATASET_ROWS_PER_PART, DATASET_ROW_GROUP_ROWS, DATASET_ROW_GROUP_BYTES),
             workers=workers,
             version=version,
             timeout=EXTRACT_TIMEOUT,
