@@ -23,6 +23,7 @@ from crawler.resume import (
     LOCK_NAME,
     RESUME_COMPONENTS,
     RUN_ONLY,
+    CrawlArgs,
     finished,
     read_args,
     resumable,
@@ -114,15 +115,15 @@ def run_crawl(
     if redis_url:
         overrides["REDIS_URL"] = redis_url
         check_new_shared(redis_url, crawl_id)
-    args = {
-        "seeds": seed_paths(seeds),
-        "store": store_identity(store),
-        "depth": depth,
-        "allow_private": allow_private,
-        "ignore_robots": ignore_robots,
-        "outlets": [str(Path(p).resolve()) for p in outlets or []],
-        "overrides": {k: v for k, v in overrides.items() if k not in RUN_ONLY},
-    }
+    args = CrawlArgs(
+        seeds=seed_paths(seeds),
+        store=store_identity(store),
+        depth=depth,
+        allow_private=allow_private,
+        ignore_robots=ignore_robots,
+        outlets=[str(Path(p).resolve()) for p in outlets or []],
+        overrides={k: v for k, v in overrides.items() if k not in RUN_ONLY},
+    )
     settings = crawl_settings(crawl_id, args, overrides)
     if redis_url:  # a crawl shared over Redis is not resumed
         return run_process(settings, store.uri)
@@ -131,24 +132,24 @@ def run_crawl(
         return run_process(settings, store.uri)
 
 
-def crawl_settings(crawl_id: str, args: dict[str, Any], overrides: dict[str, Any]) -> Settings:
+def crawl_settings(crawl_id: str, args: CrawlArgs, overrides: dict[str, Any]) -> Settings:
     """The settings of a crawl asked for with ``args`` (see :func:`crawler.resume.write_args`)."""
     settings = project_settings(
         {
-            "SEEDS": args["seeds"],
-            "STORE_URI": args["store"],
+            "SEEDS": args.seeds,
+            "STORE_URI": args.store,
             "CRAWL_ID": crawl_id,
-            "CRAWL_DEPTH": args["depth"],
-            "SSRF_ALLOW_PRIVATE": args["allow_private"],
-            "ROBOTSTXT_OBEY": not args["ignore_robots"],
+            "CRAWL_DEPTH": args.depth,
+            "SSRF_ALLOW_PRIVATE": args.allow_private,
+            "ROBOTSTXT_OBEY": not args.ignore_robots,
             **overrides,
         }
     )
-    use_outlets(settings, args["outlets"])
+    use_outlets(settings, args.outlets)
     registry = OutletRegistry.load(
         settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
     )
-    check_seeds(args["seeds"], registry)
+    check_seeds(args.seeds, registry)
     return settings
 
 
@@ -158,7 +159,7 @@ def resume_crawl(
     """Finish the staged crawl ``crawl_id``: mend its WARC files, then crawl what is left."""
     args = resumable(store, staging_root, crawl_id, seeds)
     with running(staging_root, crawl_id):
-        settings = crawl_settings(crawl_id, args, {**args["overrides"], **overrides})
+        settings = crawl_settings(crawl_id, args, {**args.overrides, **overrides})
         if finished(staging_root, crawl_id):
             return push_finished(store, staging_root, crawl_id)
         for name, components in RESUME_COMPONENTS.items():

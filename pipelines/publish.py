@@ -23,6 +23,7 @@ from scrapy.utils.asyncio import run_in_thread
 
 from pipelines.writeerrors import WRITE_STOP_REASONS
 from storage import Store, StoreError, crawl_exists, open_store
+from storage.errors import CrawlExists
 from storage.publish import publish_crawl, write_info
 from storage.resumable import resume_command
 
@@ -36,10 +37,6 @@ logger = logging.getLogger(__name__)
 
 #: Scrapy's finish_reason for a crawl stopped by the first SIGTERM or Ctrl-C
 INTERRUPTED = "shutdown"
-
-
-class CrawlExists(ValueError):
-    pass
 
 
 def open_crawl_store(settings: Any) -> Store:

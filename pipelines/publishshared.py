@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from redis import RedisError
 from scrapy import signals
 
-from pipelines.publish import INTERRUPTED, CrawlExists, PublishCrawl, check_new, open_crawl_store
+from pipelines.publish import INTERRUPTED, PublishCrawl, check_new, open_crawl_store
 from storage import Store, manifest_key
 from storage.crawlgroup import CLOSING, PUBLISHED, PUBLISHING, CrawlGroup, Heartbeat, connect
+from storage.errors import CrawlExists
 from storage.publish import publish_crawl, write_info
 from storage.sharedcrawl import COORDINATOR
 

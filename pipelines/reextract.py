@@ -28,6 +28,7 @@ from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Capture, Pages
 from storage import crawl_prefix, new_crawl_id
 from storage.crawllog import read_crawl_log
+from storage.errors import BadInput
 from storage.hashing import sha256_file
 from storage.manifest import serialize_manifest
 from storage.stores import Store
@@ -51,7 +52,7 @@ class ReextractResult:
 
 def version_prefix(crawl_id: str, version: str) -> str:
     if not _VERSION.fullmatch(version) or version.startswith("."):
-        raise ValueError(f"invalid version {version!r}: use 1-64 of [A-Za-z0-9._-]")
+        raise BadInput(f"invalid version {version!r}: use 1-64 of [A-Za-z0-9._-]")
     return f"{crawl_prefix(crawl_id)}_text-{version}/"
 
 
@@ -102,7 +103,7 @@ def reextract(
     version = version or new_crawl_id(datetime.now(UTC))
     result = ReextractResult(crawl_id, version, version_prefix(crawl_id, version))
     if next(iter(store.list(result.prefix)), None) is not None:
-        raise ValueError(
+        raise BadInput(
             f"{result.prefix} already exists in store {store.uri}: nothing is overwritten; "
             "choose another version"
         )
@@ -110,7 +111,7 @@ def reextract(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="scrubwatch-reextract-") as tmp:
         pages = Pages(store, crawl_id, Path(tmp), max_bytes)
         if not pages.keys:
-            raise ValueError(f"crawl {crawl_id} has no WARC files in store {store.uri}")
+            raise BadInput(f"crawl {crawl_id} has no WARC files in store {store.uri}")
         outlets = _outlets(store, crawl_id)
         writer = DatasetWriter(Path(tmp) / "text", crawl_id)
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from storage.catalog import parse_time
 from storage.crawllog import is_crawl_log_key, parse_crawl_log
-from storage.errors import StoreError, StoreMissing, one_line
+from storage.errors import BadInput, StoreError, StoreMissing, one_line
 from storage.hashing import sha256_file
 from storage.layout import (
     check_key,
@@ -73,7 +73,7 @@ def parse_since(text: str) -> datetime:
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise ValueError(
+        raise BadInput(
             f"--since {text!r}: use YYYY-MM-DD or an RFC 3339 time like 2026-01-31T12:00:00Z"
         )
     return parsed
@@ -91,10 +91,10 @@ def _fetch(store: Store, entry: dict[str, Any], dest: Path, progress: Progress |
         if progress is not None:
             progress.update(size)
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     digest, received = hashlib.sha256(), 0
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("xb") as out:
             for chunk in store.read_chunks(key):
                 out.write(chunk)
@@ -107,6 +107,8 @@ def _fetch(store: Store, entry: dict[str, Any], dest: Path, progress: Progress |
         if digest.hexdigest() != sha256:
             raise StoreError("sha256 mismatch: the store's copy differs from its manifest")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {one_line(exc)}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return True
@@ -234,7 +236,7 @@ def pull(
     that is missing or incomplete is a StoreError before anything is downloaded.
     """
     if what not in WHAT:
-        raise ValueError(f"unknown --what {what!r}: use {', '.join(WHAT)}")
+        raise BadInput(f"unknown --what {what!r}: use {', '.join(WHAT)}")
     for crawl_id in crawls or []:
         if not crawl_exists(store, validate_crawl_id(crawl_id)):
             raise StoreMissing(f"crawl {crawl_id} is not in store {store.uri}")

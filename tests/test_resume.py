@@ -27,7 +27,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localweb import LocalWeb
-from crawler.resume import ResumeError, running, write_args
+from crawler.resume import CrawlArgs, ResumeError, running, write_args
 from storage import open_store, verify_store
 from storage.warctrim import members, trim_open_warc
 from storage.warcverify import check_warc
@@ -313,7 +313,7 @@ def test_resume_of_a_running_crawl_is_refused_and_touches_nothing(tmp_path: Path
     staging = tmp_path / "a/.staging"
     args = {"seeds": ["http://127.0.0.2/"], "store": str(tmp_path / "a"), "depth": 0}
     args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
-    write_args(staging, "busy", args)
+    write_args(staging, "busy", CrawlArgs.from_dict(args))
     open_file = staging / "crawls/busy/warc/x.warc.gz.open"
     open_file.parent.mkdir(parents=True)
     open_file.write_bytes(GOOD.read_bytes()[:100])
@@ -329,7 +329,7 @@ def test_a_crawl_staged_for_another_store_is_not_resumed_here(tmp_path: Path) ->
     staging = tmp_path / "shared-staging"  # as a STAGING_DIR shared by several stores
     args = {"seeds": ["http://127.0.0.2/"], "store": "s3://other/archive", "depth": 0}
     args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
-    write_args(staging, "c1", args)
+    write_args(staging, "c1", CrawlArgs.from_dict(args))
     store = ("--store", str(tmp_path / "a"), "-s", f"STAGING_DIR={staging}")
     done = run_cli("crawl", "--resume", "c1", *store)
     again = run_cli("crawl", "http://127.0.0.2/", "--crawl-id", "c1", *store)

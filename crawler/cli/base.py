@@ -1,7 +1,9 @@
 """The ``scrubwatch`` group, its error handling, and the options commands share.
 
-Expected errors (a bad seed, a bad flag, an unreachable store) become one line on
-stderr and exit status 2; a command that ran but found problems exits with 1.
+The library raises a :class:`~storage.errors.ScrubwatchError` for what a user can
+cause (a bad seed, a bad flag, an unreachable store): it becomes one line on stderr
+and exit status 2, as click's usage errors do. Any other exception is a bug and
+keeps its traceback. A command that ran but found problems exits with 1.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from typing import Any, TypeVar
 import click
 
 from crawler import __version__
-from crawler.outlets import OutletRegistry, SeedError
+from crawler.outlets import OutletRegistry
 from crawler.settings import OUTLETS_REGISTRY
 from pipelines.malloc import limit_malloc_arenas
-from storage import StoreError
+from storage.errors import ScrubwatchError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,16 +31,14 @@ class UsageFailure(click.ClickException):
 
 
 def one_line_errors(func: F) -> F:
-    """Turn the library's expected errors into one line and exit status 2."""
+    """Turn the library's errors that a user can cause into one line and exit status 2."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from crawler.summary import CrawlError
-
         try:
             return func(*args, **kwargs)
-        except (CrawlError, SeedError, StoreError, ValueError, OSError) as exc:
-            raise UsageFailure(" ".join(str(exc).split()) or type(exc).__name__) from exc
+        except ScrubwatchError as exc:
+            raise UsageFailure(one_line(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -115,12 +115,6 @@ lock_mode_option = click.option(
 store_option = click.option(
     "--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix."
 )
-
-
-def _progress_bar() -> Any:
-    from tqdm import tqdm
-
-    return tqdm(unit="B", unit_scale=True, unit_divisor=1024, disable=not sys.stderr.isatty())
 
 
 def progress_bar() -> Any:

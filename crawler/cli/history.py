@@ -89,10 +89,7 @@ def diff(
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         return
-    counts: dict[str, int] = {}
-    for page in result.pages:
-        counts[page["change"]] = counts.get(page["change"], 0) + 1
-    summary = ", ".join(f"{n} {change}" for change, n in sorted(counts.items()))
+    summary = ", ".join(f"{n} {change}" for change, n in sorted(result.counts().items()))
     click.echo(f"{result.from_id} -> {result.to_id}: {summary or 'no pages'}")
     for item in result.scrubbed:
-        click.echo(f"  {item['kind']:16} {item['url']}  (archived in {item['archived_in']})")
+        click.echo(f"  {item.kind:16} {item.url}  (archived in {item.archived_in})")
