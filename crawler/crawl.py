@@ -43,6 +43,7 @@ from storage import (
     validate_crawl_id,
 )
 from storage.crawlgroup import CrawlGroup, GroupError, connect
+from storage.errors import BadInput
 from storage.layout import crawl_prefix
 from storage.publish import PublishError, publish_crawl, read_info
 from storage.resumable import prepare, resume_command
@@ -54,6 +55,15 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+def early_setting(settings: Settings, name: str, kind: str) -> Any:
+    """A setting read before Scrapy starts, with ``getint``, ``getfloat``... (``kind``: "int",
+    "float"...); BadInput naming it if its value (a ``-s`` flag's) is not one."""
+    try:
+        return getattr(settings, f"get{kind}")(name)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"setting {name}: {settings.get(name)!r} is not a valid {kind}") from exc
 
 
 def check_seeds(seeds: list[str], registry: OutletRegistry) -> None:
@@ -95,7 +105,7 @@ def run_crawl(
     early = project_settings(overrides)
     store = open_store(
         store_uri,
-        retain_days=early.getint("STORE_RETAIN_DAYS"),
+        retain_days=early_setting(early, "STORE_RETAIN_DAYS", "int"),
         lock_mode=early.get("STORE_LOCK_MODE"),
     )
     store.check_writable()

@@ -18,6 +18,7 @@ from crawler.cli.base import (
     store_option,
 )
 from crawler.settings import STAGING_DIR, STORE_LOCK_MODE
+from storage.errors import BadInput, one_line
 
 
 @main.command()
@@ -76,8 +77,11 @@ def verify(store: str, crawl_id: str | None, warc_files: tuple[str, ...]) -> Non
     if warc_files:
         broken = 0
         for name in warc_files:
-            with open(name, "rb") as fh:
-                check = check_warc(iter(lambda: fh.read(1 << 20), b""))
+            try:
+                with open(name, "rb") as fh:
+                    check = check_warc(iter(lambda: fh.read(1 << 20), b""))
+            except OSError as exc:
+                raise BadInput(f"cannot read {name}: {one_line(exc)}") from exc
             for message in check.problems:
                 click.echo(f"{name}: {message}")
             broken += bool(check.problems)

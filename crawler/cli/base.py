@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,7 +22,7 @@ from crawler import __version__
 from crawler.outlets import OutletRegistry
 from crawler.settings import OUTLETS_REGISTRY
 from pipelines.malloc import limit_malloc_arenas
-from storage.errors import ScrubwatchError, one_line
+from storage.errors import BadInput, ScrubwatchError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,6 +116,14 @@ lock_mode_option = click.option(
 store_option = click.option(
     "--store", default="./archive", show_default=True, help="Folder, file:// or s3://bucket/prefix."
 )
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to the file the user named; BadInput naming it if that fails."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {one_line(exc)}") from exc
 
 
 def progress_bar() -> Any:

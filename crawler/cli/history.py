@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from crawler.cli.base import main, one_line_errors, store_option
+from crawler.cli.base import main, one_line_errors, store_option, write_file
 from storage import StoreError
 
 
@@ -48,7 +47,7 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
 
     capture, body = get_payload(open_existing_store(store), url, crawl_id=crawl_id, at=at)
     if output:
-        Path(output).write_bytes(body)
+        write_file(output, body)
         click.echo(
             f"{len(body)} bytes of {capture.url} from crawl {capture.crawl_id} "
             f"(status {capture.status}) written to {output}",
@@ -84,7 +83,7 @@ def diff(
     opened = open_existing_store(store)
     result = diff_crawls(opened, from_id, to_id, url=url)
     if html_path:
-        Path(html_path).write_text(render_report(opened, result), encoding="utf-8")
+        write_file(html_path, render_report(opened, result).encode())
         click.echo(f"report written to {html_path}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))

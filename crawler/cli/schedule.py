@@ -13,6 +13,7 @@ from types import FrameType
 import click
 
 from crawler.cli.base import main, one_line_errors
+from storage.errors import BadInput
 
 jobs_option = click.option(
     "--jobs",
@@ -61,7 +62,7 @@ def run_due_command(jobs_path: str, names: tuple[str, ...]) -> None:
     jobs = load_jobs(jobs_path)
     unknown = sorted(set(names) - {job.name for job in jobs})
     if unknown:
-        raise ValueError(f"{jobs_path}: no job named {', '.join(unknown)}")
+        raise BadInput(f"{jobs_path}: no job named {', '.join(unknown)}")
     chosen = [job for job in jobs if not names or job.name in names]
     results = run_due(chosen, utc_now())
     for result in results:
