@@ -43,6 +43,7 @@ from storage import (
     validate_crawl_id,
 )
 from storage.crawlgroup import CrawlGroup, GroupError, connect
+from storage.crawlinfo import CrawlInfo
 from storage.errors import BadInput
 from storage.layout import crawl_prefix
 from storage.publish import PublishError, publish_crawl, read_info
@@ -184,13 +185,13 @@ def resume_crawl(
 
 def push_finished(store: Store, staging_root: Path, crawl_id: str) -> CrawlSummary:
     """Put a crawl that finished, and whose publishing did not, into the store."""
-    info = read_info(staging_root / crawl_prefix(crawl_id)) or {}
+    info = read_info(staging_root / crawl_prefix(crawl_id)) or CrawlInfo()
     try:
         published = publish_crawl(store, staging_root, crawl_id)
     except PublishError as exc:
-        return CrawlSummary(crawl_id, store.uri, info.get("counts", {}), error=str(exc))
+        return CrawlSummary(crawl_id, store.uri, dict(info.counts), error=str(exc))
     stats = {
-        **info.get("counts", {}),
+        **info.counts,
         "store/files": len(published.stored) + len(published.already_there),
     }
     return CrawlSummary(crawl_id, store.uri, stats)

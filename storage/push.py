@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.crawlinfo import CrawlInfo
 from storage.errors import StoreError, one_line
 from storage.layout import CRAWLS, INFO_NAME, crawl_prefix, manifest_key, validate_crawl_id
 from storage.publish import Published, PublishError, publish_crawl, read_info
@@ -54,7 +55,7 @@ def staged_crawl_ids(staging_root: Path, store: Store | None = None) -> list[str
     found = {p.parent for p in staging_root.glob(f"{CRAWLS}/*/crawl-info*.json")}
     for crawl_dir in sorted(found):
         try:
-            recorded = (read_info(crawl_dir) or {}).get("store")
+            recorded = (read_info(crawl_dir) or CrawlInfo()).store
         except PublishError:
             recorded = None  # unreadable: pushed only when named
         if store is None or _same_store(recorded, store):

@@ -70,8 +70,8 @@ def crawls(store: str, as_json: bool) -> None:
 @one_line_errors
 def verify(store: str, crawl_id: str | None, warc_files: tuple[str, ...]) -> None:
     """Re-hash and check every stored file against its manifest, and the chain of manifests."""
-    from storage.manifest import verify_crawls
     from storage.stores import open_existing_store
+    from storage.verify import verify_crawls
     from storage.warcverify import check_warc
 
     if warc_files:
