@@ -18,11 +18,16 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, get_args
 
 from crawler.jobs import Job, JobsError
 
-RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
+#: how a job's last run went (``interrupted``: its process died while it ran)
+RunResult = Literal["running", "ok", "failed", "interrupted"]
+RUNNING: RunResult = "running"
+OK: RunResult = "ok"
+FAILED: RunResult = "failed"
+INTERRUPTED: RunResult = "interrupted"
 _TIMES = ("scheduled", "started", "ended")
 
 
@@ -32,7 +37,7 @@ class JobState:
 
     scheduled: datetime
     started: datetime
-    result: str
+    result: RunResult
     crawl_id: str
     pid: int
     ended: datetime | None = None
@@ -52,6 +57,8 @@ class JobState:
     def from_dict(cls, data: dict[str, Any]) -> JobState:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        if values.get("result") not in get_args(RunResult):
+            raise ValueError(f"result {values.get('result')!r} is not one of {get_args(RunResult)}")
         for name in _TIMES:
             if values.get(name) is not None:
                 values[name] = datetime.fromisoformat(values[name])

@@ -210,6 +210,9 @@ def test_the_state_file_is_json_beside_the_jobs_file_and_nothing_else_is_left(
     state_path(hourly).write_text("{not json")
     with pytest.raises(JobsError, match=r"hourly.json of job 'hourly' is unreadable"):
         run_due([hourly], T0 + HOUR, runner=Recorder())
+    state_path(hourly).write_text(json.dumps({**data, "result": "maybe"}))
+    with pytest.raises(JobsError, match=r"unreadable \(result 'maybe' is not one of"):
+        run_due([hourly], T0 + HOUR, runner=Recorder())
 
 
 def test_a_report_that_cannot_be_made_leaves_the_run_ok(tmp_path: Path) -> None:

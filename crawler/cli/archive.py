@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from crawler.cli.base import (
+    echo_json_line,
     lock_mode_option,
     main,
     one_line_errors,
@@ -23,7 +23,7 @@ from storage.errors import BadInput, one_line
 
 @main.command()
 @store_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a crawl.")
 @one_line_errors
 def crawls(store: str, as_json: bool) -> None:
     """List the crawls in the store: time, seeds, pages, files, bytes, complete or not."""
@@ -34,7 +34,7 @@ def crawls(store: str, as_json: bool) -> None:
     entries = list_crawls(opened)
     if as_json:
         for entry in entries:
-            click.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
+            echo_json_line(entry.to_dict())
         return
     if not entries:
         click.echo(f"no crawls in store {opened.uri}")

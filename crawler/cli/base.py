@@ -4,13 +4,19 @@ The library raises a :class:`~storage.errors.ScrubwatchError` for what a user ca
 cause (a bad seed, a bad flag, an unreachable store): it becomes one line on stderr
 and exit status 2, as click's usage errors do. Any other exception is a bug and
 keeps its traceback. A command that ran but found problems exits with 1.
+
+JSON output follows one rule: a command that lists records of one kind prints JSON
+Lines, one object a line (:func:`echo_json_line`); a command with one result prints
+one indented document (:func:`echo_json_document`). A reader that closes the pipe
+early (``| head -1``) ends the program quietly (:func:`run`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -83,6 +89,34 @@ def quiet_keyboard_interrupt() -> Iterator[None]:
 def main() -> None:
     """Archive what a news article cites, and see what was scrubbed later."""
     limit_malloc_arenas(os.environ)  # before any command starts a thread
+
+
+def run() -> None:
+    """The ``scrubwatch`` program: a closed stdout (``| head -1``) ends it quietly.
+
+    click stops a command whose output pipe is closed with status 1; what is left in
+    stdout's buffer is flushed here, so that the interpreter's own flush at exit has
+    nothing left to fail on (as Python's documentation of SIGPIPE recommends).
+    """
+    try:
+        try:
+            main(prog_name="scrubwatch")
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+
+
+def echo_json_line(record: Mapping[str, Any]) -> None:
+    """One record of a list, as one line of JSON Lines (UTF-8, nothing escaped)."""
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def echo_json_document(document: Mapping[str, Any]) -> None:
+    """A command's one result, as one indented JSON document."""
+    click.echo(json.dumps(document, ensure_ascii=False, indent=1))
 
 
 def registry_of(outlets: tuple[str, ...]) -> OutletRegistry:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from crawler.cli.base import main, one_line_errors, store_option, write_file
+from crawler.cli.base import (
+    echo_json_document,
+    echo_json_line,
+    main,
+    one_line_errors,
+    store_option,
+    write_file,
+)
 from storage import StoreError
 
 
 @main.command()
 @store_option
 @click.argument("url")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a capture.")
 @one_line_errors
 def timeline(store: str, url: str, as_json: bool) -> None:
     """Every capture of URL across the store's crawls, and whether it changed."""
@@ -26,7 +32,7 @@ def timeline(store: str, url: str, as_json: bool) -> None:
         raise StoreError(f"no capture of {url} in store {store}")
     for e in entries:
         if as_json:
-            click.echo(json.dumps(e.to_dict()))
+            echo_json_line(e.to_dict())
             continue
         change = {None: "first", True: "changed", False: "same"}[e.changed]
         kind = "revisit" if e.revisit else "response"
@@ -64,7 +70,7 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
 )
 @click.option("--to", "to_id", default=None, help="Later crawl (default: the latest).")
 @click.option("--url", default=None, help="Only this page.")
-@click.option("--json", "as_json", is_flag=True, help="The whole diff as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="The whole diff as one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write an HTML report.")
 @one_line_errors
 def diff(
@@ -86,7 +92,7 @@ def diff(
         write_file(html_path, render_report(opened, result).encode())
         click.echo(f"report written to {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        echo_json_document(result.to_dict())
         return
     summary = ", ".join(f"{n} {change}" for change, n in sorted(result.counts().items()))
     click.echo(f"{result.from_id} -> {result.to_id}: {summary or 'no pages'}")
