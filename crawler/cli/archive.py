@@ -198,7 +198,12 @@ def pull(
 @store_option
 @click.option("--crawl", "crawl_id", required=True, help="The crawl to extract again.")
 @click.option("--version", default=None, help="Name of the new dataset version (default: now).")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core).",
+)
 @click.option(
     "--fast",
     is_flag=True,

@@ -188,7 +188,12 @@ def worker(
 
 @main.command()
 @click.option("--store", default="./archive", show_default=True, help="Where the demo archives.")
-@click.option("--port", default=0, type=int, help="Port of the local cited web (0: any free one).")
+@click.option(
+    "--port",
+    default=0,
+    type=click.IntRange(0, 65535),
+    help="Port of the local cited web (0: any free one).",
+)
 @one_line_errors
 def demo(store: str, port: int) -> None:
     """Serve the local replay of the cited web on loopback and archive it."""
