@@ -20,6 +20,7 @@ from crawler.outlets import OutletRegistry
 from crawler.resume import (
     RESUME_COMPONENTS,
     RUN_ONLY,
+    CrawlArgs,
     finished,
     read_args,
     resumable,
@@ -41,6 +42,8 @@ from storage import (
     validate_crawl_id,
 )
 from storage.crawlgroup import CrawlGroup, GroupError, connect
+from storage.crawlinfo import CrawlInfo
+from storage.errors import BadInput
 from storage.layout import ARGS_NAME, LOCK_NAME, default_staging_dir, staged_crawl
 from storage.publish import PublishError, publish_crawl, read_info
 from storage.resumable import prepare, resume_command
@@ -52,6 +55,15 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+def early_setting(settings: Settings, name: str, kind: str) -> Any:
+    """A setting read before Scrapy starts, with ``getint``, ``getfloat``... (``kind``: "int",
+    "float"...); BadInput naming it if its value (a ``-s`` flag's) is not one."""
+    try:
+        return getattr(settings, f"get{kind}")(name)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"setting {name}: {settings.get(name)!r} is not a valid {kind}") from exc
 
 
 def check_seeds(seeds: list[str], registry: OutletRegistry) -> None:
@@ -93,7 +105,7 @@ def run_crawl(
     early = project_settings(overrides)
     store = open_store(
         store_uri,
-        retain_days=early.getint("STORE_RETAIN_DAYS"),
+        retain_days=early_setting(early, "STORE_RETAIN_DAYS", "int"),
         lock_mode=early.get("STORE_LOCK_MODE"),
     )
     store.check_writable()
@@ -113,15 +125,15 @@ def run_crawl(
     if redis_url:
         overrides["REDIS_URL"] = redis_url
         check_new_shared(redis_url, crawl_id)
-    args = {
-        "seeds": seed_paths(seeds),
-        "store": store_identity(store),
-        "depth": depth,
-        "allow_private": allow_private,
-        "ignore_robots": ignore_robots,
-        "outlets": [str(Path(p).resolve()) for p in outlets or []],
-        "overrides": {k: v for k, v in overrides.items() if k not in RUN_ONLY},
-    }
+    args = CrawlArgs(
+        seeds=seed_paths(seeds),
+        store=store_identity(store),
+        depth=depth,
+        allow_private=allow_private,
+        ignore_robots=ignore_robots,
+        outlets=[str(Path(p).resolve()) for p in outlets or []],
+        overrides={k: v for k, v in overrides.items() if k not in RUN_ONLY},
+    )
     settings = crawl_settings(crawl_id, args, overrides)
     if redis_url:  # a crawl shared over Redis is not resumed
         return run_process(settings, store.uri)
@@ -130,24 +142,24 @@ def run_crawl(
         return run_process(settings, store.uri)
 
 
-def crawl_settings(crawl_id: str, args: dict[str, Any], overrides: dict[str, Any]) -> Settings:
+def crawl_settings(crawl_id: str, args: CrawlArgs, overrides: dict[str, Any]) -> Settings:
     """The settings of a crawl asked for with ``args`` (see :func:`crawler.resume.write_args`)."""
     settings = project_settings(
         {
-            "SEEDS": args["seeds"],
-            "STORE_URI": args["store"],
+            "SEEDS": args.seeds,
+            "STORE_URI": args.store,
             "CRAWL_ID": crawl_id,
-            "CRAWL_DEPTH": args["depth"],
-            "SSRF_ALLOW_PRIVATE": args["allow_private"],
-            "ROBOTSTXT_OBEY": not args["ignore_robots"],
+            "CRAWL_DEPTH": args.depth,
+            "SSRF_ALLOW_PRIVATE": args.allow_private,
+            "ROBOTSTXT_OBEY": not args.ignore_robots,
             **overrides,
         }
     )
-    use_outlets(settings, args["outlets"])
+    use_outlets(settings, args.outlets)
     registry = OutletRegistry.load(
         settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
     )
-    check_seeds(args["seeds"], registry)
+    check_seeds(args.seeds, registry)
     return settings
 
 
@@ -157,7 +169,7 @@ def resume_crawl(
     """Finish the staged crawl ``crawl_id``: mend its WARC files, then crawl what is left."""
     args = resumable(store, staging_root, crawl_id, seeds)
     with running(staging_root, crawl_id):
-        settings = crawl_settings(crawl_id, args, {**args["overrides"], **overrides})
+        settings = crawl_settings(crawl_id, args, {**args.overrides, **overrides})
         if finished(staging_root, crawl_id):
             return push_finished(store, staging_root, crawl_id)
         for name, components in RESUME_COMPONENTS.items():
@@ -172,13 +184,13 @@ def resume_crawl(
 
 def push_finished(store: Store, staging_root: Path, crawl_id: str) -> CrawlSummary:
     """Put a crawl that finished, and whose publishing did not, into the store."""
-    info = read_info(staged_crawl(staging_root, crawl_id)) or {}
+    info = read_info(staged_crawl(staging_root, crawl_id)) or CrawlInfo()
     try:
         published = publish_crawl(store, staging_root, crawl_id)
     except PublishError as exc:
-        return CrawlSummary(crawl_id, store.uri, info.get("counts", {}), error=str(exc))
+        return CrawlSummary(crawl_id, store.uri, dict(info.counts), error=str(exc))
     stats = {
-        **info.get("counts", {}),
+        **info.counts,
         "store/files": len(published.stored) + len(published.already_there),
     }
     return CrawlSummary(crawl_id, store.uri, stats)

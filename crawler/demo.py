@@ -14,16 +14,19 @@ import hashlib
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.localweb import LocalWeb
 from crawler.summary import CrawlError
 from history.diff import diff_crawls
+from history.diffresult import Diff
 from history.report import render_report
 from history.timeline import get_payload
 from storage import new_crawl_id, open_store
+from storage.errors import BadInput, one_line
 from storage.layout import dataset_root, local_path, report_key
 
 Echo = Callable[[str], object]
@@ -45,16 +48,29 @@ def _crawl(web: LocalWeb, store: str, registry: Path, label: str, echo: Echo) ->
     return crawl_id
 
 
-def print_scrubbed(report: dict[str, object], echo: Echo) -> None:
-    scrubbed = report["scrubbed"]
-    assert isinstance(scrubbed, list)
-    echo(f"\n== scrubbed between {report['from']} and {report['to']}: {len(scrubbed)} item(s)")
+def print_scrubbed(diff: Diff, echo: Echo) -> None:
+    scrubbed = diff.scrubbed
+    echo(f"\n== scrubbed between {diff.from_id} and {diff.to_id}: {len(scrubbed)} item(s)")
     for item in scrubbed:
-        echo(f"  {item['kind']:16} {item['url']}  (archived in {item['archived_in']})")
+        echo(f"  {item.kind:16} {item.url}  (archived in {item.archived_in})")
+
+
+@contextmanager
+def serving(port: int) -> Iterator[LocalWeb]:
+    """The local cited web on ``port`` (0: any free one) until the block ends."""
+    web = LocalWeb(port=port)
+    try:
+        web.start()
+    except OSError as exc:
+        raise BadInput(f"--port {port}: cannot serve the local cited web: {one_line(exc)}") from exc
+    try:
+        yield web
+    finally:
+        web.stop()
 
 
 def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
-    with tempfile.TemporaryDirectory(prefix="scrubwatch-demo-") as tmp, LocalWeb(port=port) as web:
+    with tempfile.TemporaryDirectory(prefix="scrubwatch-demo-") as tmp, serving(port) as web:
         registry = web.write_registry(Path(tmp) / "localweb-outlets.toml")
         echo(f"local cited web on loopback, seed article: {web.seed_url}")
         first = _crawl(web, store, registry, "v1", echo)
@@ -62,7 +78,7 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         second = _crawl(web, store, registry, "v2", echo)
         archive = open_store(store)
         diff = diff_crawls(archive, first, second)
-        print_scrubbed(diff.to_dict(), echo)
+        print_scrubbed(diff, echo)
         report = local_path(Path(store), report_key(first, second))
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(render_report(archive, diff), encoding="utf-8")

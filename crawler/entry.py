@@ -14,6 +14,6 @@ def main() -> None:
     from pipelines import forkserver
 
     forkserver.start_early(sys.argv[1:])
-    from crawler.cli import main as cli
+    from crawler.cli import run
 
-    cli()
+    run()

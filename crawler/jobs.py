@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from crawler.schedules import CronSchedule, IntervalSchedule
 from crawler.spiders.cited import is_url
 from storage import STORE_SCHEMES
+from storage.errors import BadInput
 
 DEFAULT_JOBS_FILE = "scrubwatch.toml"
 STATE_DIRNAME = ".scrubwatch-state"
@@ -54,7 +55,7 @@ _RESERVED_SETTINGS = {
 }
 
 
-class JobsError(ValueError):
+class JobsError(BadInput):
     """A jobs file that cannot be used; the message names the file, the job and the field."""
 
 

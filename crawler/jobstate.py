@@ -18,11 +18,17 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, get_args
 
 from crawler.jobs import Job, JobsError
+from storage.errors import one_line
 
-RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
+#: how a job's last run went (``interrupted``: its process died while it ran)
+RunResult = Literal["running", "ok", "failed", "interrupted"]
+RUNNING: RunResult = "running"
+OK: RunResult = "ok"
+FAILED: RunResult = "failed"
+INTERRUPTED: RunResult = "interrupted"
 _TIMES = ("scheduled", "started", "ended")
 
 
@@ -32,7 +38,7 @@ class JobState:
 
     scheduled: datetime
     started: datetime
-    result: str
+    result: RunResult
     crawl_id: str
     pid: int
     ended: datetime | None = None
@@ -52,6 +58,8 @@ class JobState:
     def from_dict(cls, data: dict[str, Any]) -> JobState:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        if values.get("result") not in get_args(RunResult):
+            raise ValueError(f"result {values.get('result')!r} is not one of {get_args(RunResult)}")
         for name in _TIMES:
             if values.get(name) is not None:
                 values[name] = datetime.fromisoformat(values[name])
@@ -95,8 +103,16 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _unwritable(job: Job, path: Path, exc: OSError) -> JobsError:
+    return JobsError(f"state of job {job.name!r}: cannot write {path}: {one_line(exc)}")
+
+
 def save_state(job: Job, state: JobState) -> None:
-    write_atomic(state_path(job), json.dumps(state.to_dict(), indent=2) + "\n")
+    path = state_path(job)
+    try:
+        write_atomic(path, json.dumps(state.to_dict(), indent=2) + "\n")
+    except OSError as exc:
+        raise _unwritable(job, path, exc) from exc
 
 
 def load_states(jobs: list[Job]) -> dict[str, JobState]:
@@ -120,14 +136,18 @@ class JobLock:
     """
 
     def __init__(self, job: Job) -> None:
+        self.job = job
         self.path = lock_path(job)
         self.acquired = False
         self.holder_pid: int | None = None
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _unwritable(self.job, self.path, exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

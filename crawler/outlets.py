@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import tldextract
 
+from storage.errors import BadInput
+
 # No suffix-list URLs and no cache directory: the bundled snapshot, no network, no disk.
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _LIST_FIELDS = ("aliases", "case_sensitive_aliases", "domains", "start_urls")
@@ -38,7 +40,7 @@ _ABBREVIATION = re.compile(
 )
 
 
-class SeedError(ValueError):
+class SeedError(BadInput):
     """Bad seed input (a seed file or URL, or the outlet registry), as a one-line message."""
 
 

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import CroniterError, croniter
 
+from storage.errors import BadInput
+
 _EVERY = re.compile(r"([1-9][0-9]*)([mhd])")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 # System cron reads five fields of numbers, names, '*', ',', '-' and '/', or these
@@ -49,14 +51,14 @@ class CronSchedule:
         if self.expression not in _CRON_ALIASES:
             fields = self.expression.split()
             if len(fields) != 5:
-                raise ValueError(f"use 5 fields (got {len(fields)}) or one of {_aliases()}")
+                raise BadInput(f"use 5 fields (got {len(fields)}) or one of {_aliases()}")
             for text in fields:
                 if not _CRON_FIELD.fullmatch(text):
-                    raise ValueError(f"field {text!r} is not one system cron understands")
+                    raise BadInput(f"field {text!r} is not one system cron understands")
         try:
             hours = croniter(self.expression).expanded[1]
         except CroniterError as exc:
-            raise ValueError(str(exc)) from None
+            raise BadInput(str(exc)) from None
         object.__setattr__(self, "_every_hour", hours == ["*"] or len(hours) == 24)  # frozen
         self.next_after(datetime.now(UTC))  # an expression that never fires raises here
 
@@ -77,7 +79,7 @@ class CronSchedule:
             while self._repeated(fire):
                 fire = times.get_next(datetime)
         except CroniterError as exc:
-            raise ValueError(f"it never fires after {when.isoformat()}: {exc}") from None
+            raise BadInput(f"it never fires after {when.isoformat()}: {exc}") from None
         return fire.astimezone(UTC)
 
     def last_at_or_before(self, when: datetime) -> datetime:
@@ -105,7 +107,7 @@ class IntervalSchedule:
     def parse(cls, text: str) -> IntervalSchedule:
         match = _EVERY.fullmatch(text.strip())
         if not match:
-            raise ValueError('use a whole number of minutes, hours or days: "30m", "6h", "1d"')
+            raise BadInput('use a whole number of minutes, hours or days: "30m", "6h", "1d"')
         return cls(int(match[1]) * _UNIT_SECONDS[match[2]], text.strip())
 
     def last_at_or_before(self, when: datetime) -> datetime:

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from storage import crawl_log_key
+from storage.errors import ScrubwatchError
 from storage.warctrim import Trimmed
 
 
-class CrawlError(Exception):
+class CrawlError(ScrubwatchError):
     """A crawl that cannot start or did not finish; the message says why and what to do."""
 
 

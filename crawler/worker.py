@@ -17,7 +17,7 @@ from typing import Any
 
 from redis import RedisError
 
-from crawler.crawl import project_settings, run_process, use_outlets
+from crawler.crawl import early_setting, project_settings, run_process, use_outlets
 from crawler.summary import CrawlError, CrawlSummary
 from pipelines.publishshared import store_identity
 from storage import manifest_key, open_store, validate_crawl_id
@@ -57,7 +57,7 @@ def run_worker(
 ) -> CrawlSummary:
     """Take part in the shared crawl ``crawl_id`` until it has no work left; publish."""
     crawl_id = validate_crawl_id(crawl_id)
-    wait = project_settings(overrides).getfloat("FRONTIER_JOIN_TIMEOUT")
+    wait = early_setting(project_settings(overrides), "FRONTIER_JOIN_TIMEOUT", "float")
     fields = shared_crawl(redis_url, crawl_id, wait)
     store = open_store(store_uri)
     store.check_writable()

@@ -11,9 +11,9 @@ the crawl that holds its archived bytes so ``scrubwatch get`` returns them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from history.diffresult import Change, Delta, Diff, PageDiff, Scrub, ScrubKind
 from history.snapshots import CrawlSnapshot, PageSnapshot, load_snapshot
 from history.textdiff import diff_text, paragraphs, similarity
 from storage.captures import CaptureIndex
@@ -35,27 +35,11 @@ NEAR_EMPTY = 0.2
 SAME_PAGE = 0.5
 
 
-@dataclass
-class Diff:
-    from_id: str
-    to_id: str
-    pages: list[dict[str, Any]]
-    scrubbed: list[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "from": self.from_id,
-            "to": self.to_id,
-            "pages": self.pages,
-            "scrubbed": self.scrubbed,
-        }
-
-
 def _ok(status: int | None) -> bool:
     return status is not None and 200 <= status < 300
 
 
-def _removal(old: PageSnapshot, new: PageSnapshot) -> str | None:
+def _removal(old: PageSnapshot, new: PageSnapshot) -> ScrubKind | None:
     """Why ``new`` counts as the removal of ``old``, or None."""
     if not _ok(old.final_status):
         return None  # it was not there to remove
@@ -72,18 +56,22 @@ def _removal(old: PageSnapshot, new: PageSnapshot) -> str | None:
 
 
 def _entry(
-    url: str, change: str, old: PageSnapshot | None, new: PageSnapshot | None
-) -> dict[str, Any]:
-    redirect = {"to": new.final_url} if new is not None and new.redirected else None
-    return {
-        "url": url,
-        "change": change,
-        "status": {"from": old.status if old else None, "to": new.status if new else None},
-        "redirect": redirect,
-        "text": {"removed": [], "added": []},
-        "images": {"removed": [], "added": []},
-        "links": {"removed": [], "added": []},
-    }
+    url: str, change: Change, old: PageSnapshot | None, new: PageSnapshot | None
+) -> PageDiff:
+    return PageDiff(
+        url,
+        change,
+        status_from=old.status if old else None,
+        status_to=new.status if new else None,
+        redirect=new.final_url if new is not None and new.redirected else None,
+    )
+
+
+def _uncaptured(old: PageSnapshot, new: PageSnapshot) -> Change:
+    """The change of a page that one crawl or both could not capture (robots, DNS, ...)."""
+    if old.failed and new.failed:
+        return "unchanged" if old.failed == new.failed else "missing"
+    return "missing" if new.failed else "added"
 
 
 class _Differ:
@@ -95,7 +83,7 @@ class _Differ:
         self.new = new
         self.index = index
         self._digests: dict[str, Any] | None = None
-        self.scrubbed: list[dict[str, Any]] = []
+        self.scrubbed: list[Scrub] = []
 
     def archived_in(self, url: str) -> str | None:
         """The crawl that holds the bytes of ``url``'s last good capture before the later crawl."""
@@ -112,41 +100,34 @@ class _Differ:
         known = self._digests.get(last.digest)
         return known.crawl_id if known else last.crawl_id
 
-    def scrub(self, url: str, kind: str, page: str) -> None:
-        self.scrubbed.append(
-            {"url": url, "kind": kind, "page": page, "archived_in": self.archived_in(url)}
-        )
+    def scrub(self, url: str, kind: ScrubKind, page: str) -> None:
+        self.scrubbed.append(Scrub(url, kind, page, self.archived_in(url)))
 
-    def page(self, url: str) -> dict[str, Any]:
+    def page(self, url: str) -> PageDiff:
         old, new = self.old.pages.get(url), self.new.pages.get(url)
         if old is None:
             return _entry(url, "added", None, new)
         if new is None:
             visited = url in self.new.visited
             return _entry(url, "removed" if visited else "missing", old, None)
-        if old.failed or new.failed:
-            # Not captured by a crawl (robots, DNS, ...): no content to compare.
-            if old.failed and new.failed:
-                change = "unchanged" if old.failed == new.failed else "missing"
-            else:
-                change = "missing" if new.failed else "added"
-            return _entry(url, change, old, new)
+        if old.failed or new.failed:  # no content to compare
+            return _entry(url, _uncaptured(old, new), old, new)
         removal = _removal(old, new)
-        entry = _entry(url, "removed" if removal else "unchanged", old, new)
         if removal:
-            # what the reader lost: the whole earlier text
-            entry["text"]["removed"] = paragraphs(old.text)
+            entry = _entry(url, "removed", old, new)
+            entry.text.removed = paragraphs(old.text)  # what the reader lost: all of it
             self.scrub(url, removal, url)
             return entry
+        return self.compare(url, old, new)
+
+    def compare(self, url: str, old: PageSnapshot, new: PageSnapshot) -> PageDiff:
+        """A page both crawls captured and that was not removed: what changed in it."""
+        entry = _entry(url, "unchanged", old, new)
         text = diff_text(old.text, new.text)
-        entry["text"] = {"removed": text.removed, "added": text.added}
-        for name in ("images", "links"):
-            before, after = getattr(old, name), getattr(new, name)
-            entry[name] = {
-                "removed": [u for u in before if u not in after],
-                "added": [u for u in after if u not in before],
-            }
-        gone_images = list(entry["images"]["removed"])
+        entry.text = Delta(text.removed, text.added)
+        entry.images = Delta.between(old.images, new.images)
+        entry.links = Delta.between(old.links, new.links)
+        gone_images = list(entry.images.removed)
         gone_images += [
             u
             for u in old.images
@@ -159,13 +140,9 @@ class _Differ:
             self.scrub(image, "image-removed", url)
         if text.removed:
             self.scrub(url, "text-removed", url)
-        changed = (
-            bool(text)
-            or any(entry[n]["removed"] or entry[n]["added"] for n in ("images", "links"))
-            or old.status != new.status
-            or gone_images
-        )
-        entry["change"] = "changed" if changed else "unchanged"
+        changed = bool(text or entry.images or entry.links or gone_images)
+        if changed or old.status != new.status:
+            entry.change = "changed"
         return entry
 
 

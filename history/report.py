@@ -12,9 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from html import escape
-from typing import Any
 
-from history.diff import Diff
+from history.diffresult import Diff, PageDiff
 from history.timeline import get_payload
 from storage.captures import CaptureIndex
 from storage.errors import StoreError
@@ -62,36 +61,33 @@ def _summary(diff: Diff) -> str:
     if not diff.scrubbed:
         return "<p>Nothing was scrubbed between these crawls.</p>"
     items = "".join(
-        f'<li><span class="kind {escape(s["kind"])}">{escape(s["kind"])}</span> '
-        f'<a href="#{_anchor(s["page"])}">{escape(s["url"])}</a>'
-        f' <span class="change">archived in {escape(str(s["archived_in"]))}</span></li>'
+        f'<li><span class="kind {escape(s.kind)}">{escape(s.kind)}</span> '
+        f'<a href="#{_anchor(s.page)}">{escape(s.url)}</a>'
+        f' <span class="change">archived in {escape(str(s.archived_in))}</span></li>'
         for s in diff.scrubbed
     )
     return f'<ul class="summary">{items}</ul>'
 
 
-def _page(index: CaptureIndex, diff: Diff, page: dict[str, Any]) -> str:
-    url = page["url"]
-    status = page["status"]
-    redirect = f" → redirected to {escape(page['redirect']['to'])}" if page["redirect"] else ""
-    removed = "".join(f"<del>{escape(p)}</del>" for p in page["text"]["removed"])
-    added = "".join(f"<ins>{escape(p)}</ins>" for p in page["text"]["added"])
+def _page(index: CaptureIndex, diff: Diff, page: PageDiff) -> str:
+    url = page.url
+    redirect = f" → redirected to {escape(page.redirect)}" if page.redirect is not None else ""
+    removed = "".join(f"<del>{escape(p)}</del>" for p in page.text.removed)
+    added = "".join(f"<ins>{escape(p)}</ins>" for p in page.text.added)
     figures = []
-    for image in page["images"]["removed"] + [
-        s["url"]
+    for image in page.images.removed + [
+        s.url
         for s in diff.scrubbed
-        if s["kind"] == "image-removed"
-        and s["page"] == url
-        and s["url"] not in page["images"]["removed"]
+        if s.kind == "image-removed" and s.page == url and s.url not in page.images.removed
     ]:
-        archived_in = next((s["archived_in"] for s in diff.scrubbed if s["url"] == image), None)
+        archived_in = next((s.archived_in for s in diff.scrubbed if s.url == image), None)
         uri = _data_uri(index, image, archived_in)
         picture = f'<img src="{uri}" alt="removed image">' if uri else "(not archived)"
         figures.append(f"<figure>{picture}<figcaption>{escape(image)}</figcaption></figure>")
     images = f"<div>{''.join(figures)}</div>" if figures else ""
     return (
         f'<section id="{_anchor(url)}"><h2>{escape(url)}</h2>'
-        f'<p class="change">{escape(page["change"])}: status {status["from"]} → {status["to"]}'
+        f'<p class="change">{escape(page.change)}: status {page.status_from} → {page.status_to}'
         f"{redirect}</p>"
         f'<div class="sides"><div class="side"><b>{escape(diff.from_id)}</b>{removed or "<p>—</p>"}'
         f'</div><div class="side"><b>{escape(diff.to_id)}</b>{added or "<p>—</p>"}</div></div>'
@@ -100,7 +96,7 @@ def _page(index: CaptureIndex, diff: Diff, page: dict[str, Any]) -> str:
 
 
 def render_report(store: Store, diff: Diff) -> str:
-    shown = [p for p in diff.pages if p["change"] not in ("unchanged",)]
+    shown = [p for p in diff.pages if p.change != "unchanged"]
     index = CaptureIndex(store)
     pages = "".join(_page(index, diff, p) for p in shown)
     return (

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from storage.captures import CaptureIndex
 from storage.crawllog import read_crawl_log
+from storage.errors import StoreError, one_line
 from storage.layout import dataset_part_keys, list_crawl_ids
 from storage.stores import Store
 
@@ -53,8 +54,11 @@ def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
     for key in dataset_part_keys(store, crawl_id):
         # ParquetFile, in this thread: pq.read_table's dataset scanner leaves threads
         # that can abort the process as it exits ("terminate called without an
-        # active exception", apache/arrow#34314), seen once in `scrubwatch diff`
-        table = pq.ParquetFile(io.BytesIO(store.get(key))).read(use_threads=False)
+        # active exception", apache/arrow#34314)
+        try:
+            table = pq.ParquetFile(io.BytesIO(store.get(key))).read(use_threads=False)
+        except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid, ArrowIOError
+            raise StoreError(f"dataset part {key} is unreadable: {one_line(exc)}") from exc
         for row in table.to_pylist():
             rows.setdefault(str(row["url"]), row)
     return rows

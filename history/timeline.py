@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from storage.captures import ArchivedResponse, CaptureIndex, CaptureRef
 from storage.contentcoding import decode_content
-from storage.errors import StoreError
+from storage.errors import BadInput, StoreError
 from storage.stores import Store
 
 
@@ -69,7 +69,7 @@ def _parse_time(value: str) -> str:
     """``2026-11-25``, ``2026-11-25T10:00:00Z`` or 14 digits -> a 14-digit timestamp."""
     digits = "".join(ch for ch in value if ch.isdigit())
     if len(digits) < 8:
-        raise ValueError(f"--at {value!r}: use YYYY-MM-DD[THH:MM:SSZ]")
+        raise BadInput(f"--at {value!r}: use YYYY-MM-DD[THH:MM:SSZ]")
     return (digits + "235959")[:14] if len(digits) == 8 else digits[:14].ljust(14, "0")
 
 

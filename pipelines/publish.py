@@ -23,6 +23,8 @@ from scrapy.utils.asyncio import run_in_thread
 
 from pipelines.writeerrors import WRITE_STOP_REASONS
 from storage import Store, StoreError, crawl_exists, open_store
+from storage.crawlinfo import CrawlInfo
+from storage.errors import CrawlExists
 from storage.publish import publish_crawl, write_info
 from storage.resumable import resume_command
 
@@ -36,10 +38,6 @@ logger = logging.getLogger(__name__)
 
 #: Scrapy's finish_reason for a crawl stopped by the first SIGTERM or Ctrl-C
 INTERRUPTED = "shutdown"
-
-
-class CrawlExists(ValueError):
-    pass
 
 
 def open_crawl_store(settings: Any) -> Store:
@@ -101,20 +99,21 @@ class PublishCrawl:
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> CrawlInfo:
         stats = self.stats.get_stats()
-        return {
-            "crawl_id": self.crawl_id,
-            "store": self.store.uri,
-            "seeds": self.seeds,
-            "extraction": self.extraction,
-            "started": stats.get("start_time"),
-            "finished": stats.get("finish_time"),
-            "finish_reason": stats.get("finish_reason"),
-            "counts": {
+        started, finished = stats.get("start_time"), stats.get("finish_time")
+        return CrawlInfo(
+            crawl_id=self.crawl_id,
+            store=self.store.uri,
+            seeds=self.seeds,
+            extraction=self.extraction,
+            started=str(started) if started is not None else None,
+            finished=str(finished) if finished is not None else None,
+            finish_reason=stats.get("finish_reason"),
+            counts={
                 k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)
             },
-        }
+        )
 
     def _publish(self) -> None:
         write_info(self.staging_root, self.crawl_id, self.info())

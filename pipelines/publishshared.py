@@ -22,15 +22,18 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redis import RedisError
 from scrapy import signals
 
-from pipelines.publish import INTERRUPTED, CrawlExists, PublishCrawl, check_new, open_crawl_store
+from pipelines.publish import INTERRUPTED, PublishCrawl, check_new, open_crawl_store
 from storage import Store, manifest_key
 from storage.crawlgroup import CLOSING, PUBLISHED, PUBLISHING, CrawlGroup, Heartbeat, connect
+from storage.crawlinfo import CrawlInfo, Role
+from storage.errors import CrawlExists
 from storage.publish import publish_crawl, write_info
 from storage.sharedcrawl import COORDINATOR
 
@@ -60,7 +63,7 @@ def crawl_fields(settings: Settings, store: Store) -> dict[str, str]:
 
 class SharedPublish(PublishCrawl):
     def __init__(
-        self, *args: Any, group: CrawlGroup, worker: str, role: str, timeout: float, **kw: Any
+        self, *args: Any, group: CrawlGroup, worker: str, role: Role, timeout: float, **kw: Any
     ) -> None:
         super().__init__(*args, **kw)
         self.group = group
@@ -118,11 +121,9 @@ class SharedPublish(PublishCrawl):
         """Workers the coordinator closed the crawl without: gone, or too slow to publish."""
         return self.outcome.get("lost", []) + self.outcome.get("waiting", [])
 
-    def info(self) -> dict[str, Any]:
-        info = {**super().info(), "worker": self.worker, "role": self.role}
-        if self.outcome:
-            info["workers_lost"] = self.lost
-        return info
+    def info(self) -> CrawlInfo:
+        lost = self.lost if self.outcome else None
+        return replace(super().info(), worker=self.worker, role=self.role, workers_lost=lost)
 
     def stopped_early(self) -> str | None:
         """A worker stopped (SIGTERM) hands in what it captured: the crawl goes on without it.
@@ -168,7 +169,8 @@ class SharedPublish(PublishCrawl):
                 "store/files", len(published.stored) + len(published.already_there)
             )
             if self.role == COORDINATOR:
-                self.stats.set_value("store/files", len(published.manifest.get("files", [])))
+                files = published.manifest.files if published.manifest else []
+                self.stats.set_value("store/files", len(files))
                 self.group.delete()
             else:
                 self.group.set_state(self.worker, PUBLISHED)

@@ -29,6 +29,7 @@ from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Pages
 from storage import new_crawl_id
 from storage.crawllog import read_crawl_log
+from storage.errors import BadInput
 from storage.hashing import sha256_file
 from storage.layout import (
     dataset_prefix,
@@ -68,7 +69,7 @@ def _check_new(store: Store, crawl_id: str, version: str) -> None:
         next(iter(store.list(prefix)), None) is not None for prefix in prefixes
     )
     if taken:
-        raise ValueError(
+        raise BadInput(
             f"version {version} of crawl {crawl_id} already exists in store {store.uri}: "
             "nothing is overwritten; choose another version"
         )
@@ -134,7 +135,7 @@ def reextract(
     with tempfile.TemporaryDirectory(dir=workdir, prefix="scrubwatch-reextract-") as tmp:
         pages = Pages(store, crawl_id, Path(tmp), max_bytes)
         if not pages.files:
-            raise ValueError(f"crawl {crawl_id} has no WARC files in store {store.uri}")
+            raise BadInput(f"crawl {crawl_id} has no WARC files in store {store.uri}")
         outlets = _outlets(store, crawl_id)
         writer = DatasetWriter(Path(tmp) / "parquet", Path(tmp) / "jsonl", crawl_id, sizes)
 

@@ -22,8 +22,9 @@ from storage.layout import (
     validate_crawl_id,
     warc_key,
 )
-from storage.manifest import Problem, build_manifest, load_manifest, verify_store, write_manifest
+from storage.manifest import Manifest, build_manifest, load_manifest, write_manifest
 from storage.stores import STORE_SCHEMES, Store, open_store
+from storage.verify import Problem, verify_store
 
 try:
     __version__ = version("scrubwatch")
@@ -32,6 +33,7 @@ except PackageNotFoundError:  # running from a checkout that was never installed
 
 __all__ = [
     "STORE_SCHEMES",
+    "Manifest",
     "Problem",
     "Store",
     "StoreConflict",

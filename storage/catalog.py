@@ -10,14 +10,14 @@ pages come from its ``crawl-info.json`` if that was stored.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from storage.crawlinfo import CrawlInfo
 from storage.errors import StoreError, StoreMissing, one_line
 from storage.layout import copies_of, crawl_keys, info_key, list_crawl_ids
-from storage.manifest import load_manifest
+from storage.manifest import Manifest, load_manifest
 from storage.stores import Store
 
 PAGE_COUNTS = "crawl/items/"
@@ -61,21 +61,19 @@ def parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _pages(counts: object) -> int:
-    if not isinstance(counts, dict):
-        return 0
+def _pages(counts: dict[str, int]) -> int:
     return sum(v for k, v in counts.items() if k.startswith(PAGE_COUNTS) and isinstance(v, int))
 
 
-def _complete(crawl_id: str, manifest: dict[str, Any]) -> CrawlEntry:
+def _complete(crawl_id: str, manifest: Manifest) -> CrawlEntry:
     return CrawlEntry(
         crawl_id,
         complete=True,
-        time=parse_time(manifest.get("created")),
-        seeds=[str(s) for s in manifest.get("seeds", [])],
-        pages=_pages(manifest.get("counts")),
-        bytes=sum(int(f["bytes"]) for f in manifest["files"]),
-        files=len(manifest["files"]),
+        time=parse_time(manifest.created),
+        seeds=list(manifest.seeds),
+        pages=_pages(manifest.counts),
+        bytes=sum(f.bytes for f in manifest.files),
+        files=len(manifest.files),
     )
 
 
@@ -86,13 +84,13 @@ def _incomplete(store: Store, crawl_id: str, note: str) -> CrawlEntry:
     )
     infos = copies_of(store, info_key(crawl_id))  # a shared crawl's: one per worker
     try:
-        info = json.loads(store.get(infos[0])) if infos else None
+        info = CrawlInfo.from_json(store.get(infos[0])) if infos else None
     except (StoreMissing, ValueError):
         return entry
-    if isinstance(info, dict):
-        entry.time = parse_time(info.get("started"))
-        entry.seeds = [str(s) for s in info.get("seeds", [])]
-        entry.pages = _pages(info.get("counts"))
+    if info is not None:
+        entry.time = parse_time(info.started)
+        entry.seeds = list(info.seeds)
+        entry.pages = _pages(info.counts)
     return entry
 
 

@@ -14,14 +14,16 @@ import zlib
 import brotli
 import zstandard
 
+from storage.errors import BadInput
+
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 
-class ContentTooLarge(ValueError):
+class ContentTooLarge(BadInput):
     """The decoded payload would pass ``max_bytes``."""
 
 
-class ContentDecodingError(ValueError):
+class ContentDecodingError(BadInput):
     """The Content-Encoding is unknown or its stream is corrupt."""
 
 

@@ -25,6 +25,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from storage.errors import ScrubwatchError
+
 if TYPE_CHECKING:  # imported where used: a crawl without --redis does without it (6 MB)
     import redis
 
@@ -80,7 +82,7 @@ return 0"""
 )
 
 
-class GroupError(Exception):
+class GroupError(ScrubwatchError):
     """A shared crawl that cannot be reached, opened or joined; the message says why."""
 
 

@@ -41,6 +41,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storage.errors import InvalidName
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -81,7 +83,7 @@ _WORKER = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 def validate_crawl_id(crawl_id: str) -> str:
     """Return ``crawl_id`` if it is 1-64 of ``[A-Za-z0-9._-]`` not starting with '.'."""
     if not _CRAWL_ID.fullmatch(crawl_id) or crawl_id.startswith("."):
-        raise ValueError(
+        raise InvalidName(
             f"invalid crawl id {crawl_id!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "not starting with '.'"
         )
@@ -91,7 +93,7 @@ def validate_crawl_id(crawl_id: str) -> str:
 def validate_worker(worker: str) -> str:
     """Return ``worker`` if it is 1-100 of ``[A-Za-z0-9.-]`` starting with a letter or digit."""
     if not _WORKER.fullmatch(worker):
-        raise ValueError(
+        raise InvalidName(
             f"invalid worker id {worker!r}: use 1-100 letters, digits, '.' or '-', "
             "starting with a letter or a digit"
         )
@@ -109,13 +111,13 @@ def check_key(key: str) -> str:
     """Return ``key`` if it is a relative '/'-separated store key without '.' or '..' parts."""
     parts = key.split("/")
     if not key or "\\" in key or "\0" in key or any(p in ("", ".", "..") for p in parts):
-        raise ValueError(f"invalid store key {key!r}: use relative '/'-separated names")
+        raise InvalidName(f"invalid store key {key!r}: use relative '/'-separated names")
     return key
 
 
 def _check_filename(filename: str) -> str:
     if "/" in filename:
-        raise ValueError(f"invalid file name {filename!r}: it must not contain '/'")
+        raise InvalidName(f"invalid file name {filename!r}: it must not contain '/'")
     return check_key(filename)
 
 

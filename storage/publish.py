@@ -17,16 +17,16 @@ its files and no manifest; the coordinator's share then closes the crawl
 
 from __future__ import annotations
 
-import json
 import logging
 import shlex
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from storage.cdxj import build_cdxj, zipnum
+from storage.crawlinfo import CrawlInfo
 from storage.errors import StoreError, one_line
+from storage.fixity import entries_ahead
 from storage.hashing import sha256_file
 from storage.layout import (
     INDEX_NAME,
@@ -44,7 +44,7 @@ from storage.layout import (
     worker_file,
     worker_of,
 )
-from storage.manifest import entries_ahead, load_manifest, write_manifest
+from storage.manifest import Manifest, load_manifest, write_manifest
 from storage.sharedcrawl import COORDINATOR, close_shared_crawl
 from storage.stores import Store
 
@@ -62,7 +62,7 @@ class Published:
     crawl_id: str
     stored: list[str] = field(default_factory=list)
     already_there: list[str] = field(default_factory=list)
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: Manifest | None = None  # None for one worker's share of a shared crawl
 
 
 def push_command(store: Store, staging_root: Path, crawl_id: str) -> str:
@@ -75,7 +75,7 @@ def push_command(store: Store, staging_root: Path, crawl_id: str) -> str:
 
 
 def write_info(
-    staging_root: Path, crawl_id: str, info: dict[str, Any], worker: str | None = None
+    staging_root: Path, crawl_id: str, info: CrawlInfo, worker: str | None = None
 ) -> Path:
     """Keep the crawl's seeds and counts beside its files, for the manifest and for resume.
 
@@ -83,7 +83,7 @@ def write_info(
     """
     path = local_path(staging_root, info_key(crawl_id, worker))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
+    path.write_text(info.to_json())
     return path
 
 
@@ -101,7 +101,7 @@ def write_index(staging_root: Path, crawl_id: str, key: str) -> None:
         tmp.replace(index.with_name(name))
 
 
-def staged_info(crawl_dir: Path) -> tuple[str | None, dict[str, Any]] | None:
+def staged_info(crawl_dir: Path) -> tuple[str | None, CrawlInfo] | None:
     """The staged crawl-info of ``crawl_dir`` and whose it is; None if there is none yet.
 
     ``(None, info)`` for a crawl run by one process, ``(worker, info)`` for one
@@ -115,16 +115,16 @@ def staged_info(crawl_dir: Path) -> tuple[str | None, dict[str, Any]] | None:
     for path in [crawl_dir / INFO_NAME, *shares]:
         worker = worker_of(path.name, INFO_NAME)
         try:
-            info = json.loads(path.read_text())
+            info = CrawlInfo.from_json(path.read_text())
         except FileNotFoundError:
             continue
         except (OSError, ValueError) as exc:
             raise PublishError(f"cannot read {path}: {one_line(exc)}") from exc
-        return worker, info if isinstance(info, dict) else {}
+        return worker, info
     return None
 
 
-def read_info(crawl_dir: Path) -> dict[str, Any] | None:
+def read_info(crawl_dir: Path) -> CrawlInfo | None:
     """The staged crawl-info of ``crawl_dir`` (a worker's, for a shared crawl), None if none yet."""
     found = staged_info(crawl_dir)
     return found[1] if found is not None else None
@@ -145,7 +145,7 @@ def _already_complete(store: Store, staging_root: Path, crawl_id: str) -> Publis
         manifest = load_manifest(store, crawl_id)
     except StoreError as exc:
         raise PublishError(one_line(exc)) from exc
-    listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+    listed = {entry.path: entry.sha256 for entry in manifest.files}
     crawl_dir = staged_crawl(staging_root, crawl_id)
     files = [(k, p) for k, p in staged_files(staging_root, crawl_id) if k != manifest_key(crawl_id)]
     for key, path in files:
@@ -168,7 +168,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
         return _already_complete(store, staging_root, crawl_id)
     if not crawl_dir.is_dir():
         raise PublishError(f"crawl {crawl_id} has nothing staged in {staging_root}")
-    worker, info = staged_info(crawl_dir) or (None, {})
+    worker, info = staged_info(crawl_dir) or (None, CrawlInfo())
     index = index_key(crawl_id, worker_file(INDEX_NAME, worker))
     result = Published(crawl_id)
     failed: list[str] = []
@@ -191,7 +191,7 @@ def publish_crawl(store: Store, staging_root: Path, crawl_id: str) -> Published:
             try:
                 if worker is None:
                     result.manifest = write_manifest(store, crawl_id, files, info, entry=entry)
-                elif info.get("role") == COORDINATOR:
+                elif info.role == COORDINATOR:
                     result.manifest = close_shared_crawl(store, crawl_id, info)
             except StoreError as exc:
                 logger.error("could not store %s: %s", manifest_key(crawl_id), one_line(exc))

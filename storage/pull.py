@@ -26,11 +26,12 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from storage.catalog import parse_time
 from storage.crawllog import is_crawl_log_key, parse_crawl_log
-from storage.errors import StoreError, StoreMissing, one_line
+from storage.errors import BadInput, StoreError, StoreMissing, one_line
+from storage.fixity import FileEntry
 from storage.hashing import sha256_file
 from storage.layout import (
     INDEX_FOLDER,
@@ -43,8 +44,9 @@ from storage.layout import (
     manifest_key,
     validate_crawl_id,
 )
-from storage.manifest import Problem, parse_manifest
+from storage.manifest import Manifest, parse_manifest
 from storage.stores import Store
+from storage.verify import Problem
 
 # the parts of a crawl (storage.layout.crawl_folder) each choice pulls; None: every part
 WHAT = {"text": {TEXT_DATASET}, "warc": {WARC_FOLDER, INDEX_FOLDER}, "all": None}
@@ -78,24 +80,24 @@ def parse_since(text: str) -> datetime:
     except ValueError:
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise ValueError(
+        raise BadInput(
             f"--since {text!r}: use YYYY-MM-DD or an RFC 3339 time like 2026-01-31T12:00:00Z"
         )
     return parsed
 
 
-def _fetch(store: Store, entry: dict[str, Any], dest: Path, progress: Progress | None) -> bool:
+def _fetch(store: Store, entry: FileEntry, dest: Path, progress: Progress | None) -> bool:
     """Bring one manifest entry into ``dest``: True if downloaded, False if already there."""
-    key, size, sha256 = entry["path"], entry["bytes"], entry["sha256"]
+    key, size, sha256 = entry.path, entry.bytes, entry.sha256
     path = local_path(dest, key)
     if path.is_file() and path.stat().st_size == size and sha256_file(path) == sha256:
         if progress is not None:
             progress.update(size)
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     digest, received = hashlib.sha256(), 0
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("xb") as out:
             for chunk in store.read_chunks(key):
                 out.write(chunk)
@@ -108,6 +110,8 @@ def _fetch(store: Store, entry: dict[str, Any], dest: Path, progress: Progress |
         if digest.hexdigest() != sha256:
             raise StoreError("sha256 mismatch: the store's copy differs from its manifest")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {one_line(exc)}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return True
@@ -152,22 +156,22 @@ class _Pull:
         self.result = PullResult()
         self.tried: set[str] = set()
 
-    def fetch(self, entry: dict[str, Any], progress: Progress | None = None) -> bool:
+    def fetch(self, entry: FileEntry, progress: Progress | None = None) -> bool:
         """``_fetch`` one entry once, recording the outcome; False if it failed."""
-        if entry["path"] in self.tried:
+        if entry.path in self.tried:
             if progress is not None:
-                progress.update(entry["bytes"])
-            return entry["path"] not in {p.key for p in self.result.failed}
-        self.tried.add(entry["path"])
+                progress.update(entry.bytes)
+            return entry.path not in {p.key for p in self.result.failed}
+        self.tried.add(entry.path)
         try:
             done = _fetch(self.store, entry, self.dest, progress)
         except (StoreError, ValueError) as exc:  # ValueError: a key that is not a store key
-            self.result.failed.append(Problem(entry["path"], one_line(exc)))
+            self.result.failed.append(Problem(entry.path, one_line(exc)))
             return False
-        (self.result.downloaded if done else self.result.skipped).append(entry["path"])
+        (self.result.downloaded if done else self.result.skipped).append(entry.path)
         return True
 
-    def manifest(self, crawl_id: str, named: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def manifest(self, crawl_id: str, named: bool) -> tuple[Manifest, FileEntry] | None:
         """The crawl's manifest and an entry to pull it by; None if it has none."""
         key = manifest_key(crawl_id)
         try:
@@ -185,31 +189,27 @@ class _Pull:
         except StoreError as exc:
             self.result.failed.append(Problem(key, one_line(exc)))
             return None
-        return manifest, {
-            "path": key,
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
+        return manifest, FileEntry(key, len(data), hashlib.sha256(data).hexdigest())
 
     def select(
-        self, crawl_id: str, manifest: dict[str, Any], what: str, outlet: str | None
-    ) -> list[dict[str, Any]]:
+        self, crawl_id: str, manifest: Manifest, what: str, outlet: str | None
+    ) -> list[FileEntry]:
         """The manifest entries of ``crawl_id`` to pull (the crawl log is pulled now for ``outlet``)."""
         folders = WHAT[what]
         chosen = []
-        for entry in manifest["files"]:
-            folder = crawl_folder(crawl_id, entry["path"])
+        for entry in manifest.files:
+            folder = crawl_folder(crawl_id, entry.path)
             if folder is None:
-                self.result.failed.append(Problem(entry["path"], f"not a file of crawl {crawl_id}"))
+                self.result.failed.append(Problem(entry.path, f"not a file of crawl {crawl_id}"))
                 continue
             if folder == "" or folders is None or folder in folders:
                 chosen.append(entry)
         if outlet is None:
             return chosen
-        logs = [e for e in chosen if is_crawl_log_key(crawl_id, e["path"])]
-        fetched = [local_path(self.dest, e["path"]) for e in logs if self.fetch(e)]
+        logs = [e for e in chosen if is_crawl_log_key(crawl_id, e.path)]
+        fetched = [local_path(self.dest, e.path) for e in logs if self.fetch(e)]
         warcs = _outlet_warcs(fetched, outlet) if fetched else set()
-        return [e for e in chosen if _keep_for_outlet(crawl_id, e["path"], warcs)]
+        return [e for e in chosen if _keep_for_outlet(crawl_id, e.path, warcs)]
 
 
 def pull(
@@ -228,11 +228,14 @@ def pull(
     that is missing or incomplete is a StoreError before anything is downloaded.
     """
     if what not in WHAT:
-        raise ValueError(f"unknown --what {what!r}: use {', '.join(WHAT)}")
+        raise BadInput(f"unknown --what {what!r}: use {', '.join(WHAT)}")
     for crawl_id in crawls or []:
         if not crawl_exists(store, validate_crawl_id(crawl_id)):
             raise StoreMissing(f"crawl {crawl_id} is not in store {store.uri}")
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot write {dest}: {one_line(exc)}") from exc
     run = _Pull(store, dest)
     entries = []
     for crawl_id in crawls if crawls is not None else list_crawl_ids(store):
@@ -240,20 +243,20 @@ def pull(
         if found is None:
             continue
         manifest, manifest_entry = found
-        created = parse_time(manifest.get("created"))
+        created = parse_time(manifest.created)
         if since is not None and (created is None or created < since):
             continue
-        local = local_path(dest, manifest_entry["path"])
-        if local.is_file() and sha256_file(local) != manifest_entry["sha256"]:
+        local = local_path(dest, manifest_entry.path)
+        if local.is_file() and sha256_file(local) != manifest_entry.sha256:
             run.result.failed.append(
-                Problem(manifest_entry["path"], f"{local} differs from the store's manifest")
+                Problem(manifest_entry.path, f"{local} differs from the store's manifest")
             )
             continue
         if run.fetch(manifest_entry):
             run.result.crawls.append(crawl_id)
             entries += run.select(crawl_id, manifest, what, outlet)
     if progress is not None:
-        progress.reset(total=sum(e["bytes"] for e in entries))
+        progress.reset(total=sum(e.bytes for e in entries))
     for entry in entries:
         run.fetch(entry, progress)
     return run.result

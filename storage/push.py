@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.crawlinfo import CrawlInfo
 from storage.errors import StoreError, one_line
 from storage.layout import (
     CRAWLS,
@@ -63,10 +64,10 @@ def staged_crawl_ids(staging_root: Path, store: Store | None = None) -> list[str
             # a crawl-info.<worker>.json: one worker's share of a shared crawl
             info = read_info(crawl_dir)
         except PublishError:
-            info = {}  # unreadable: pushed only when named
+            info = CrawlInfo()  # unreadable: pushed only when named
         if info is None:
             continue
-        if store is None or _same_store(info.get("store"), store):
+        if store is None or _same_store(info.store, store):
             ids.append(crawl_dir.name)
     return ids
 

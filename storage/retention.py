@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from storage.errors import BadInput
+
 LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 
 
@@ -26,11 +28,9 @@ class Retention:
 
     def __post_init__(self) -> None:
         if self.days < 1:
-            raise ValueError(f"retention must be at least 1 day, got {self.days}")
+            raise BadInput(f"retention must be at least 1 day, got {self.days}")
         if self.mode not in LOCK_MODES:
-            raise ValueError(
-                f"unknown Object Lock mode {self.mode!r}: use {' or '.join(LOCK_MODES)}"
-            )
+            raise BadInput(f"unknown Object Lock mode {self.mode!r}: use {' or '.join(LOCK_MODES)}")
 
     @classmethod
     def for_days(cls, days: int | None, mode: str = "GOVERNANCE") -> Retention | None:
@@ -38,7 +38,7 @@ class Retention:
         if days is None or days == 0:
             return None
         if days < 0:
-            raise ValueError(f"retention days must be 0 (none) or more, got {days}")
+            raise BadInput(f"retention days must be 0 (none) or more, got {days}")
         return cls(days, mode.upper())
 
     def object_params(self, now: datetime | None = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localweb import LocalWeb
-from crawler.resume import ResumeError, running, write_args
+from crawler.resume import CrawlArgs, ResumeError, read_args, running, write_args
 from storage import open_store, verify_store
 from storage.layout import dataset_prefix, local_path
 from storage.warctrim import members, trim_open_warc
@@ -314,7 +314,7 @@ def test_resume_of_a_running_crawl_is_refused_and_touches_nothing(tmp_path: Path
     staging = tmp_path / "a/.staging"
     args = {"seeds": ["http://127.0.0.2/"], "store": str(tmp_path / "a"), "depth": 0}
     args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
-    write_args(staging, "busy", args)
+    write_args(staging, "busy", CrawlArgs.from_dict(args))
     open_file = staging / "crawls/busy/warc/x.warc.gz.open"
     open_file.parent.mkdir(parents=True)
     open_file.write_bytes(GOOD.read_bytes()[:100])
@@ -330,7 +330,7 @@ def test_a_crawl_staged_for_another_store_is_not_resumed_here(tmp_path: Path) ->
     staging = tmp_path / "shared-staging"  # as a STAGING_DIR shared by several stores
     args = {"seeds": ["http://127.0.0.2/"], "store": "s3://other/archive", "depth": 0}
     args |= {"allow_private": True, "ignore_robots": False, "outlets": [], "overrides": {}}
-    write_args(staging, "c1", args)
+    write_args(staging, "c1", CrawlArgs.from_dict(args))
     store = ("--store", str(tmp_path / "a"), "-s", f"STAGING_DIR={staging}")
     done = run_cli("crawl", "--resume", "c1", *store)
     again = run_cli("crawl", "http://127.0.0.2/", "--crawl-id", "c1", *store)
@@ -345,3 +345,25 @@ def test_resume_of_a_crawl_never_started_is_a_one_line_error(tmp_path: Path) -> 
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "crawl ghost cannot be resumed: nothing of it is staged" in done.stderr
     shutil.rmtree(tmp_path / "a", ignore_errors=True)
+
+
+def test_crawl_args_read_back_as_written_and_a_wrong_one_is_named(tmp_path: Path) -> None:
+    args = CrawlArgs(["http://127.0.0.2/"], "/srv/a", depth=1, overrides={"X": "1"})
+    path = write_args(tmp_path, "c1", args)
+    assert json.loads(path.read_text()) == {
+        "seeds": ["http://127.0.0.2/"],
+        "store": "/srv/a",
+        "depth": 1,
+        "allow_private": False,
+        "ignore_robots": False,
+        "outlets": [],
+        "overrides": {"X": "1"},
+    }
+    assert read_args(tmp_path, "c1") == args
+    later = {**args.to_dict(), "browser": True}  # a key of a later version is kept
+    path.write_text(json.dumps(later))
+    again = read_args(tmp_path, "c1")
+    assert again is not None and again.extra == {"browser": True}
+    path.write_text(json.dumps({**later, "depth": "1"}))
+    with pytest.raises(ResumeError, match=r"crawl c1 cannot be resumed: .*: depth is not int"):
+        read_args(tmp_path, "c1")

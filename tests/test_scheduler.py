@@ -210,6 +210,18 @@ def test_the_state_file_is_json_beside_the_jobs_file_and_nothing_else_is_left(
     state_path(hourly).write_text("{not json")
     with pytest.raises(JobsError, match=r"hourly.json of job 'hourly' is unreadable"):
         run_due([hourly], T0 + HOUR, runner=Recorder())
+    state_path(hourly).write_text(json.dumps({**data, "result": "maybe"}))
+    with pytest.raises(JobsError, match=r"unreadable \(result 'maybe' is not one of"):
+        run_due([hourly], T0 + HOUR, runner=Recorder())
+
+
+def test_a_lock_that_cannot_be_taken_names_the_job_and_the_file(
+    jobs: list[Job], tmp_path: Path
+) -> None:
+    hourly = by_name(jobs, "hourly")
+    (tmp_path / ".scrubwatch-state" / "hourly.lock").mkdir(parents=True)
+    with pytest.raises(JobsError, match=r"state of job 'hourly': cannot write .*hourly\.lock: "):
+        run_due([hourly], T0, runner=Recorder())
 
 
 def test_a_report_that_cannot_be_made_leaves_the_run_ok(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storage import open_store, warc_key
-from storage.manifest import verify_store, write_manifest
+from storage.crawlinfo import CrawlInfo
+from storage.manifest import write_manifest
+from storage.verify import verify_store
 from storage.warcverify import check_warc
 from tests.fixtures.cli import run_cli
 
@@ -52,11 +54,12 @@ def _store_with(tmp_path: Path, data: bytes, *, records: int | None = None) -> P
     path.write_bytes(data)
     store = open_store(str(tmp_path / "archive"))
     store.put(key, path)
-    manifest = write_manifest(store, "c1", [(key, path)], {})
+    manifest = write_manifest(store, "c1", [(key, path)], CrawlInfo())
     if records is not None:  # a manifest that disagrees with the file, as after tampering
-        manifest["files"][0]["records"] = records
+        tampered = manifest.to_dict()
+        tampered["files"][0]["records"] = records
         raw = tmp_path / "archive" / "crawls/c1/manifest.json"
-        raw.write_text(json.dumps(manifest))
+        raw.write_text(json.dumps(tampered))
     return tmp_path / "archive"
 
 

@@ -5,6 +5,6 @@ print. Commands are grouped by what they work on.
 """
 
 from crawler.cli import archive, crawling, history, schedule  # noqa: F401  (they register commands)
-from crawler.cli.base import main
+from crawler.cli.base import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from crawler.cli.base import (
+    echo_json_line,
     lock_mode_option,
     main,
     one_line_errors,
@@ -18,11 +18,12 @@ from crawler.cli.base import (
     store_option,
 )
 from crawler.settings import STAGING_DIR, STORE_LOCK_MODE
+from storage.errors import BadInput, one_line
 
 
 @main.command()
 @store_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a crawl.")
 @one_line_errors
 def crawls(store: str, as_json: bool) -> None:
     """List the crawls in the store: time, seeds, pages, files, bytes, complete or not."""
@@ -33,7 +34,7 @@ def crawls(store: str, as_json: bool) -> None:
     entries = list_crawls(opened)
     if as_json:
         for entry in entries:
-            click.echo(json.dumps(entry.to_dict(), ensure_ascii=False))
+            echo_json_line(entry.to_dict())
         return
     if not entries:
         click.echo(f"no crawls in store {opened.uri}")
@@ -69,15 +70,18 @@ def crawls(store: str, as_json: bool) -> None:
 @one_line_errors
 def verify(store: str, crawl_id: str | None, warc_files: tuple[str, ...]) -> None:
     """Re-hash and check every stored file against its manifest, and the chain of manifests."""
-    from storage.manifest import verify_crawls
     from storage.stores import open_existing_store
+    from storage.verify import verify_crawls
     from storage.warcverify import check_warc
 
     if warc_files:
         broken = 0
         for name in warc_files:
-            with open(name, "rb") as fh:
-                check = check_warc(iter(lambda: fh.read(1 << 20), b""))
+            try:
+                with open(name, "rb") as fh:
+                    check = check_warc(iter(lambda: fh.read(1 << 20), b""))
+            except OSError as exc:
+                raise BadInput(f"cannot read {name}: {one_line(exc)}") from exc
             for message in check.problems:
                 click.echo(f"{name}: {message}")
             broken += bool(check.problems)
@@ -194,7 +198,12 @@ def pull(
 @store_option
 @click.option("--crawl", "crawl_id", required=True, help="The crawl to extract again.")
 @click.option("--version", default=None, help="Name of the new dataset version (default: now).")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core).",
+)
 @click.option(
     "--fast",
     is_flag=True,

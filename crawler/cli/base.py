@@ -1,25 +1,34 @@
 """The ``scrubwatch`` group, its error handling, and the options commands share.
 
-Expected errors (a bad seed, a bad flag, an unreachable store) become one line on
-stderr and exit status 2; a command that ran but found problems exits with 1.
+The library raises a :class:`~storage.errors.ScrubwatchError` for what a user can
+cause (a bad seed, a bad flag, an unreachable store): it becomes one line on stderr
+and exit status 2, as click's usage errors do. Any other exception is a bug and
+keeps its traceback. A command that ran but found problems exits with 1.
+
+JSON output follows one rule: a command that lists records of one kind prints JSON
+Lines, one object a line (:func:`echo_json_line`); a command with one result prints
+one indented document (:func:`echo_json_document`). A reader that closes the pipe
+early (``| head -1``) ends the program quietly (:func:`run`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from crawler import __version__
-from crawler.outlets import OutletRegistry, SeedError
+from crawler.outlets import OutletRegistry
 from crawler.settings import OUTLETS_REGISTRY
 from pipelines.malloc import limit_malloc_arenas
-from storage import StoreError
+from storage.errors import BadInput, ScrubwatchError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,16 +38,14 @@ class UsageFailure(click.ClickException):
 
 
 def one_line_errors(func: F) -> F:
-    """Turn the library's expected errors into one line and exit status 2."""
+    """Turn the library's errors that a user can cause into one line and exit status 2."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from crawler.summary import CrawlError
-
         try:
             return func(*args, **kwargs)
-        except (CrawlError, SeedError, StoreError, ValueError, OSError) as exc:
-            raise UsageFailure(" ".join(str(exc).split()) or type(exc).__name__) from exc
+        except ScrubwatchError as exc:
+            raise UsageFailure(one_line(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -84,6 +91,34 @@ def main() -> None:
     limit_malloc_arenas(os.environ)  # before any command starts a thread
 
 
+def run() -> None:
+    """The ``scrubwatch`` program: a closed stdout (``| head -1``) ends it quietly.
+
+    click stops a command whose output pipe is closed with status 1; what is left in
+    stdout's buffer is flushed here, so that the interpreter's own flush at exit has
+    nothing left to fail on (as Python's documentation of SIGPIPE recommends).
+    """
+    try:
+        try:
+            main(prog_name="scrubwatch")
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+
+
+def echo_json_line(record: Mapping[str, Any]) -> None:
+    """One record of a list, as one line of JSON Lines (UTF-8, nothing escaped)."""
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def echo_json_document(document: Mapping[str, Any]) -> None:
+    """A command's one result, as one indented JSON document."""
+    click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+
+
 def registry_of(outlets: tuple[str, ...]) -> OutletRegistry:
     return OutletRegistry.load(*(outlets or (OUTLETS_REGISTRY,)))
 
@@ -117,10 +152,12 @@ store_option = click.option(
 )
 
 
-def _progress_bar() -> Any:
-    from tqdm import tqdm
-
-    return tqdm(unit="B", unit_scale=True, unit_divisor=1024, disable=not sys.stderr.isatty())
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to the file the user named; BadInput naming it if that fails."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {one_line(exc)}") from exc
 
 
 def progress_bar() -> Any:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from crawler.cli.base import (
     UsageFailure,
+    echo_json_line,
     lock_mode_option,
     main,
     one_line_errors,
@@ -43,7 +43,7 @@ def scrapy_settings(overrides: tuple[str, ...], log_level: str) -> dict[str, obj
 
 @main.command()
 @click.argument("seeds", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a citation.")
 @click.option(
     "--allow-private", is_flag=True, help="Let URL seeds on private addresses be fetched."
 )
@@ -62,7 +62,7 @@ def seeds(
     )
     for citation in citations:
         if as_json:
-            click.echo(json.dumps(citation.to_dict(), ensure_ascii=False))
+            echo_json_line(citation.to_dict())
         else:
             click.echo(
                 f"{citation.source:12} {citation.outlet or '-':24} {citation.url}\n"
@@ -188,7 +188,12 @@ def worker(
 
 @main.command()
 @click.option("--store", default="./archive", show_default=True, help="Where the demo archives.")
-@click.option("--port", default=0, type=int, help="Port of the local cited web (0: any free one).")
+@click.option(
+    "--port",
+    default=0,
+    type=click.IntRange(0, 65535),
+    help="Port of the local cited web (0: any free one).",
+)
 @one_line_errors
 def demo(store: str, port: int) -> None:
     """Serve the local replay of the cited web on loopback and archive it."""

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import click
 
-from crawler.cli.base import main, one_line_errors, store_option
+from crawler.cli.base import (
+    echo_json_document,
+    echo_json_line,
+    main,
+    one_line_errors,
+    store_option,
+    write_file,
+)
 from storage import StoreError
 
 
 @main.command()
 @store_option
 @click.argument("url")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a capture.")
 @one_line_errors
 def timeline(store: str, url: str, as_json: bool) -> None:
     """Every capture of URL across the store's crawls, and whether it changed."""
@@ -27,7 +32,7 @@ def timeline(store: str, url: str, as_json: bool) -> None:
         raise StoreError(f"no capture of {url} in store {store}")
     for e in entries:
         if as_json:
-            click.echo(json.dumps(e.to_dict()))
+            echo_json_line(e.to_dict())
             continue
         change = {None: "first", True: "changed", False: "same"}[e.changed]
         kind = "revisit" if e.revisit else "response"
@@ -48,7 +53,7 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
 
     capture, body = get_payload(open_existing_store(store), url, crawl_id=crawl_id, at=at)
     if output:
-        Path(output).write_bytes(body)
+        write_file(output, body)
         click.echo(
             f"{len(body)} bytes of {capture.url} from crawl {capture.crawl_id} "
             f"(status {capture.status}) written to {output}",
@@ -65,7 +70,7 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
 )
 @click.option("--to", "to_id", default=None, help="Later crawl (default: the latest).")
 @click.option("--url", default=None, help="Only this page.")
-@click.option("--json", "as_json", is_flag=True, help="The whole diff as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="The whole diff as one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write an HTML report.")
 @one_line_errors
 def diff(
@@ -84,15 +89,12 @@ def diff(
     opened = open_existing_store(store)
     result = diff_crawls(opened, from_id, to_id, url=url)
     if html_path:
-        Path(html_path).write_text(render_report(opened, result), encoding="utf-8")
+        write_file(html_path, render_report(opened, result).encode())
         click.echo(f"report written to {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        echo_json_document(result.to_dict())
         return
-    counts: dict[str, int] = {}
-    for page in result.pages:
-        counts[page["change"]] = counts.get(page["change"], 0) + 1
-    summary = ", ".join(f"{n} {change}" for change, n in sorted(counts.items()))
+    summary = ", ".join(f"{n} {change}" for change, n in sorted(result.counts().items()))
     click.echo(f"{result.from_id} -> {result.to_id}: {summary or 'no pages'}")
     for item in result.scrubbed:
-        click.echo(f"  {item['kind']:16} {item['url']}  (archived in {item['archived_in']})")
+        click.echo(f"  {item.kind:16} {item.url}  (archived in {item.archived_in})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -12,7 +11,8 @@ from types import FrameType
 
 import click
 
-from crawler.cli.base import main, one_line_errors
+from crawler.cli.base import echo_json_line, main, one_line_errors
+from storage.errors import BadInput
 
 jobs_option = click.option(
     "--jobs",
@@ -31,7 +31,7 @@ def schedule() -> None:
 
 @schedule.command("list")
 @jobs_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object a job.")
 @one_line_errors
 def list_command(jobs_path: str, as_json: bool) -> None:
     """Each job, its schedule, its last run and result, and its next run."""
@@ -41,7 +41,7 @@ def list_command(jobs_path: str, as_json: bool) -> None:
     jobs = load_jobs(jobs_path)
     for row in list_jobs(jobs, load_states(jobs), utc_now()):
         if as_json:
-            click.echo(json.dumps(row.to_dict()))
+            echo_json_line(row.to_dict())
             continue
         last = row.last_run.strftime("%Y-%m-%dT%H:%M:%SZ") if row.last_run else "never"
         click.echo(
@@ -55,17 +55,20 @@ def list_command(jobs_path: str, as_json: bool) -> None:
 @click.argument("names", nargs=-1)
 @one_line_errors
 def run_due_command(jobs_path: str, names: tuple[str, ...]) -> None:
-    """Run the jobs that are due now (all, or the NAMES given), then exit: for system cron."""
+    """Run the jobs that are due now (all, or the NAMES given), then exit: for system cron.
+
+    Prints JSON Lines: one object a run.
+    """
     from crawler.scheduler import load_jobs, run_due, utc_now
 
     jobs = load_jobs(jobs_path)
     unknown = sorted(set(names) - {job.name for job in jobs})
     if unknown:
-        raise ValueError(f"{jobs_path}: no job named {', '.join(unknown)}")
+        raise BadInput(f"{jobs_path}: no job named {', '.join(unknown)}")
     chosen = [job for job in jobs if not names or job.name in names]
     results = run_due(chosen, utc_now())
     for result in results:
-        click.echo(json.dumps(result.to_dict()))
+        echo_json_line(result.to_dict())
     if any(r.result == "failed" for r in results):
         sys.exit(1)
 

@@ -1,0 +1,167 @@
+"""The result of comparing two crawls, typed: each page's change and what was scrubbed.
+
+:class:`Diff` is what :func:`history.diff.diff_crawls` returns, what the HTML report
+renders, and, through :meth:`Diff.to_dict`, the JSON that ``scrubwatch diff --json``
+prints and the README documents. :meth:`Diff.from_dict` reads that JSON back (a job's
+saved report), checking every field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+Change = Literal["unchanged", "changed", "removed", "added", "missing"]
+ScrubKind = Literal["page-removed", "page-redirected", "text-removed", "image-removed"]
+CHANGES: tuple[Change, ...] = get_args(Change)
+SCRUB_KINDS: tuple[ScrubKind, ...] = get_args(ScrubKind)
+
+
+def _field(data: object, name: str, kind: type | tuple[type, ...]) -> Any:
+    """``data[name]`` if ``data`` is a JSON object and the value is a ``kind``; else ValueError."""
+    if not isinstance(data, dict) or name not in data:
+        raise ValueError(f"no {name!r} in {data!r}")
+    value = data[name]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError(f"{name!r} has the wrong type: {value!r}")
+    return value
+
+
+def _strings(data: object, name: str) -> list[str]:
+    values = _field(data, name, list)
+    if not all(isinstance(v, str) for v in values):
+        raise ValueError(f"{name!r} is not a list of strings: {values!r}")
+    return list(values)
+
+
+def _literal(data: object, name: str, allowed: tuple[str, ...]) -> Any:
+    value = _field(data, name, str)
+    if value not in allowed:
+        raise ValueError(f"{name!r} is {value!r}, not one of {', '.join(allowed)}")
+    return value
+
+
+@dataclass
+class Delta:
+    """What one side of a comparison lost and gained: paragraphs, images or links."""
+
+    removed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.removed or self.added)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"removed": self.removed, "added": self.added}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Delta:
+        return cls(_strings(data, "removed"), _strings(data, "added"))
+
+    @classmethod
+    def between(cls, before: list[str], after: list[str]) -> Delta:
+        """The items of ``before`` missing from ``after``, and the other way round, in order."""
+        return cls([u for u in before if u not in after], [u for u in after if u not in before])
+
+
+@dataclass
+class PageDiff:
+    """One page across the two crawls; ``redirect`` is where the later crawl was sent."""
+
+    url: str
+    change: Change
+    status_from: int | None
+    status_to: int | None
+    redirect: str | None = None
+    text: Delta = field(default_factory=Delta)
+    images: Delta = field(default_factory=Delta)
+    links: Delta = field(default_factory=Delta)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "change": self.change,
+            "status": {"from": self.status_from, "to": self.status_to},
+            "redirect": {"to": self.redirect} if self.redirect is not None else None,
+            "text": self.text.to_dict(),
+            "images": self.images.to_dict(),
+            "links": self.links.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> PageDiff:
+        status = _field(data, "status", dict)
+        redirect = _field(data, "redirect", (dict, type(None)))
+        return cls(
+            url=_field(data, "url", str),
+            change=_literal(data, "change", CHANGES),
+            status_from=_field(status, "from", (int, type(None))),
+            status_to=_field(status, "to", (int, type(None))),
+            redirect=_field(redirect, "to", str) if redirect is not None else None,
+            text=Delta.from_dict(_field(data, "text", dict)),
+            images=Delta.from_dict(_field(data, "images", dict)),
+            links=Delta.from_dict(_field(data, "links", dict)),
+        )
+
+
+@dataclass(frozen=True)
+class Scrub:
+    """Something removed: ``url`` on ``page``, its bytes held by crawl ``archived_in``."""
+
+    url: str
+    kind: ScrubKind
+    page: str
+    archived_in: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "kind": self.kind,
+            "page": self.page,
+            "archived_in": self.archived_in,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Scrub:
+        return cls(
+            url=_field(data, "url", str),
+            kind=_literal(data, "kind", SCRUB_KINDS),
+            page=_field(data, "page", str),
+            archived_in=_field(data, "archived_in", (str, type(None))),
+        )
+
+
+@dataclass
+class Diff:
+    """Two crawls compared: every page either asked for, and what was scrubbed."""
+
+    from_id: str
+    to_id: str
+    pages: list[PageDiff]
+    scrubbed: list[Scrub]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diff as ``scrubwatch diff --json`` prints it (the README documents it)."""
+        return {
+            "from": self.from_id,
+            "to": self.to_id,
+            "pages": [page.to_dict() for page in self.pages],
+            "scrubbed": [scrub.to_dict() for scrub in self.scrubbed],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Diff:
+        """A diff read back from its JSON; ValueError naming the first field that is wrong."""
+        return cls(
+            from_id=_field(data, "from", str),
+            to_id=_field(data, "to", str),
+            pages=[PageDiff.from_dict(p) for p in _field(data, "pages", list)],
+            scrubbed=[Scrub.from_dict(s) for s in _field(data, "scrubbed", list)],
+        )
+
+    def counts(self) -> dict[Change, int]:
+        """How many pages had each change, for the changes that occur."""
+        counts: dict[Change, int] = {}
+        for page in self.pages:
+            counts[page.change] = counts.get(page.change, 0) + 1
+        return counts

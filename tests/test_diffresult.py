@@ -1,0 +1,84 @@
+"""Tests of history.diffresult: the typed diff and the JSON the README documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from history.diffresult import Delta, Diff, PageDiff, Scrub
+
+PHOTO = "https://image.example/dong.png"
+PAGE = "https://news.example/a"
+
+
+def _diff() -> Diff:
+    page = PageDiff(
+        PAGE,
+        "changed",
+        status_from=200,
+        status_to=200,
+        text=Delta(["董经纬 国家安全部副部长"], []),
+        images=Delta([PHOTO], []),
+    )
+    moved = PageDiff(
+        "https://news.example/b", "removed", 200, 200, redirect="https://news.example/"
+    )
+    scrubs = [
+        Scrub(PHOTO, "image-removed", PAGE, "c1"),
+        Scrub(PAGE, "text-removed", PAGE, "c1"),
+        Scrub("https://news.example/b", "page-redirected", "https://news.example/b", None),
+    ]
+    return Diff("c1", "c2", [page, moved], scrubs)
+
+
+def test_the_json_has_the_documented_shape_and_reads_back() -> None:
+    data = _diff().to_dict()
+    assert list(data) == ["from", "to", "pages", "scrubbed"]
+    assert data["pages"][0] == {
+        "url": PAGE,
+        "change": "changed",
+        "status": {"from": 200, "to": 200},
+        "redirect": None,
+        "text": {"removed": ["董经纬 国家安全部副部长"], "added": []},
+        "images": {"removed": [PHOTO], "added": []},
+        "links": {"removed": [], "added": []},
+    }
+    assert data["pages"][1]["redirect"] == {"to": "https://news.example/"}
+    assert data["scrubbed"][0] == {
+        "url": PHOTO,
+        "kind": "image-removed",
+        "page": PAGE,
+        "archived_in": "c1",
+    }
+    assert Diff.from_dict(json.loads(json.dumps(data))) == _diff()
+
+
+def _with(path: list[Any], value: Any) -> dict[str, Any]:
+    data = _diff().to_dict()
+    target = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["pages", 0, "change"], "gone", "'change' is 'gone', not one of unchanged, changed"),
+        (["scrubbed", 0, "kind"], "photo-removed", "'kind' is 'photo-removed', not one of"),
+        (["pages", 0, "status", "to"], "200", "'to' has the wrong type"),
+        (["pages", 0, "status", "to"], True, "'to' has the wrong type"),
+        (["pages", 0, "text", "removed"], [1], "'removed' is not a list of strings"),
+        (["scrubbed", 0, "archived_in"], 3, "'archived_in' has the wrong type"),
+    ],
+)
+def test_a_wrong_field_is_named(path: list[Any], value: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Diff.from_dict(_with(path, value))
+
+
+def test_counts_name_the_changes_that_occur() -> None:
+    assert _diff().counts() == {"changed": 1, "removed": 1}
