@@ -25,6 +25,7 @@ from storage import Store, crawl_exists
 from storage.errors import BadInput, ScrubwatchError, one_line
 from storage.layout import manifest_key, open_path, staged_args, staged_crawl, staged_lock
 from storage.publish import read_info
+
 #: settings of one run, not of the crawl: not asked for again by a resume
 RUN_ONLY = {"LOG_LEVEL", "STATS_DUMP"}
 #: what a resumed run adds to EXTENSIONS and DOWNLOADER_MIDDLEWARES (after the
