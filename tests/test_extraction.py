@@ -25,14 +25,18 @@ from pipelines import extractpool
 from pipelines.extract import ExtractPipeline
 from pipelines.extraction import (
     Extraction,
+    _page_images,
     _stand_in_links,
     decode_content,
     extract_page,
     make_options,
 )
 from pipelines.extractpool import ExtractorPool, extract_payload
+from pipelines.images import srcset_urls
 from pipelines.payload import decode_html, parse_html
+from pipelines.urls import absolute_urls
 from storage.contentcoding import ContentDecodingError, ContentTooLarge
+from tests.fixtures.images import IMAGE_XPATH, LXML_SRCSET_XPATH
 from tests.fixtures.sample import FALLBACK_PAGE, SAMPLE, sample_page
 
 URL = "http://example.org/news/2026/story.html"
@@ -179,6 +183,14 @@ def test_links_of_the_main_content_and_all_images_are_absolute() -> None:
     assert (result.title, result.author, result.published) == ("Story", "Jane Doe", "2026-11-20")
     assert result.language == "en"
     assert "[" not in result.text and "the report" in result.text
+
+
+def test_the_image_walk_finds_what_the_xpaths_find_on_every_sample_page() -> None:
+    for stem, (html, _) in sample().items():
+        tree = parse_html(decode_html(html, "text/html")[0])
+        found = [str(v) for v in tree.xpath(IMAGE_XPATH)]
+        found += [url for v in tree.xpath(LXML_SRCSET_XPATH) for url in srcset_urls(str(v))]
+        assert _page_images(tree, URL, "utf-8") == absolute_urls(URL, found), stem
 
 
 def test_base_href_decides_where_relative_links_point() -> None:
