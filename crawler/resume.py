@@ -22,6 +22,7 @@ from typing import Any
 from storage import Store, crawl_exists
 from storage.layout import OPEN_SUFFIX, manifest_key, staged_crawl
 from storage.publish import read_info
+from storage.stores import store_identity
 
 ARGS_NAME = "crawl-args.json" + OPEN_SUFFIX
 LOCK_NAME = "crawl.lock" + OPEN_SUFFIX
@@ -67,11 +68,6 @@ class ResumeError(ValueError):
 def seed_paths(seeds: list[str]) -> list[str]:
     """The seeds as a resumed run finds them: URLs, and files by absolute path."""
     return [s if s.startswith(("http://", "https://")) else str(Path(s).resolve()) for s in seeds]
-
-
-def store_identity(store: Store) -> str:
-    """The store as a resume names it: a local store by absolute path, others by URI."""
-    return str(store.local_root.resolve()) if store.local_root is not None else store.uri
 
 
 def resumable(store: Store, staging_root: Path, crawl_id: str, seeds: list[str]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ INTERRUPTED = "shutdown"
 
 
 class CrawlExists(ValueError):
-    pass
+    """The store already holds a crawl of that id; the message says what to do."""
 
 
 def open_crawl_store(settings: Any) -> Store:

@@ -118,3 +118,9 @@ def open_existing_store(uri: str) -> Store:
     if store.local_root is not None and not store.local_root.is_dir():
         raise StoreMissing(f"store {uri} does not exist: there is no folder {store.local_root}")
     return store
+
+
+def store_identity(store: Store) -> str:
+    """The store as a crawl records it, to be compared later (a resume, a joining worker):
+    a local store by its folder's absolute path, others by URI."""
+    return str(store.local_root.resolve()) if store.local_root is not None else store.uri
