@@ -39,12 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from newssite import PIXEL, localize  # noqa: E402
 
+from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT, MEMORY_TRIM_INTERVAL  # noqa: E402
 from pipelines.extraction import extract_page, make_options  # noqa: E402
 from pipelines.extractpool import Page  # noqa: E402
 from pipelines.reextract import reextract  # noqa: E402
 from pipelines.warcpages import Capture, Pages  # noqa: E402
 from storage import open_store  # noqa: E402
-from storage.contentcoding import DEFAULT_MAX_BYTES, decode_content  # noqa: E402
+from storage.contentcoding import decode_content  # noqa: E402
 from tests.test_extraction import shingle_f1  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "extraction-sample"
@@ -141,7 +142,7 @@ OURS = "single process: extract_page (a worker's work)"
 def warc_pages(store_uri: str) -> Iterator[tuple[Capture, Page]]:
     """The crawl's pages as read from its WARC files (content-encoded, as archived)."""
     with tempfile.TemporaryDirectory() as tmp:
-        yield from Pages(open_store(store_uri), "bench", Path(tmp), DEFAULT_MAX_BYTES)
+        yield from Pages(open_store(store_uri), "bench", Path(tmp), EXTRACT_MAX_BYTES)
 
 
 def same_job(body: bytes, url: str, content_type: str) -> object:
@@ -172,7 +173,16 @@ def throughput(store_uri: str, runs: int) -> None:
     much, so both are shown, with the rate they predict on idle cores.
     """
     ways: dict[str, Callable[[int], int]] = {
-        POOL: lambda run: reextract(open_store(store_uri), "bench", version=f"bench{run}").rows,
+        POOL: lambda run: (
+            reextract(
+                open_store(store_uri),
+                "bench",
+                version=f"bench{run}",
+                timeout=EXTRACT_TIMEOUT,
+                max_bytes=EXTRACT_MAX_BYTES,
+                trim_interval=MEMORY_TRIM_INTERVAL,
+            ).rows
+        ),
         SAME: lambda run: single_process(store_uri, same_job),
         BARE: lambda run: single_process(
             store_uri, lambda body, url, content_type: trafilatura.extract(body)

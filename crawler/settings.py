@@ -12,6 +12,7 @@ from pathlib import Path
 from scrapy.settings import default_settings as _scrapy_defaults
 
 from crawler import __version__
+from storage.contentcoding import DEFAULT_MAX_BYTES
 
 BOT_NAME = "scrubwatch"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -83,8 +84,9 @@ EXTENSIONS = {
     "pipelines.publish.PublishCrawl": 200,
     "crawler.memory.ReleaseFreeMemory": 300,
 }
-# Seconds between two returns of malloc's free pages to the system (crawler/memory.py, pipelines/malloc.py):
-# every 2 s, the crawl process peaked 30 MB higher on the benchmark's site.
+# Seconds between two returns of malloc's free pages to the system (pipelines/malloc.py),
+# by the crawl process (crawler/memory.py) and by each extraction worker after a page
+# (pipelines/extractpool.py); 0: never. Less often, memory peaks higher (bench/README.md).
 MEMORY_TRIM_INTERVAL = 0.5
 
 ITEM_PIPELINES = {
@@ -112,7 +114,6 @@ STAGING_DIR = ""
 WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""
-WARC_GZIP = True
 # Payloads smaller than this many bytes are written in full every time, never as
 # revisit records: a revisit's own headers (profile, original URI, date and record id:
 # 250 bytes and the URL) would take more room than they save.
@@ -147,7 +148,8 @@ FRONTIER_JOIN_TIMEOUT = 60.0  # seconds a worker waits for its crawl to start
 EXTRACT_ENABLED = True
 EXTRACT_WORKERS = 0  # 0: one per core
 EXTRACT_TIMEOUT = 30.0  # seconds per page; a worker past it is killed and replaced
-EXTRACT_MAX_BYTES = 16 * 1024 * 1024  # decoded HTML larger than this is not extracted
+# Decoded HTML larger than this is not extracted: the bound on undoing a content coding.
+EXTRACT_MAX_BYTES = DEFAULT_MAX_BYTES
 # trafilatura's fast mode (no fallback extractors): about a fifth less CPU a page, but a
 # page whose main text the first pass misses keeps what it found (bench/README.md).
 EXTRACT_FAST = False

@@ -23,7 +23,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from pipelines.datasetfile import DatasetWriter, make_row
-from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, make_options
+from pipelines.extraction import Extraction, make_options
 from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Capture, Pages
 from storage import crawl_prefix, new_crawl_id
@@ -89,14 +89,18 @@ def reextract(
     *,
     workers: int | None = None,
     version: str | None = None,
-    timeout: float = 30.0,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float,
+    max_bytes: int,
+    trim_interval: float,
     fast: bool = False,
     workdir: Path | None = None,
 ) -> ReextractResult:
     """Extract the crawl's pages again into a new dataset version; returns what was stored.
 
-    ``fast``: trafilatura's fast mode (no fallback extractors), as ``EXTRACT_FAST``.
+    ``timeout``, ``max_bytes`` and ``trim_interval`` are the crawl's ``EXTRACT_TIMEOUT``,
+    ``EXTRACT_MAX_BYTES`` and ``MEMORY_TRIM_INTERVAL`` (see
+    :class:`~pipelines.extractpool.ExtractorPool`); ``fast``: trafilatura's fast mode (no
+    fallback extractors), as ``EXTRACT_FAST``.
     """
     started = time.monotonic()
     version = version or new_crawl_id(datetime.now(UTC))
@@ -125,7 +129,13 @@ def reextract(
                 )
             )
 
-        with ExtractorPool(workers, timeout, max_bytes, options=make_options(fast=fast)) as pool:
+        with ExtractorPool(
+            workers,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            trim_interval=trim_interval,
+            options=make_options(fast=fast),
+        ) as pool:
             for capture, extraction in pool.map_ordered(pages):
                 write(capture, extraction)
         for capture in pages.missing:

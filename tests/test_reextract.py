@@ -14,6 +14,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from crawler import settings as project
 from pipelines.extraction import extract_page, make_options
 from pipelines.reextract import reextract
 from pipelines.warcfile import RollingWarcFile
@@ -78,6 +79,12 @@ class Crawl:
 
 
 HTML = ("Content-Type", "text/html; charset=utf-8")
+# what `scrubwatch extract` gives reextract, from crawler/settings.py
+POOL = {
+    "timeout": project.EXTRACT_TIMEOUT,
+    "max_bytes": project.EXTRACT_MAX_BYTES,
+    "trim_interval": project.MEMORY_TRIM_INTERVAL,
+}
 
 
 @pytest.fixture
@@ -150,7 +157,7 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     root, locations = archive
     before = digests(root)
     store = open_store(str(root))
-    result = reextract(store, "c1", workers=2, version="v1")
+    result = reextract(store, "c1", workers=2, version="v1", **POOL)
     assert digests(root) == before  # WARCs only read
     assert result.prefix == "crawls/c1/_text-v1/"
     assert result.counts == {"ok": 5, "error": 1}
@@ -200,7 +207,7 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     assert crawls.count_rows() == 0
 
     with pytest.raises(ValueError, match="already exists"):
-        reextract(store, "c1", version="v1")
+        reextract(store, "c1", version="v1", **POOL)
     assert json.loads((text / "manifest.json").read_text()) == manifest
 
 
@@ -212,7 +219,7 @@ def test_reextract_from_s3(
     store = open_store(s3_store_uri)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         store.put(path.relative_to(root).as_posix(), path)
-    result = reextract(store, "c1", workers=1)
+    result = reextract(store, "c1", workers=1, **POOL)
     assert result.version.endswith("Z") and result.counts == {"ok": 5, "error": 1}
     keys = list(store.list(result.prefix))
     assert [k.rsplit("/", 1)[1] for k in keys] == [
@@ -226,9 +233,9 @@ def test_reextract_from_s3(
 def test_bad_version_and_missing_crawl(tmp_path: Path) -> None:
     store = open_store(str(tmp_path))
     with pytest.raises(ValueError, match="invalid version"):
-        reextract(store, "c1", version="../x")
+        reextract(store, "c1", version="../x", **POOL)
     with pytest.raises(ValueError, match="no WARC files"):
-        reextract(store, "c1", version="v1")
+        reextract(store, "c1", version="v1", **POOL)
 
 
 @pytest.mark.slow

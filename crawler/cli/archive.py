@@ -205,7 +205,7 @@ def extract(
     store: str, crawl_id: str, version: str | None, workers: int | None, fast: bool
 ) -> None:
     """Extract text again from a crawl's stored WARCs into a new dataset version."""
-    from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT
+    from crawler.settings import EXTRACT_MAX_BYTES, EXTRACT_TIMEOUT, MEMORY_TRIM_INTERVAL
     from pipelines.reextract import reextract
     from storage.stores import open_existing_store
 
@@ -217,6 +217,7 @@ def extract(
             version=version,
             timeout=EXTRACT_TIMEOUT,
             max_bytes=EXTRACT_MAX_BYTES,
+            trim_interval=MEMORY_TRIM_INTERVAL,
             fast=fast,
         )
     counts = ", ".join(f"{status}: {n}" for status, n in sorted(result.counts.items()))
