@@ -2,7 +2,9 @@
 
 ``scrapy crawl cited`` (through ``scrapy.cfg``) and ``scrubwatch crawl`` both load this
 module; the CLI only overrides values from its flags. Components read these with
-Scrapy's typed getters in ``from_crawler``.
+Scrapy's typed getters in ``from_crawler`` and pass plain values on; they give no
+fallback of their own. Where the library in ``storage/`` has a default of its own (the
+bound on decoding, the Object Lock mode), the setting's default is that constant.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from scrapy.settings import default_settings as _scrapy_defaults
 
 from crawler import __version__
 from storage.contentcoding import DEFAULT_MAX_BYTES
+from storage.retention import DEFAULT_LOCK_MODE
 
 BOT_NAME = "scrubwatch"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -125,7 +128,7 @@ WARC_MAX_WRITE_ERRORS = 3
 # Object Lock enabled), and the lock mode: GOVERNANCE (can be lifted with
 # s3:BypassGovernanceRetention) or COMPLIANCE (nobody can delete it early).
 STORE_RETAIN_DAYS = 0
-STORE_LOCK_MODE = "GOVERNANCE"
+STORE_LOCK_MODE = DEFAULT_LOCK_MODE
 
 ADDONS = {"crawler.addon.CrawlIdentity": 0, "crawler.addon.SharedFrontier": 10}
 
