@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
@@ -27,4 +29,21 @@ def short_botocore_backoff() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ExponentialBackoff, "delay_amount", short_delay)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_loader() -> Iterator[None]:
+    """Every boto3 session in this process reads botocore's service models once.
+
+    A store opens its own session (and a second client to check it can write), and a
+    new session loads S3's models again from JSON, most of the cost of opening a store:
+    the tests open stores by the hundred. The models are read-only data.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            botocore.session,
+            "create_loader",
+            functools.cache(botocore.session.create_loader),
+        )
         yield
