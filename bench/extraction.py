@@ -43,6 +43,9 @@ from crawler.settings import (  # noqa: E402
     DATASET_ROW_GROUP_BYTES,
     DATASET_ROW_GROUP_ROWS,
     DATASET_ROWS_PER_PART,
+    EXTRACT_MAX_BYTES,
+    EXTRACT_TIMEOUT,
+    MEMORY_TRIM_INTERVAL,
 )
 from pipelines.datasetfile import PartSizes  # noqa: E402
 from pipelines.extraction import extract_page, make_options  # noqa: E402
@@ -50,7 +53,7 @@ from pipelines.extractpool import Page  # noqa: E402
 from pipelines.reextract import reextract  # noqa: E402
 from pipelines.warcpages import Capture, Pages  # noqa: E402
 from storage import open_store  # noqa: E402
-from storage.contentcoding import DEFAULT_MAX_BYTES, decode_content  # noqa: E402
+from storage.contentcoding import decode_content  # noqa: E402
 from storage.layout import dataset_prefix, local_path  # noqa: E402
 from tests.test_extraction import shingle_f1  # noqa: E402
 
@@ -149,7 +152,7 @@ OURS = "single process: extract_page (a worker's work)"
 def warc_pages(store_uri: str) -> Iterator[tuple[Capture, Page]]:
     """The crawl's pages as read from its WARC files (content-encoded, as archived)."""
     with tempfile.TemporaryDirectory() as tmp:
-        yield from Pages(open_store(store_uri), "bench", Path(tmp), DEFAULT_MAX_BYTES)
+        yield from Pages(open_store(store_uri), "bench", Path(tmp), EXTRACT_MAX_BYTES)
 
 
 def same_job(body: bytes, url: str, content_type: str) -> object:
@@ -181,7 +184,15 @@ def throughput(store_uri: str, runs: int) -> None:
     """
     ways: dict[str, Callable[[int], int]] = {
         POOL: lambda run: (
-            reextract(open_store(store_uri), "bench", sizes=SIZES, version=f"bench{run}").rows
+            reextract(
+                open_store(store_uri),
+                "bench",
+                sizes=SIZES,
+                version=f"bench{run}",
+                timeout=EXTRACT_TIMEOUT,
+                max_bytes=EXTRACT_MAX_BYTES,
+                trim_interval=MEMORY_TRIM_INTERVAL,
+            ).rows
         ),
         SAME: lambda run: single_process(store_uri, same_job),
         BARE: lambda run: single_process(

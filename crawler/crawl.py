@@ -26,17 +26,15 @@ from crawler.resume import (
     resumable,
     running,
     seed_paths,
-    store_identity,
     write_args,
 )
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
 from crawler.summary import CrawlError, CrawlSummary
-from pipelines.publish import PublishCrawl
+from pipelines.publish import PublishCrawl, check_new
 from pipelines.warc import WarcCapture
 from storage import (
     Store,
-    crawl_exists,
     new_crawl_id,
     open_store,
     validate_crawl_id,
@@ -47,6 +45,7 @@ from storage.errors import BadInput
 from storage.layout import ARGS_NAME, LOCK_NAME, default_staging_dir, staged_crawl
 from storage.publish import PublishError, publish_crawl, read_info
 from storage.resumable import prepare, resume_command
+from storage.stores import store_identity
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -115,11 +114,7 @@ def run_crawl(
     staging_root = Path(early.get("STAGING_DIR") or default_staging_dir(store))
     if resume or (not redis_url and read_args(staging_root, crawl_id) is not None):
         return resume_crawl(store, staging_root, crawl_id, seeds, overrides)
-    if crawl_exists(store, crawl_id):
-        raise CrawlError(
-            f"crawl {crawl_id} already exists in store {store.uri}: nothing is overwritten; "
-            "choose another --crawl-id"
-        )
+    check_new(store, crawl_id)
     if depth < 0:
         raise CrawlError(f"--depth must be 0 or more, got {depth}")
     if redis_url:

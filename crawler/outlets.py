@@ -3,29 +3,23 @@
 The registry is read from TOML files (``seeds/outlets.toml`` and any extra files, as the
 ``OUTLETS_REGISTRY`` and ``EXTRA_OUTLETS`` settings list them; the caller passes the
 paths). It answers two questions: which outlet a URL belongs to (by registered domain,
-from tldextract's bundled public-suffix snapshot, never the network) and which outlets
-a text names (whole words, the longest name winning). ``seeds/README.md`` describes
-the file format.
+:func:`crawler.scope.registered_domain`) and which outlets a text names (whole words,
+the longest name winning). ``seeds/README.md`` describes the file format.
 """
 
 from __future__ import annotations
 
 import bisect
-import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import tldextract
-
+from crawler.scope import registered_domain
 from storage.errors import BadInput
 
-# No suffix-list URLs and no cache directory: the bundled snapshot, no network, no disk.
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _LIST_FIELDS = ("aliases", "case_sensitive_aliases", "domains", "start_urls")
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _APOSTROPHES = "'’‘ʼ"
@@ -54,25 +48,6 @@ class Outlet:
     domains: tuple[str, ...] = ()
     start_urls: tuple[str, ...] = ()
     case_sensitive_aliases: tuple[str, ...] = ()
-
-
-def domain_of(url_or_host: str) -> str:
-    """The registered domain of a URL or host name; an IP address is its own domain.
-
-    ``https://news.ltn.com.tw/x`` -> ``ltn.com.tw``, ``http://127.0.0.2:8080/`` ->
-    ``127.0.0.2``; a host without a public suffix (``localhost``) is its own domain.
-    """
-    host: str | None = url_or_host
-    if "//" in url_or_host:
-        try:
-            host = urlsplit(url_or_host).hostname
-        except ValueError:  # e.g. a malformed IPv6 literal
-            return ""
-    host = (host or "").strip("[]").rstrip(".").lower()
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return _EXTRACT(host).top_domain_under_public_suffix or host
 
 
 def normalise_space(text: str) -> str:
@@ -176,7 +151,7 @@ class OutletRegistry:
 
     def outlet_for_url(self, url: str) -> Outlet | None:
         """The outlet whose registered domain (or IP address) the URL is on, if any."""
-        return self._by_domain.get(domain_of(url))
+        return self._by_domain.get(registered_domain(url))
 
     def find_named(self, text: str) -> list[tuple[Outlet, str]]:
         """Outlets named in ``text``, each with the sentence of its first mention, in order.
@@ -274,10 +249,10 @@ def _build_outlet(path: Path, key: str, entry: dict[str, Any]) -> Outlet:
     if not domains or not lists["start_urls"]:
         raise SeedError(f"{where}.{'start_urls' if domains else 'domains'}: must not be empty")
     for domain in domains:
-        if domain_of(domain) != domain:
+        if registered_domain(domain) != domain:
             raise SeedError(f"{where}.domains: {domain!r} is not a registered domain")
     for url in lists["start_urls"]:
-        if not url.startswith(("http://", "https://")) or domain_of(url) not in domains:
+        if not url.startswith(("http://", "https://")) or registered_domain(url) not in domains:
             raise SeedError(f"{where}.start_urls: {url!r} is not an http(s) URL on its domains")
     return Outlet(
         key,

@@ -25,6 +25,7 @@ from storage import Store, crawl_exists
 from storage.errors import BadInput, ScrubwatchError, one_line
 from storage.layout import manifest_key, open_path, staged_args, staged_crawl, staged_lock
 from storage.publish import read_info
+from storage.stores import store_identity
 
 #: settings of one run, not of the crawl: not asked for again by a resume
 RUN_ONLY = {"LOG_LEVEL", "STATS_DUMP"}
@@ -131,11 +132,6 @@ def read_args(staging_root: Path, crawl_id: str) -> CrawlArgs | None:
 def seed_paths(seeds: list[str]) -> list[str]:
     """The seeds as a resumed run finds them: URLs, and files by absolute path."""
     return [s if s.startswith(("http://", "https://")) else str(Path(s).resolve()) for s in seeds]
-
-
-def store_identity(store: Store) -> str:
-    """The store as a resume names it: a local store by absolute path, others by URI."""
-    return str(store.local_root.resolve()) if store.local_root is not None else store.uri
 
 
 def resumable(store: Store, staging_root: Path, crawl_id: str, seeds: list[str]) -> CrawlArgs:

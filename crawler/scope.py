@@ -1,8 +1,9 @@
 """What the crawl may follow: the registered domain of a URL, public-suffix aware.
 
-Uses tldextract's bundled Public Suffix List snapshot and never fetches a fresh
-one, so crawls behave the same offline and online. An IP address is its own
-domain.
+Uses tldextract's bundled Public Suffix List snapshot and never fetches a fresh one
+(no suffix-list URLs, no cache directory: no network, no disk), so crawls and the outlet
+registry (:mod:`crawler.outlets`) behave the same offline and online. An IP address is
+its own domain.
 """
 
 from __future__ import annotations
@@ -14,12 +15,25 @@ import tldextract
 
 from crawler.addresses import parse_ip_literal
 
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-def registered_domain(url: str) -> str:
-    """``https://www.smh.com.au/x`` -> ``smh.com.au``; ``http://127.0.0.2:80/`` -> ``127.0.0.2``."""
-    return _host_domain((urlsplit(url).hostname or "").rstrip(".").lower())
+def registered_domain(url_or_host: str) -> str:
+    """The registered domain of a URL or a host name; ``""`` for a URL without a host.
+
+    ``https://www.smh.com.au/x`` -> ``smh.com.au``, ``www.bbc.co.uk`` -> ``bbc.co.uk``.
+    An IP address is its own domain, written the one way :mod:`ipaddress` writes it
+    (``http://[::1]:8080/`` -> ``::1``, ``http://0x7f.1/`` -> ``127.0.0.1``: a resolver
+    reads that as an address, see :func:`crawler.addresses.parse_ip_literal`); a host
+    without a public suffix (``localhost``) is its own domain.
+    """
+    host: str | None = url_or_host
+    if "//" in url_or_host:
+        try:
+            host = urlsplit(url_or_host).hostname
+        except ValueError:  # e.g. a malformed IPv6 literal
+            return ""
+    return _host_domain((host or "").strip("[]").rstrip(".").lower())
 
 
 # Cached by host, not by URL: a crawl meets a few hosts and a great many URLs.
@@ -27,11 +41,11 @@ def registered_domain(url: str) -> str:
 def _host_domain(host: str) -> str:
     if not host:
         return ""
-    if parse_ip_literal(host) is not None:
-        return host
-    parts = _extract(host)
-    return parts.top_domain_under_public_suffix or host
+    if (address := parse_ip_literal(host)) is not None:
+        return str(address)
+    return _EXTRACT(host).top_domain_under_public_suffix or host
 
 
 def same_site(url: str, other: str) -> bool:
+    """Whether two URLs have the same registered domain (and have one)."""
     return registered_domain(url) == registered_domain(other) != ""

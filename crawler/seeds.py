@@ -19,16 +19,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 import trafilatura
 from lxml.etree import _Element
 from lxml.html import HtmlElement
 from trafilatura.settings import Document, Extractor
 from w3lib.encoding import html_to_unicode, read_bom
-from w3lib.url import safe_url_string
 
 from crawler.outlets import OutletRegistry, SeedError, normalise_space, sentence_finder
+from pipelines.urls import absolute_url, base_url
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +65,16 @@ class Citation:
 
 
 def citations_from_html(
-    html: bytes | str, base_url: str, registry: OutletRegistry
+    html: bytes | str, page_url: str, registry: OutletRegistry
 ) -> list[Citation]:
     """Links in the main content of a page, then outlets its text names without a link.
 
     Bytes are decoded by BOM, then the charset the page declares, then UTF-8. Relative
-    links resolve against the page's ``<base href>``, else ``base_url``; links to the
-    page itself, fragments, and anything that is not http(s) are dropped.
+    links resolve against the page's ``<base href>``, else ``page_url``; links to the
+    page itself, fragments, and anything that is not http(s) are dropped
+    (:func:`pipelines.urls.absolute_url`).
     """
-    return _page_citations(_parse_html(base_url, html), base_url, registry)
+    return _page_citations(*_parse_html(page_url, html), page_url, registry)
 
 
 def citations_from_text(text: str, registry: OutletRegistry) -> list[Citation]:
@@ -81,7 +82,7 @@ def citations_from_text(text: str, registry: OutletRegistry) -> list[Citation]:
     sentence_at = sentence_finder(text)
     citations = []
     for match in _URL_IN_TEXT.finditer(text):
-        url = _http_url("", _strip_trailing_punctuation(match.group()))
+        url = absolute_url("", _strip_trailing_punctuation(match.group()))
         if url:
             citations.append(_cite(registry, url, "url-in-text", sentence_at(match.start())))
     return _unique(citations + _named(text, registry, citations))
@@ -100,7 +101,7 @@ def citations_from_list(
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _LIST_LINE.fullmatch(line.strip())
-        url = _http_url("", match[1]) if match else None
+        url = absolute_url("", match[1]) if match else None
         if match is None or url is None:
             raise SeedError(f"seed {name}: line {number}: not an http(s) URL: {line.strip()!r}")
         citations.append(_cite(registry, url, "listed", match[2] or ""))
@@ -118,9 +119,10 @@ def load_seed(seed: str, registry: OutletRegistry, fetch: Fetch | None = None) -
     path = Path(seed)
     data = _read_seed_file(seed, path)
     if path.suffix.lower() in (".html", ".htm"):
-        tree = _parse_html(seed, data)
+        tree, encoding = _parse_html(seed, data)
         file_uri = path.resolve().as_uri()
-        return _page_citations(tree, next(iter(_declared_urls(tree, file_uri)), file_uri), registry)
+        page_url = next(iter(_declared_urls(tree, file_uri, encoding)), file_uri)
+        return _page_citations(tree, encoding, page_url, registry)
     bom_encoding, bom = read_bom(data)
     try:
         text = data[len(bom or b"") :].decode(bom_encoding or "utf-8")
@@ -187,14 +189,14 @@ def _url_seed_citations(seed: str, registry: OutletRegistry, fetch: Fetch | None
     return citations_from_html(body, seed, registry)
 
 
-def _parse_html(seed: str, html: bytes | str) -> HtmlElement:
-    """The parsed page; bytes decoded by BOM, then declared charset, then UTF-8."""
-    tree = trafilatura.load_html(
-        html_to_unicode(None, html)[1] if isinstance(html, bytes) else html
-    )
+def _parse_html(seed: str, html: bytes | str) -> tuple[HtmlElement, str]:
+    """The parsed page and its encoding; bytes decoded by BOM, then declared charset,
+    then UTF-8."""
+    encoding, text = html_to_unicode(None, html) if isinstance(html, bytes) else ("utf-8", html)
+    tree = trafilatura.load_html(text)
     if tree is None:
         raise SeedError(f"seed {seed}: cannot parse HTML")
-    return tree
+    return tree, encoding
 
 
 def _cite(registry: OutletRegistry, url: str, source: CitationSource, context: str) -> Citation:
@@ -203,18 +205,23 @@ def _cite(registry: OutletRegistry, url: str, source: CitationSource, context: s
     return Citation(url, outlet.key if outlet else None, source, context)
 
 
-def _page_citations(tree: HtmlElement, page_url: str, registry: OutletRegistry) -> list[Citation]:
+def _page_citations(
+    tree: HtmlElement, encoding: str, page_url: str, registry: OutletRegistry
+) -> list[Citation]:
     """Main-content links of a parsed page, then the outlets its main text names."""
-    base_href = next((b.get("href", "").strip() for b in tree.iter("base") if b.get("href")), "")
-    base = urljoin(page_url, base_href)
-    itself = {urldefrag(url)[0] for url in (page_url, *_declared_urls(tree, page_url))}
+    base = base_url(
+        page_url,
+        next((b.get("href") for b in tree.iter("base") if b.get("href") is not None), None),
+    )
+    declared = _declared_urls(tree, page_url, encoding)
+    itself = {urldefrag(url)[0] for url in (page_url, *declared)}
     document = trafilatura.bare_extraction(tree, options=_EXTRACTOR)
     if not isinstance(document, Document) or document.body is None:
         logger.warning("seed %s: no main content found", page_url)
         return []
     citations = []
     for href, text in _main_links(tree, document.body):
-        url = _http_url(base, href) if href and not href.startswith("#") else None
+        url = absolute_url(base, href, encoding)
         if url and url not in itself:
             citations.append(_cite(registry, url, "link", text))
     return _unique(citations + _named(_plain_text(document.body), registry, citations))
@@ -255,7 +262,7 @@ def _plain_text(body: _Element) -> str:
     return "".join(body.itertext())
 
 
-def _declared_urls(tree: HtmlElement, page_url: str) -> list[str]:
+def _declared_urls(tree: HtmlElement, page_url: str, encoding: str) -> list[str]:
     """The page's own http(s) URLs as it declares them: canonical link, then og:url."""
     declared = [
         link.get("href", "")
@@ -263,7 +270,7 @@ def _declared_urls(tree: HtmlElement, page_url: str) -> list[str]:
         if "canonical" in link.get("rel", "").lower().split()
     ]
     declared += [m.get("content", "") for m in tree.iter("meta") if m.get("property") == "og:url"]
-    return [url for url in (_http_url(page_url, d.strip()) for d in declared if d.strip()) if url]
+    return [url for url in (absolute_url(page_url, d, encoding) for d in declared) if url]
 
 
 def _named(text: str, registry: OutletRegistry, cited: Iterable[Citation]) -> list[Citation]:
@@ -274,18 +281,6 @@ def _named(text: str, registry: OutletRegistry, cited: Iterable[Citation]) -> li
         for outlet, sentence in registry.find_named(text)
         if outlet.key not in cited_outlets
     ]
-
-
-def _http_url(base: str, href: str) -> str | None:
-    """``href`` made absolute, without fragment and web-safe; None unless http(s)."""
-    try:
-        url = urldefrag(urljoin(base, re.sub(r"[\t\n\r]", "", href)))[0]
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return None
-        return safe_url_string(url)
-    except ValueError:  # a malformed host or port
-        return None
 
 
 def _strip_trailing_punctuation(url: str) -> str:

@@ -2,7 +2,9 @@
 
 ``scrapy crawl cited`` (through ``scrapy.cfg``) and ``scrubwatch crawl`` both load this
 module; the CLI only overrides values from its flags. Components read these with
-Scrapy's typed getters in ``from_crawler``.
+Scrapy's typed getters in ``from_crawler`` and pass plain values on; they give no
+fallback of their own. Where the library in ``storage/`` has a default of its own (the
+bound on decoding, the Object Lock mode), the setting's default is that constant.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from scrapy.settings import default_settings as _scrapy_defaults
 
 from crawler import __version__
+from storage.contentcoding import DEFAULT_MAX_BYTES
+from storage.retention import DEFAULT_LOCK_MODE
 
 BOT_NAME = "scrubwatch"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -83,8 +87,9 @@ EXTENSIONS = {
     "pipelines.publish.PublishCrawl": 200,
     "crawler.memory.ReleaseFreeMemory": 300,
 }
-# Seconds between two returns of malloc's free pages to the system (crawler/memory.py, pipelines/malloc.py):
-# every 2 s, the crawl process peaked 30 MB higher on the benchmark's site.
+# Seconds between two returns of malloc's free pages to the system (pipelines/malloc.py),
+# by the crawl process (crawler/memory.py) and by each extraction worker after a page
+# (pipelines/extractpool.py); 0: never. Less often, memory peaks higher (bench/README.md).
 MEMORY_TRIM_INTERVAL = 0.5
 
 ITEM_PIPELINES = {
@@ -112,7 +117,6 @@ STAGING_DIR = ""
 WARC_PREFIX = "scrubwatch"
 WARC_MAX_SIZE = 1_000_000_000
 WARC_OPERATOR = ""
-WARC_GZIP = True
 # Payloads smaller than this many bytes are written in full every time, never as
 # revisit records: a revisit's own headers (profile, original URI, date and record id:
 # 250 bytes and the URL) would take more room than they save.
@@ -124,7 +128,7 @@ WARC_MAX_WRITE_ERRORS = 3
 # Object Lock enabled), and the lock mode: GOVERNANCE (can be lifted with
 # s3:BypassGovernanceRetention) or COMPLIANCE (nobody can delete it early).
 STORE_RETAIN_DAYS = 0
-STORE_LOCK_MODE = "GOVERNANCE"
+STORE_LOCK_MODE = DEFAULT_LOCK_MODE
 
 ADDONS = {"crawler.addon.CrawlIdentity": 0, "crawler.addon.SharedFrontier": 10}
 
@@ -148,7 +152,8 @@ FRONTIER_JOIN_TIMEOUT = 60.0  # seconds a worker waits for its crawl to start
 EXTRACT_ENABLED = True
 EXTRACT_WORKERS = 0  # 0: one per core
 EXTRACT_TIMEOUT = 30.0  # seconds per page; a worker past it is killed and replaced
-EXTRACT_MAX_BYTES = 16 * 1024 * 1024  # decoded HTML larger than this is not extracted
+# Decoded HTML larger than this is not extracted: the bound on undoing a content coding.
+EXTRACT_MAX_BYTES = DEFAULT_MAX_BYTES
 # trafilatura's fast mode (no fallback extractors): about a fifth less CPU a page, but a
 # page whose main text the first pass misses keeps what it found (bench/README.md).
 EXTRACT_FAST = False

@@ -19,10 +19,10 @@ from redis import RedisError
 
 from crawler.crawl import early_setting, project_settings, run_process, use_outlets
 from crawler.summary import CrawlError, CrawlSummary
-from pipelines.publishshared import store_identity
 from storage import manifest_key, open_store, validate_crawl_id
 from storage.crawlgroup import RUNNING, CrawlGroup, GroupError, connect
 from storage.sharedcrawl import WORKER
+from storage.stores import store_identity
 
 
 def shared_crawl(redis_url: str, crawl_id: str, wait: float = 0) -> dict[str, str]:

@@ -15,7 +15,7 @@ extracted from what was kept, and its status is ``too_large`` with that text.
 
 Settings: ``EXTRACT_ENABLED``, ``EXTRACT_WORKERS`` (0: one per core),
 ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES``, ``EXTRACT_FAST`` (trafilatura's ``fast``),
-``CRAWL_ID``.
+``MEMORY_TRIM_INTERVAL`` (how often a worker gives memory back), ``CRAWL_ID``.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class ExtractPipeline:
             workers or None,
             timeout=settings.getfloat("EXTRACT_TIMEOUT"),
             max_bytes=settings.getint("EXTRACT_MAX_BYTES"),
+            trim_interval=settings.getfloat("MEMORY_TRIM_INTERVAL"),
             options=make_options(fast=settings.getbool("EXTRACT_FAST")),
         )
         assert crawler.stats is not None

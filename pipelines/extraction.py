@@ -10,10 +10,7 @@ start. :class:`~pipelines.extractpool.ExtractorPool` runs it in worker processes
 from __future__ import annotations
 
 import copy
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urljoin
 
 import py3langid
 import trafilatura
@@ -21,8 +18,8 @@ from lxml.etree import strip_tags
 from lxml.html import HtmlElement
 from trafilatura.settings import Document, Extractor
 from trafilatura.xml import xmltotxt
-from w3lib.url import safe_url_string
 
+from pipelines.images import IMAGE_TAGS, PageImages
 from pipelines.metadata import page_metadata
 from pipelines.payload import (
     NotHtml,
@@ -32,7 +29,7 @@ from pipelines.payload import (
     looks_like_html,
     parse_html,
 )
-from pipelines.srcset import srcset_urls
+from pipelines.urls import absolute_urls, base_url
 from storage.contentcoding import (
     DEFAULT_MAX_BYTES,
     decode_content,
@@ -60,15 +57,6 @@ STATUSES = (
     "error",
     "unchanged",  # a revisit in the crawl's own dataset: see pipelines.extract
 )
-_IMAGE_XPATH = (
-    "//img/@src|//img/@data-src|//meta[@property='og:image' or @name='og:image'"
-    " or @property='og:image:url' or @name='twitter:image' or @property='twitter:image'"
-    " or @name='twitter:image:src']/@content"
-)
-# //picture//source, not /source: libxml2's HTML 4 parser does not know <source> is empty
-# and puts each source of a picture inside the one before (crawler.requisites)
-_SRCSET_XPATH = "//img/@srcset|//picture//source/@srcset"
-_NEEDS_QUOTING = re.compile(r"[\s\"<>\\^`{|}]")
 _STAND_IN = "https://link.invalid/"  # RFC 2606: .invalid never resolves
 
 
@@ -114,24 +102,6 @@ def make_options(
 OPTIONS = make_options()
 
 
-def _absolute(base: str, href: str) -> str | None:
-    """``href`` resolved against ``base``, web-safe, without fragment; None unless http(s)."""
-    href = href.strip()
-    if not href or href.startswith(("#", "data:", "javascript:", "mailto:")):
-        return None
-    try:
-        url = urldefrag(urljoin(base, href))[0]
-        if not url.isascii() or _NEEDS_QUOTING.search(url):
-            url = safe_url_string(url)
-    except ValueError:  # a malformed host or port
-        return None
-    return url if url.startswith(("http://", "https://")) else None
-
-
-def _unique(urls: Iterable[str | None]) -> list[str]:
-    return list(dict.fromkeys(u for u in urls if u))
-
-
 def _stand_in_links(tree: HtmlElement) -> dict[str, str]:
     """Give every link an absolute stand-in URL, which trafilatura keeps as it is.
 
@@ -147,12 +117,23 @@ def _stand_in_links(tree: HtmlElement) -> dict[str, str]:
     return hrefs
 
 
-def _page_images(tree: HtmlElement, base: str) -> list[str]:
-    found = [str(v) for v in tree.xpath(_IMAGE_XPATH)]
-    for srcset in tree.xpath(_SRCSET_XPATH):
-        found += srcset_urls(str(srcset))
+def _page_images(tree: HtmlElement, base: str, encoding: str) -> list[str]:
+    """The page's images (:mod:`pipelines.images`), absolute, each once."""
+    images = PageImages()
+    for element in tree.iter(IMAGE_TAGS):
+        in_picture = element.tag == "source" and _in_picture(element)
+        images.add(element.tag, element.attrib, in_picture)
     # A page names its images several times (img, og:image, srcset): resolve each once.
-    return _unique(_absolute(base, u) for u in dict.fromkeys(found))
+    return absolute_urls(base, dict.fromkeys(images.urls()), encoding)
+
+
+def _in_picture(source: HtmlElement) -> bool:
+    """Whether a ``source`` is a picture's: libxml2's HTML 4 parser, not knowing that
+    ``<source>`` is empty, puts each source of a picture inside the one before."""
+    parent = source.getparent()
+    while parent is not None and parent.tag == "source":
+        parent = parent.getparent()
+    return parent is not None and parent.tag == "picture"
 
 
 def _language(text: str, tree: HtmlElement) -> str | None:
@@ -181,7 +162,7 @@ def extract_page(
     if not body.strip():
         return Extraction("empty", "empty body")
     try:
-        html, _ = decode_html(body, content_type)
+        html, encoding = decode_html(body, content_type)
     except NotHtml as exc:
         return Extraction("not_html", str(exc))
     except Undecodable as exc:
@@ -189,10 +170,9 @@ def extract_page(
     tree = parse_html(html)
     if tree is None:
         return Extraction("empty", "no HTML tree")
-    base_href = next((str(h) for h in tree.xpath("//base/@href")), "")
-    base = urljoin(url, base_href.strip())
+    base = base_url(url, next((str(h) for h in tree.xpath("//base/@href")), None))
     hrefs = _stand_in_links(tree)
-    images = _page_images(tree, base)
+    images = _page_images(tree, base, encoding)
     page_options = copy.copy(options)
     page_options.url = page_options.source = url
     document = trafilatura.bare_extraction(tree, options=page_options)  # on a copy of tree
@@ -202,7 +182,7 @@ def extract_page(
             "empty", "no main text", "", title, None, None, _language("", tree), [], images
         )
     targets = (ref.get("target", "") for ref in document.body.iter("ref"))
-    links = _unique(_absolute(base, hrefs.get(t, t)) for t in targets)
+    links = absolute_urls(base, (hrefs.get(t, t) for t in targets), encoding)
     strip_tags(document.body, "ref")
     text = xmltotxt(document.body, False).strip()
     language = _language(text, tree)

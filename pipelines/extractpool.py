@@ -3,7 +3,8 @@
 Each page runs under a hard time limit and each worker under a memory limit: a page that
 hangs or kills its worker comes back as ``timeout`` or ``error``, and the pool goes on.
 Plain Python: it reads no settings; :mod:`pipelines.extract` and
-:mod:`pipelines.reextract` pass ``EXTRACT_*``.
+:mod:`pipelines.reextract` pass ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES`` and
+``MEMORY_TRIM_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -36,19 +37,21 @@ MEMORY_LIMIT = 1024**3
 # A worker is replaced after this many pages: lxml and trafilatura's caches grow a
 # worker's own memory over a long crawl, and a new one, forked, starts in milliseconds.
 MAX_TASKS = 500
-# A worker trims malloc after a page if it has not for this long (bench/README.md).
-TRIM_INTERVAL = 0.5
 _last_trim = float("-inf")
 _worker_options: Extractor = OPTIONS
 _worker_max_bytes = DEFAULT_MAX_BYTES
+_worker_trim_interval = 0.0
 
 
-def _init_worker(options: Extractor, max_bytes: int, memory_limit: int) -> None:
+def _init_worker(
+    options: Extractor, max_bytes: int, memory_limit: int, trim_interval: float
+) -> None:
     """Runs once in each worker: limits, options, and the language model loaded."""
-    global _worker_options, _worker_max_bytes
+    global _worker_options, _worker_max_bytes, _worker_trim_interval
     if memory_limit:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     _worker_options, _worker_max_bytes = options, max_bytes
+    _worker_trim_interval = trim_interval
     # Outcomes are counted as statuses; trafilatura's "discarding data" lines are noise.
     for name in ("trafilatura", "htmldate", "courlan", "charset_normalizer"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -58,16 +61,17 @@ def _init_worker(options: Extractor, max_bytes: int, memory_limit: int) -> None:
 def extract_payload(body: bytes, url: str, content_type: str, content_encoding: str) -> Extraction:
     """The task a worker runs: undo the content coding, then :func:`extract_page`.
 
-    Then the worker gives malloc's free pages back, at most every ``TRIM_INTERVAL``
-    seconds: a few MB of each page's trees and copies that glibc would otherwise keep
-    (11 MB less a worker), for 1 to 2 ms of CPU each time, the page faults of taking the
-    memory back included, against about 20 ms for a page.
+    Then the worker gives malloc's free pages back, at most every ``trim_interval``
+    seconds of the pool (``MEMORY_TRIM_INTERVAL``; 0: never): each page's trees and
+    copies, which glibc would otherwise keep, cost less CPU to give back now and then
+    than after every page (bench/README.md).
     """
     global _last_trim
     try:
         return _extract_payload(body, url, content_type, content_encoding)
     finally:
-        if (now := time.monotonic()) - _last_trim >= TRIM_INTERVAL:
+        now = time.monotonic()
+        if _worker_trim_interval and now - _last_trim >= _worker_trim_interval:
             trim_malloc()
             _last_trim = now
 
@@ -99,16 +103,18 @@ class ExtractorPool:
     future gives status ``timeout``; a worker that dies gives ``error``. Workers are
     forked from multiprocessing's fork server (forking the crawler's process, which has
     threads, would be unsafe), which imports :mod:`pipelines.extractpreload` once: a
-    worker starts in milliseconds instead of seconds. ``func`` is the task (tests inject
-    one that hangs or crashes).
+    worker starts in milliseconds instead of seconds. ``timeout``, ``max_bytes`` and
+    ``trim_interval`` are ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES`` and
+    ``MEMORY_TRIM_INTERVAL``; ``func`` is the task (tests inject one that hangs or crashes).
     """
 
     def __init__(
         self,
-        workers: int | None = None,
-        timeout: float = 30.0,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        workers: int | None,
         *,
+        timeout: float,
+        max_bytes: int,
+        trim_interval: float,
         options: Extractor = OPTIONS,
         memory_limit: int = MEMORY_LIMIT,
         func: Callable[[bytes, str, str, str], Extraction] = extract_payload,
@@ -117,15 +123,18 @@ class ExtractorPool:
             raise ValueError(f"workers must be 1 or more, got {workers}")
         if timeout <= 0 or max_bytes <= 0:
             raise ValueError(f"timeout and max_bytes must be positive: {timeout}, {max_bytes}")
+        if trim_interval < 0:
+            raise ValueError(f"trim_interval must be 0 (never) or more, got {trim_interval}")
         self.workers = workers or os.cpu_count() or 1
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.trim_interval = trim_interval
         self.func = func
         self._pool = ProcessPool(
             max_workers=self.workers,
             max_tasks=MAX_TASKS,
             initializer=_init_worker,
-            initargs=(options, max_bytes, memory_limit),
+            initargs=(options, max_bytes, memory_limit, trim_interval),
             context=forkserver.fork_server(),
         )
         # The fork server imports trafilatura and loads py3langid's model (about a

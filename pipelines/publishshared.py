@@ -36,6 +36,7 @@ from storage.crawlinfo import CrawlInfo, Role
 from storage.errors import CrawlExists
 from storage.publish import publish_crawl, write_info
 from storage.sharedcrawl import COORDINATOR
+from storage.stores import store_identity
 
 if TYPE_CHECKING:
     from typing import Self
@@ -44,11 +45,6 @@ if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-def store_identity(store: Store) -> str:
-    """What every worker's store must equal: the folder's absolute path, or the S3 URI."""
-    return str(store.local_root.resolve()) if store.local_root is not None else store.uri
 
 
 def crawl_fields(settings: Settings, store: Store) -> dict[str, str]:

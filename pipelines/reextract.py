@@ -24,7 +24,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 
 from pipelines.datasetfile import PARQUET_SUFFIX, DatasetWriter, PartSizes, make_row
-from pipelines.extraction import DEFAULT_MAX_BYTES, Extraction, make_options
+from pipelines.extraction import Extraction, make_options
 from pipelines.extractpool import ExtractorPool
 from pipelines.warcpages import Pages
 from storage import new_crawl_id
@@ -117,15 +117,18 @@ def reextract(
     sizes: PartSizes,
     workers: int | None = None,
     version: str | None = None,
-    timeout: float = 30.0,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float,
+    max_bytes: int,
+    trim_interval: float,
     fast: bool = False,
     workdir: Path | None = None,
 ) -> ReextractResult:
     """Extract the crawl's pages again into a new dataset version; returns what was stored.
 
-    ``sizes``: of parts and row groups, as ``DATASET_*``; ``fast``: trafilatura's fast
-    mode (no fallback extractors), as ``EXTRACT_FAST``.
+    ``sizes``: of parts and row groups, as ``DATASET_*``; ``timeout``, ``max_bytes`` and
+    ``trim_interval`` are the crawl's ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES`` and
+    ``MEMORY_TRIM_INTERVAL`` (see :class:`~pipelines.extractpool.ExtractorPool`); ``fast``:
+    trafilatura's fast mode (no fallback extractors), as ``EXTRACT_FAST``.
     """
     started = time.monotonic()
     version = version or new_crawl_id(datetime.now(UTC))
@@ -157,7 +160,13 @@ def reextract(
                 )
             )
 
-        with ExtractorPool(workers, timeout, max_bytes, options=make_options(fast=fast)) as pool:
+        with ExtractorPool(
+            workers,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            trim_interval=trim_interval,
+            options=make_options(fast=fast),
+        ) as pool:
             for record, extraction in pool.map_ordered(pages):
                 write(record, extraction)
         for record in pages.missing:

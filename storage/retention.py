@@ -4,8 +4,9 @@ Evidence is write-once by construction (a store never overwrites), but a bucket
 owner can still delete. With Object Lock, each object is put with a mode and a
 retain-until date: GOVERNANCE lets holders of ``s3:BypassGovernanceRetention``
 delete it early, COMPLIANCE lets nobody, not even the root account. GOVERNANCE
-is the default (settings ``STORE_RETAIN_DAYS`` and ``STORE_LOCK_MODE``), because a
-mistaken COMPLIANCE retention cannot be undone and is billed for its full term.
+is the default (:data:`DEFAULT_LOCK_MODE`, the default of the setting
+``STORE_LOCK_MODE``), because a mistaken COMPLIANCE retention cannot be undone and is
+billed for its full term.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from storage.errors import BadInput
 
 LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+DEFAULT_LOCK_MODE = "GOVERNANCE"
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Retention:
     """Object Lock ``mode`` for ``days`` days from the moment each object is put."""
 
     days: int
-    mode: str = "GOVERNANCE"
+    mode: str = DEFAULT_LOCK_MODE
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -33,7 +35,7 @@ class Retention:
             raise BadInput(f"unknown Object Lock mode {self.mode!r}: use {' or '.join(LOCK_MODES)}")
 
     @classmethod
-    def for_days(cls, days: int | None, mode: str = "GOVERNANCE") -> Retention | None:
+    def for_days(cls, days: int | None, mode: str = DEFAULT_LOCK_MODE) -> Retention | None:
         """The retention for ``days`` in ``mode`` (any case); ``None`` when days is None or 0."""
         if days is None or days == 0:
             return None

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from storage.errors import StoreError, StoreMissing
 from storage.hashing import CHUNK_SIZE
 from storage.localstore import LocalStore
-from storage.retention import Retention
+from storage.retention import DEFAULT_LOCK_MODE, Retention
 
 
 class Store(Protocol):
@@ -83,7 +83,9 @@ STORE_SCHEMES: dict[str, Callable[[str], Store]] = {
 }
 
 
-def open_store(uri: str, *, retain_days: int | None = None, lock_mode: str = "GOVERNANCE") -> Store:
+def open_store(
+    uri: str, *, retain_days: int | None = None, lock_mode: str = DEFAULT_LOCK_MODE
+) -> Store:
     """The store for ``uri``: a folder path, ``file:///path`` or ``s3://bucket/prefix``.
 
     With ``retain_days`` (None or 0: none) every object is put under S3 Object Lock in
@@ -118,3 +120,9 @@ def open_existing_store(uri: str) -> Store:
     if store.local_root is not None and not store.local_root.is_dir():
         raise StoreMissing(f"store {uri} does not exist: there is no folder {store.local_root}")
     return store
+
+
+def store_identity(store: Store) -> str:
+    """The store as a crawl records it, to be compared later (a resume, a joining worker):
+    a local store by its folder's absolute path, others by URI."""
+    return str(store.local_root.resolve()) if store.local_root is not None else store.uri

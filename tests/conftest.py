@@ -1,7 +1,49 @@
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.retries.standard import ExponentialBackoff
+
 pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.localweb",
     "tests.fixtures.redis",
 ]
+
+# botocore's standard retries wait up to 20 s between attempts (a second's base for
+# throttling): the tests keep every retry and how many there are, and wait a hundredth.
+BACKOFF_SCALE = 0.01
+
+
+@pytest.fixture(autouse=True, scope="session")
+def short_botocore_backoff() -> Iterator[None]:
+    """botocore retries in this process back off a hundred times less."""
+    delay_amount = ExponentialBackoff.delay_amount
+
+    def short_delay(self: ExponentialBackoff, context: Any) -> float:
+        return float(delay_amount(self, context)) * BACKOFF_SCALE
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ExponentialBackoff, "delay_amount", short_delay)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_botocore_loader() -> Iterator[None]:
+    """Every boto3 session in this process reads botocore's service models once.
+
+    A store opens its own session (and a second client to check it can write), and a
+    new session loads S3's models again from JSON, most of the cost of opening a store:
+    the tests open stores by the hundred. The models are read-only data.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            botocore.session,
+            "create_loader",
+            functools.cache(botocore.session.create_loader),
+        )
+        yield

@@ -20,6 +20,7 @@ from pipelines.reextract import reextract
 from storage import open_store
 from storage.layout import dataset_root
 from tests.fixtures.cli import crawl_local, run_cli
+from tests.test_reextract import POOL
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,7 @@ def test_all_crawls_open_at_once_from_s3_and_from_a_pull(
 
     # a re-extracted version opens the same way, from a root of its own
     sizes = PartSizes(DATASET_ROWS_PER_PART, DATASET_ROW_GROUP_ROWS, DATASET_ROW_GROUP_BYTES)
-    redone = reextract(open_store(s3_store_uri), "a", sizes=sizes, workers=1, version="v2")
+    redone = reextract(open_store(s3_store_uri), "a", sizes=sizes, workers=1, version="v2", **POOL)
     version = ds.dataset(f"{s3_store_uri}/{dataset_root(version='v2')}", partitioning="hive")
     assert version.count_rows() == redone.rows == counts["a"]
     assert set(version.to_table(columns=["crawl_id"]).column("crawl_id").to_pylist()) == {"a"}

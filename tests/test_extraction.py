@@ -25,17 +25,27 @@ from pipelines import extractpool
 from pipelines.extract import ExtractPipeline
 from pipelines.extraction import (
     Extraction,
+    _page_images,
     _stand_in_links,
     decode_content,
     extract_page,
     make_options,
 )
 from pipelines.extractpool import ExtractorPool, extract_payload
+from pipelines.images import srcset_urls
 from pipelines.payload import decode_html, parse_html
+from pipelines.urls import absolute_urls
 from storage.contentcoding import ContentDecodingError, ContentTooLarge
+from tests.fixtures.images import IMAGE_XPATH, LXML_SRCSET_XPATH
 from tests.fixtures.sample import FALLBACK_PAGE, SAMPLE, sample_page
 
 URL = "http://example.org/news/2026/story.html"
+# what the crawl gives its pool, from crawler/settings.py
+POOL = {
+    "timeout": project.EXTRACT_TIMEOUT,
+    "max_bytes": project.EXTRACT_MAX_BYTES,
+    "trim_interval": project.MEMORY_TRIM_INTERVAL,
+}
 
 ZH_T = "中華民國外交部今日表示，臺灣將持續與國際社會合作，維護區域和平與穩定。記者會上，發言人回答了有關兩岸關係的問題。"
 ZH_S = "中华人民共和国外交部发言人今天在例行记者会上表示，中方坚决反对任何形式的干涉。记者就相关问题进行了提问。"
@@ -179,6 +189,14 @@ def test_links_of_the_main_content_and_all_images_are_absolute() -> None:
     assert (result.title, result.author, result.published) == ("Story", "Jane Doe", "2026-11-20")
     assert result.language == "en"
     assert "[" not in result.text and "the report" in result.text
+
+
+def test_the_image_walk_finds_what_the_xpaths_find_on_every_sample_page() -> None:
+    for stem, (html, _) in sample().items():
+        tree = parse_html(decode_html(html, "text/html")[0])
+        found = [str(v) for v in tree.xpath(IMAGE_XPATH)]
+        found += [url for v in tree.xpath(LXML_SRCSET_XPATH) for url in srcset_urls(str(v))]
+        assert _page_images(tree, URL, "utf-8") == absolute_urls(URL, found), stem
 
 
 def test_base_href_decides_where_relative_links_point() -> None:
@@ -368,7 +386,7 @@ def misbehave(body: bytes, url: str, content_type: str, content_encoding: str) -
 @pytest.mark.slow
 def test_pool_survives_hangs_crashes_and_memory_hogs() -> None:
     good = page(FR).encode()
-    with ExtractorPool(workers=2, timeout=3, func=misbehave) as pool:
+    with ExtractorPool(2, **{**POOL, "timeout": 3}, func=misbehave) as pool:
         futures = [pool.submit(b, URL, "text/html") for b in (b"hang", b"crash", b"hog", good)]
         hang, crash, hog, after = (f.result(timeout=60) for f in futures)
         assert hang.status == "timeout"
@@ -387,7 +405,7 @@ def test_pool_matches_in_process_extraction_and_bounds_bombs(gzip_bomb: bytes) -
         (stem, (gzip.compress(html), t["url"], "text/html", "gzip")) for stem, (html, t) in pages
     ]
     tagged.append(("bomb", (gzip_bomb, URL, "text/html", "gzip")))
-    with ExtractorPool(workers=2) as pool:
+    with ExtractorPool(2, **POOL) as pool:
         results = list(pool.map_ordered(tagged, window=3))
         oversized = pool.submit(bytes(pool.max_bytes + 1), URL, "text/html").result()
     assert [tag for tag, _ in results] == [tag for tag, _ in tagged]
@@ -405,7 +423,7 @@ def which_worker(body: bytes, url: str, content_type: str, content_encoding: str
 
 def test_workers_are_replaced_after_max_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(extractpool, "MAX_TASKS", 3)
-    with ExtractorPool(workers=1, func=which_worker) as pool:
+    with ExtractorPool(1, **POOL, func=which_worker) as pool:
         pids = [pool.submit(b"x", f"http://e.test/{i}", "text/html").result() for i in range(7)]
     assert all(p.status == "ok" for p in pids)
     runs = [pids[i : i + 3] for i in range(0, 7, 3)]
@@ -426,7 +444,7 @@ def what_workers_inherit(
 
 def test_workers_start_with_the_fallback_stoplist_built() -> None:
     # built once in the fork server and shared, not once per worker on its first page
-    with ExtractorPool(workers=1, func=what_workers_inherit) as pool:
+    with ExtractorPool(1, **POOL, func=what_workers_inherit) as pool:
         assert pool.submit(b"x", URL, "text/html").result().reason == "True"
 
 
@@ -438,13 +456,42 @@ def test_workers_give_back_free_memory_at_most_every_trim_interval(
     monkeypatch.setattr(extractpool.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(extractpool, "trim_malloc", lambda: trims.append(clock[0]) or True)
     monkeypatch.setattr(extractpool, "_last_trim", float("-inf"))
+    monkeypatch.setattr(extractpool, "_worker_trim_interval", 2.0)
     html = page(FR).encode()
     assert extract_payload(html, URL, "text/html", "").status == "ok"  # a first page: trim
-    clock[0] += extractpool.TRIM_INTERVAL / 2
+    clock[0] += 1.0
     assert extract_payload(html, URL, "text/html", "").status == "ok"  # too soon
-    clock[0] += extractpool.TRIM_INTERVAL / 2
+    clock[0] += 1.0
     assert extract_payload(b"\x1f\x8b broken", URL, "text/html", "gzip").status == "decode_error"
-    assert trims == [1000.0, 1000.0 + extractpool.TRIM_INTERVAL]
+    assert trims == [1000.0, 1002.0]
+    monkeypatch.setattr(extractpool, "_worker_trim_interval", 0.0)  # never
+    clock[0] += 100.0
+    assert extract_payload(html, URL, "text/html", "").status == "ok"
+    assert trims == [1000.0, 1002.0]
+
+
+def worker_trim_interval(
+    body: bytes, url: str, content_type: str, content_encoding: str
+) -> Extraction:
+    """A task that says how often its worker gives memory back."""
+    return Extraction("ok", str(extractpool._worker_trim_interval))
+
+
+def test_memory_trim_interval_setting_reaches_the_workers() -> None:
+    names = ("EXTRACT_ENABLED", "EXTRACT_TIMEOUT", "EXTRACT_MAX_BYTES", "CRAWL_ID")
+    crawler = get_crawler(
+        settings_dict={
+            **{name: getattr(project, name, "c1") for name in names},
+            "EXTRACT_WORKERS": 1,
+            "MEMORY_TRIM_INTERVAL": 2.5,
+        }
+    )
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    pipeline.pool.func = worker_trim_interval
+    try:
+        assert pipeline.pool.submit(b"x", URL, "text/html").result().reason == "2.5"
+    finally:
+        pipeline.close_spider()
 
 
 @pytest.mark.slow

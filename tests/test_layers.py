@@ -46,9 +46,9 @@ def test_the_layers_hold_in_the_code_as_it_is(tmp_path: Path) -> None:
     [
         ("storage/hashing.py", "import crawler.settings"),
         ("storage/layout.py", "import pipelines.staging"),
-        ("pipelines/srcset.py", "import crawler.requisites"),
+        ("pipelines/images.py", "import crawler.requisites"),
         ("pipelines/staging.py", "import history.textdiff"),
-        ("history/textdiff.py", "import pipelines.srcset"),
+        ("history/textdiff.py", "import pipelines.images"),
         ("storage/hashing.py", "import scrapy"),
     ],
 )

@@ -38,6 +38,7 @@ from storage.layout import (
 )
 from storage.manifest import verify_crawls
 from storage.pull import pull
+from tests.test_reextract import POOL
 
 LEGACY = Path(__file__).parent / "data" / "legacy-store"
 V1, V2 = "20261205T125642Z-v1", "20261205T125646Z-v2"
@@ -136,8 +137,8 @@ def test_a_new_version_of_an_old_crawl_goes_to_the_new_layout(legacy: Path) -> N
     store = open_store(str(legacy))
     sizes = PartSizes(DATASET_ROWS_PER_PART, DATASET_ROW_GROUP_ROWS, DATASET_ROW_GROUP_BYTES)
     with pytest.raises(ValueError, match="already exists"):
-        reextract(store, V1, sizes=sizes, workers=1, version="legacy")
-    result = reextract(store, V1, sizes=sizes, workers=1, version="again")
+        reextract(store, V1, sizes=sizes, workers=1, version="legacy", **POOL)
+    result = reextract(store, V1, sizes=sizes, workers=1, version="again", **POOL)
     assert result.rows == 9
     assert store.exists(text_key(V1, "part-00000.parquet", version="again"))
     frame = pd.read_parquet(legacy / dataset_root(version="again"))

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from crawler import settings as project
 from crawler.settings import (
     DATASET_ROW_GROUP_BYTES,
     DATASET_ROW_GROUP_ROWS,
@@ -94,6 +95,12 @@ class Crawl:
 
 
 HTML = ("Content-Type", "text/html; charset=utf-8")
+# what `scrubwatch extract` gives reextract, from crawler/settings.py
+POOL = {
+    "timeout": project.EXTRACT_TIMEOUT,
+    "max_bytes": project.EXTRACT_MAX_BYTES,
+    "trim_interval": project.MEMORY_TRIM_INTERVAL,
+}
 
 
 @pytest.fixture
@@ -168,7 +175,7 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     store = open_store(str(root))
     # the DATASET_* sizes, as the crawl's pipeline takes them
     sizes = PartSizes(rows_per_part=4, row_group_rows=3, row_group_bytes=DATASET_ROW_GROUP_BYTES)
-    result = reextract(store, "c1", sizes=sizes, workers=2, version="v1")
+    result = reextract(store, "c1", sizes=sizes, workers=2, version="v1", **POOL)
     assert digests(root) == before  # WARCs only read
     assert result.prefix == "datasets/text@v1/crawl_id=c1/"
     assert result.counts == {"ok": 5, "error": 1}
@@ -238,7 +245,7 @@ def test_reextract_resolves_revisits_and_writes_a_new_version(
     assert not (root / dataset_root()).exists() and not (root / dataset_root(jsonl=True)).exists()
 
     with pytest.raises(ValueError, match="already exists"):
-        reextract(store, "c1", sizes=SIZES, version="v1")
+        reextract(store, "c1", sizes=SIZES, version="v1", **POOL)
     assert json.loads((root / version_manifest_key("c1", "v1")).read_text()) == manifest
 
 
@@ -250,7 +257,7 @@ def test_reextract_from_s3(
     store = open_store(s3_store_uri)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         store.put(path.relative_to(root).as_posix(), path)
-    result = reextract(store, "c1", sizes=SIZES, workers=1)
+    result = reextract(store, "c1", sizes=SIZES, workers=1, **POOL)
     assert result.version.endswith("Z") and result.counts == {"ok": 5, "error": 1}
     assert list(store.list(result.prefix)) == [
         text_key("c1", "part-00000.parquet", version=result.version)
@@ -266,13 +273,13 @@ def test_reextract_from_s3(
 def test_bad_version_and_missing_crawl(tmp_path: Path) -> None:
     store = open_store(str(tmp_path))
     with pytest.raises(ValueError, match="invalid version"):
-        reextract(store, "c1", sizes=SIZES, version="../x")
+        reextract(store, "c1", sizes=SIZES, version="../x", **POOL)
     with pytest.raises(ValueError, match="no WARC files"):
-        reextract(store, "c1", sizes=SIZES, version="v1")
+        reextract(store, "c1", sizes=SIZES, version="v1", **POOL)
     # a version that an earlier scrubwatch stored in the crawl's folder is taken too
     store.put_bytes("crawls/c1/_text-v1/manifest.json", b"{}")
     with pytest.raises(ValueError, match="version v1 of crawl c1 already exists"):
-        reextract(store, "c1", sizes=SIZES, version="v1")
+        reextract(store, "c1", sizes=SIZES, version="v1", **POOL)
 
 
 @pytest.mark.slow

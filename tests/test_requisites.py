@@ -1,4 +1,9 @@
-"""crawler/requisites.py: the one walk over a page finds what the XPaths find, on the same tree."""
+"""crawler/requisites.py: the one walk over a page finds what the XPaths find, on the same tree.
+
+The XPaths are the specification: the images (tests/fixtures/images.py, which
+pipelines/extraction.py finds on trafilatura's lxml tree, tests/test_extraction.py), then
+stylesheets, icons and posters, then the URLs of the ``srcset`` attributes.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +18,11 @@ from scrapy.http import HtmlResponse
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.recent import RecentSet
-from crawler.requisites import (
-    REQUISITE_XPATHS,
-    SRCSET_XPATHS,
-    page_links,
-    page_requisites,
-    requisite_refs,
-)
+from crawler.requisites import page_links, page_requisites, requisite_refs
 from crawler.spiders.cited import CitedSpider
-from pipelines.srcset import srcset_urls
+from pipelines.extraction import extract_page, make_options
+from pipelines.images import srcset_urls
+from tests.fixtures.images import IMAGE_XPATH, SRCSET_XPATH
 
 SAMPLE = Path(__file__).parent / "data" / "extraction-sample" / "html"
 
@@ -46,11 +47,19 @@ TRICKY = b"""<!doctype html><html><head>
 </body></html>"""
 
 
+# rel keywords are ASCII case-insensitive
+_REL = "translate(@rel, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+REQUISITE_XPATHS = (
+    IMAGE_XPATH,
+    f"//link[contains(concat(' ', normalize-space({_REL}), ' '), ' stylesheet ')]/@href",
+    f"//link[contains({_REL}, 'icon')]/@href",
+    "//video/@poster",
+)
+
+
 def _xpath_refs(tree: etree._Element) -> list[str]:
     refs = [str(v) for xp in REQUISITE_XPATHS for v in tree.xpath(xp)]
-    for xp in SRCSET_XPATHS:
-        refs += [url for value in tree.xpath(xp) for url in srcset_urls(str(value))]
-    return refs
+    return refs + [url for value in tree.xpath(SRCSET_XPATH) for url in srcset_urls(str(value))]
 
 
 def _pages() -> list[tuple[str, bytes]]:
@@ -95,8 +104,8 @@ def test_tricky_page_requisites_and_links() -> None:
     assert page_requisites(response) == [
         base + name
         for name in [
-            "a.jpg", "p.jpg", "spaced.jpg", "lazy.jpg", "only-lazy.jpg", "og.jpg",
-            "og-name.jpg", "both.jpg", "og-url.jpg", "tw.jpg", "tw-src.jpg",
+            "og.jpg", "og-name.jpg", "og-url.jpg", "both.jpg", "tw-src.jpg", "tw.jpg",
+            "a.jpg", "lazy.jpg", "only-lazy.jpg", "p.jpg", "spaced.jpg",
             "not-lowercase.css", "alt.css", "tab.css",
         ]
     ] + [
@@ -104,6 +113,41 @@ def test_tricky_page_requisites_and_links() -> None:
         *(base + n for n in ["a-1x.jpg", "a-2x.jpg", "p.webp", "p2.webp", "p3.webp"]),
     ]  # fmt: skip
     assert page_links(response) == ["http://127.0.0.1/a", base + "b"]
+
+
+SAMPLE_PAGES = _pages()[1:]
+FAST = make_options(fast=True)
+
+
+@pytest.mark.parametrize(
+    "body", [body for _, body in SAMPLE_PAGES], ids=[n[:8] for n, _ in SAMPLE_PAGES]
+)
+def test_the_crawl_fetches_every_image_the_dataset_lists(body: bytes) -> None:
+    """Two parsers, one definition of a page's images (pipelines/images.py)."""
+    url = "https://news.example/section/page.html"
+    images = extract_page(body, url, "text/html", options=FAST).images
+    assert images
+    assert set(images) <= set(page_requisites(HtmlResponse(url, body=body)))
+
+
+def test_a_page_in_a_legacy_encoding_writes_its_queries_in_it() -> None:
+    body = '<meta charset="windows-1252"><img src="/café.jpg?q=é"><a href="?q=ü">ü</a>'
+    response = HtmlResponse("http://127.0.0.1/page.html", body=body.encode("cp1252"))
+    assert page_requisites(response) == ["http://127.0.0.1/caf%C3%A9.jpg?q=%E9"]
+    assert page_links(response) == ["http://127.0.0.1/page.html?q=%FC"]
+
+
+def test_the_first_base_with_an_href_counts_wherever_it_is() -> None:
+    body = f"<p>{'x' * 5000}</p><base target=_top><base href=/b/><base href=/c/><img src=i.png>"
+    response = HtmlResponse("http://127.0.0.1/a/page.html", body=body.encode())
+    assert page_requisites(response) == ["http://127.0.0.1/b/i.png"]
+
+
+def test_urls_that_cannot_be_requested_are_left_out() -> None:
+    body = b'<img src="http://[::1/x.png"><img src="http://a.test:99999/y.png"><a href="http://a.test:x/">'
+    response = HtmlResponse("http://127.0.0.1/page.html", body=body)
+    assert page_requisites(response) == []
+    assert page_links(response) == []
 
 
 @pytest.mark.parametrize(

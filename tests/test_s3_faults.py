@@ -4,6 +4,7 @@ moto's server neither fails nor verifies checksums, so faults are injected on th
 a proxy on 127.0.0.1 that resets connections, and a botocore ``before-send`` hook that
 answers 503 SlowDown / 500 before the request leaves. What must hold: retries complete
 the work, nothing is stored twice or half, and a final failure keeps the local files.
+Retries are as many as in use; their waits are a hundredth (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def test_a_final_failure_keeps_the_local_files_and_writes_no_manifest(
     store.client.meta.events.register("before-send.s3.PutObject", hook)
     with pytest.raises(PublishError, match="scrubwatch push"):
         publish_crawl(store, staging, "c2")
+    assert hook.calls == 2 * 6  # each file: its first attempt and five retries
     assert not store.exists("crawls/c2/manifest.json")
     assert sorted(p.name for p in staging.rglob("*.bin")) == ["f0.bin", "f1.bin"]
     # and the resumed push completes without duplicates

@@ -84,6 +84,7 @@ def _plain(name: str, data: bytes) -> bytes:
     return b"".join(out)
 
 
+@pytest.mark.slow
 def test_proxy_credentials_and_aws_keys_appear_nowhere(
     localweb: LocalWeb,
     localweb_registry: Path,

@@ -220,6 +220,7 @@ def extract(
         DATASET_ROWS_PER_PART,
         EXTRACT_MAX_BYTES,
         EXTRACT_TIMEOUT,
+        MEMORY_TRIM_INTERVAL,
     )
     from pipelines.datasetfile import PartSizes
     from pipelines.reextract import reextract
@@ -234,6 +235,7 @@ def extract(
             version=version,
             timeout=EXTRACT_TIMEOUT,
             max_bytes=EXTRACT_MAX_BYTES,
+            trim_interval=MEMORY_TRIM_INTERVAL,
             fast=fast,
         )
     counts = ", ".join(f"{status}: {n}" for status, n in sorted(result.counts.items()))
