@@ -36,8 +36,8 @@ from storage.layout import (
     list_crawl_ids,
     text_key,
 )
-from storage.manifest import verify_crawls
 from storage.pull import pull
+from storage.verify import verify_crawls
 from tests.test_reextract import POOL
 
 LEGACY = Path(__file__).parent / "data" / "legacy-store"
