@@ -3,8 +3,8 @@
 Scrapy's priority queue hands out the highest priority first, and a page's requisites
 come before the other pages (priority 1): a page and its photo are captured close
 together. But the first pages of a site bring in its shared stylesheets, icons and
-photos by the hundred, and while they were fetched nothing else was: for seconds the
-extraction workers, which only pages keep busy, had nothing to do (bench/README.md).
+photos by the hundred, and while they are fetched nothing else is: the extraction
+workers, which only pages keep busy, would have nothing to do (bench/README.md).
 
 :class:`PagesAhead` keeps requisites and the other requests in two Scrapy priority
 queues. While fewer than ``PAGES_AHEAD`` pages are on their way, it pops pages and

@@ -3,7 +3,7 @@
 Scrapy's root handler filters by ``LOG_LEVEL`` but leaves the root logger at NOTSET, so
 each ``logger.debug`` of Scrapy's (one "Crawled" per response, one "Scraped from" per
 item) and of ``charset_normalizer`` builds a record, finds its caller and formats it,
-and the handler then drops it: 4-5% of a crawl's CPU on our benchmark site. Setting the
+and the handler then drops it (bench/README.md has what it costs a crawl). Setting the
 level on those loggers makes such calls return at once. Our own handlers and pytest's
 ``caplog`` are untouched: only these named loggers change, and only above DEBUG.
 """

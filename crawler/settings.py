@@ -55,8 +55,8 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control runs Python code sent to a local HTTP port: off, like the
 # telnet console, and left out of Scrapy's base extensions so that it is not even
-# imported (Scrapy imports every class named in EXTENSIONS, None or not, and this one's
-# aiohttp is 8 MB of the crawl process).
+# imported (Scrapy imports every class named in EXTENSIONS, None or not, and this one
+# brings aiohttp into the crawl process's memory).
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS_BASE = {
     name: order

@@ -10,7 +10,7 @@ the size of the pages.
 
 Rows are parsed by pyarrow's JSON reader, :data:`BATCH_ROWS` lines or
 :data:`BATCH_BYTES` bytes at a time (one block, so a row of any length parses): not
-``pa.array`` or ``RecordBatch.from_pylist``, which import pandas (50 MB) to ask whether
+``pa.array`` or ``RecordBatch.from_pylist``, which import pandas (a large import) to ask whether
 they were given a pandas object.
 """
 

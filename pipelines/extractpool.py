@@ -103,7 +103,7 @@ class ExtractorPool:
     future gives status ``timeout``; a worker that dies gives ``error``. Workers are
     forked from multiprocessing's fork server (forking the crawler's process, which has
     threads, would be unsafe), which imports :mod:`pipelines.extractpreload` once: a
-    worker starts in milliseconds instead of seconds. ``timeout``, ``max_bytes`` and
+    worker starts at once, its imports done. ``timeout``, ``max_bytes`` and
     ``trim_interval`` are ``EXTRACT_TIMEOUT``, ``EXTRACT_MAX_BYTES`` and
     ``MEMORY_TRIM_INTERVAL``; ``func`` is the task (tests inject one that hangs or crashes).
     """

@@ -1,14 +1,13 @@
 """Imported once, by the fork server of :class:`~pipelines.extractpool.ExtractorPool`.
 
 Every extraction worker is forked from that server, so it starts with trafilatura
-imported and py3langid's model loaded (about 2 s of CPU a worker when each did it
-itself), and so does a worker that replaces one killed on a time limit.
+imported and py3langid's model loaded, which would otherwise cost every worker seconds
+of CPU, and so does a worker that replaces one killed on a time limit.
 
 The server also builds what trafilatura's jusText fallback builds on its first use
-and keeps: the words of all of jusText's stoplists (150,000 of them, about 23 MB as a
-tuple and the frozenset jusText makes of it). Built here, they are one copy that the
-workers share; left to the first page that needs them, each worker made its own
-(bench/README.md, "5. Memory").
+and keeps: the words of all of jusText's stoplists, as a tuple and the frozenset jusText
+makes of it. Built here, they are one copy that the workers share; left to the first
+page that needs them, each worker would make its own (bench/README.md, "5. Memory").
 """
 
 from __future__ import annotations

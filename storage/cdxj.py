@@ -42,7 +42,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
     """The sorted CDXJ lines of the given WARC files (``filename`` is the base name)."""
-    # Imported here: cdxj-indexer brings pyamf and pkg_resources (11 MB), which a crawl
+    # Imported here: cdxj-indexer brings pyamf and pkg_resources, which a crawl
     # process needs only once its crawl is over.
     from cdxj_indexer import CDXJIndexer
 
@@ -99,8 +99,8 @@ def zipnum(cdxj: bytes, data_name: str, block_lines: int = BLOCK_LINES) -> dict[
     writing an index again puts nothing new in a store.
     """
     _, idx_name, loc_name = zipnum_names(data_name)
-    # One block of lines at a time (BytesIO shares the bytes it is given): a 20,000-page
-    # crawl's index is 20 MB of lines, which the crawl process need not hold twice.
+    # One block of lines at a time (BytesIO shares the bytes it is given): a large crawl's
+    # index is many megabytes of lines, which the crawl process need not hold twice.
     lines = (line if line.endswith(b"\n") else line + b"\n" for line in io.BytesIO(cdxj))
     lines = (line for line in lines if line.strip())
     data = bytearray()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from storage.errors import ScrubwatchError
 
-if TYPE_CHECKING:  # imported where used: a crawl without --redis does without it (6 MB)
+if TYPE_CHECKING:  # imported where used: a crawl without --redis does without it
     import redis
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ x))`` evaluates the ``getattr`` even when the key is given). For a gzip-encoded 
 response that old response is a ``TextResponse`` holding the *compressed* bytes, so its
 ``encoding`` property runs Scrapy's detection on them: gzip bytes are neither ASCII nor
 UTF-8, and ``charset_normalizer`` reads the whole body, to no use (the new response
-detects its own encoding again, on the decoded text). On our benchmark site that was
-7.6% of the crawl process's CPU (bench/README.md, "Where the time goes").
+detects its own encoding again, on the decoded text). What that costs the crawl process
+is measured in bench/README.md, "Where the time goes".
 
 Here such a response is handed to Scrapy's middleware as a plain :class:`Response`,
 which has no ``encoding`` to read; everything else is Scrapy's own code.
