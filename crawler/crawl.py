@@ -74,6 +74,16 @@ def check_seeds(seeds: list[str], registry: OutletRegistry) -> None:
             load_seed(seed, registry)
 
 
+def _writable_store(store_uri: str, early: Settings) -> Store:
+    store = open_store(
+        store_uri,
+        retain_days=early_setting(early, "STORE_RETAIN_DAYS", "int"),
+        lock_mode=early.get("STORE_LOCK_MODE"),
+    )
+    store.check_writable()
+    return store
+
+
 def run_crawl(
     seeds: list[str],
     store_uri: str,
@@ -102,12 +112,7 @@ def run_crawl(
     if lock_mode is not None:
         overrides["STORE_LOCK_MODE"] = lock_mode
     early = project_settings(overrides)
-    store = open_store(
-        store_uri,
-        retain_days=early_setting(early, "STORE_RETAIN_DAYS", "int"),
-        lock_mode=early.get("STORE_LOCK_MODE"),
-    )
-    store.check_writable()
+    store = _writable_store(store_uri, early)
     if resume and crawl_id and resume != crawl_id:
         raise CrawlError(f"--resume {resume} and --crawl-id {crawl_id} disagree: give one")
     crawl_id = validate_crawl_id(resume or crawl_id or new_crawl_id(datetime.now(UTC)))

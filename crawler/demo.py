@@ -26,6 +26,7 @@ from history.diffresult import Diff
 from history.report import render_report
 from history.timeline import get_payload
 from storage import new_crawl_id, open_store
+from storage.captures import CaptureIndex
 from storage.errors import BadInput, one_line
 from storage.layout import dataset_root, local_path, report_key
 
@@ -77,11 +78,12 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         web.set_version(2)
         second = _crawl(web, store, registry, "v2", echo)
         archive = open_store(store)
-        diff = diff_crawls(archive, first, second)
+        index = CaptureIndex(archive)
+        diff = diff_crawls(archive, first, second, index=index)
         print_scrubbed(diff, echo)
         report = local_path(Path(store), report_key(first, second))
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_report(archive, diff), encoding="utf-8")
+        report.write_text(render_report(archive, diff, index), encoding="utf-8")
         echo(f"\n== report: {report}")
         dataset = local_path(Path(store), dataset_root())
         echo(f"== dataset of both crawls: pandas.read_parquet({str(dataset)!r})")

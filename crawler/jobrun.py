@@ -19,6 +19,7 @@ from crawler.jobstate import write_atomic
 from history.diff import diff_crawls
 from history.report import render_report
 from storage import new_crawl_id, validate_crawl_id
+from storage.captures import CaptureIndex
 from storage.stores import open_existing_store
 
 Runner = Callable[[Job, str], int]
@@ -64,9 +65,10 @@ def write_report(job: Job, from_id: str, to_id: str) -> Path:
     if job.report_dir is None:
         raise ValueError(f"job {job.name} has no report_dir")
     store = open_existing_store(job.store)
-    diff = diff_crawls(store, from_id, to_id)
+    index = CaptureIndex(store)
+    diff = diff_crawls(store, from_id, to_id, index=index)
     stem = job.report_dir / f"{job.name}-{to_id}"
     write_atomic(Path(f"{stem}.json"), json.dumps(diff.to_dict(), ensure_ascii=False, indent=2))
     html = Path(f"{stem}.html")
-    write_atomic(html, render_report(store, diff))
+    write_atomic(html, render_report(store, diff, index))
     return html

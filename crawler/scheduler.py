@@ -108,66 +108,84 @@ def _run_job(job: Job, clock: Clock, runner: Runner) -> RunResult | None:
         started = clock()
         if not is_due(job, previous, started):
             return None
-        last_ok = previous.last_ok_crawl_id if previous else None
-        crawl_id = job_crawl_id(job, started)
-        state = JobState(
-            scheduled=job.schedule.last_at_or_before(started),
-            started=started,
-            result=RUNNING,
-            crawl_id=crawl_id,
-            pid=os.getpid(),
-            last_ok_crawl_id=last_ok,
-        )
-        save_state(job, state)
-        logger.info("job %s: crawl %s started into %s", job.name, crawl_id, job.store)
-        exit_code: int | None
-        try:
-            exit_code = runner(job, crawl_id)
-        except Exception:
-            logger.exception("job %s: crawl %s could not be run", job.name, crawl_id)
-            exit_code = None
+        state = _start(job, previous, started)
+        exit_code = _call_runner(job, runner, state.crawl_id)
         ended = clock()
-        ok = exit_code == 0
-        report, report_error = None, None
-        if ok and job.report_dir is not None and last_ok is not None:
-            try:
-                report = write_report(job, last_ok, crawl_id)
-            except Exception as exc:  # the crawl is stored; a report can be made later
-                logger.exception("job %s: no report of %s against %s", job.name, crawl_id, last_ok)
-                report_error = f"{type(exc).__name__}: {exc}"
-        save_state(
-            job,
-            replace(
-                state,
-                # fire times that passed while it ran are skipped, not caught up
-                scheduled=max(state.scheduled, job.schedule.last_at_or_before(ended)),
-                ended=ended,
-                result=OK if ok else FAILED,
-                exit_code=exit_code,
-                last_ok_crawl_id=crawl_id if ok else last_ok,
-                report=str(report) if report else None,
-                report_error=report_error,
-            ),
-        )
-        log = logger.info if ok else logger.warning
-        log(
-            "job %s: crawl %s %s (exit code %s) after %s",
-            job.name,
-            crawl_id,
-            OK if ok else FAILED,
-            exit_code,
-            ended - started,
-        )
-        return RunResult(
-            job.name,
-            OK if ok else FAILED,
-            crawl_id,
-            exit_code,
-            started,
-            ended,
-            report,
-            report_error,
-        )
+        return _finish(job, state, exit_code, ended)
+
+
+def _start(job: Job, previous: JobState | None, started: datetime) -> JobState:
+    """Record the run as started, so a second scheduler sees it."""
+    crawl_id = job_crawl_id(job, started)
+    state = JobState(
+        scheduled=job.schedule.last_at_or_before(started),
+        started=started,
+        result=RUNNING,
+        crawl_id=crawl_id,
+        pid=os.getpid(),
+        last_ok_crawl_id=previous.last_ok_crawl_id if previous else None,
+    )
+    save_state(job, state)
+    logger.info("job %s: crawl %s started into %s", job.name, crawl_id, job.store)
+    return state
+
+
+def _call_runner(job: Job, runner: Runner, crawl_id: str) -> int | None:
+    try:
+        return runner(job, crawl_id)
+    except Exception:
+        logger.exception("job %s: crawl %s could not be run", job.name, crawl_id)
+        return None
+
+
+def _report(job: Job, last_ok: str | None, crawl_id: str) -> tuple[Path | None, str | None]:
+    """The report against the last good crawl, or why there is none."""
+    if job.report_dir is None or last_ok is None:
+        return None, None
+    try:
+        return write_report(job, last_ok, crawl_id), None
+    except Exception as exc:  # the crawl is stored; a report can be made later
+        logger.exception("job %s: no report of %s against %s", job.name, crawl_id, last_ok)
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _finish(job: Job, state: JobState, exit_code: int | None, ended: datetime) -> RunResult:
+    crawl_id, last_ok = state.crawl_id, state.last_ok_crawl_id
+    ok = exit_code == 0
+    report, report_error = _report(job, last_ok, crawl_id) if ok else (None, None)
+    save_state(
+        job,
+        replace(
+            state,
+            # fire times that passed while it ran are skipped, not caught up
+            scheduled=max(state.scheduled, job.schedule.last_at_or_before(ended)),
+            ended=ended,
+            result=OK if ok else FAILED,
+            exit_code=exit_code,
+            last_ok_crawl_id=crawl_id if ok else last_ok,
+            report=str(report) if report else None,
+            report_error=report_error,
+        ),
+    )
+    log = logger.info if ok else logger.warning
+    log(
+        "job %s: crawl %s %s (exit code %s) after %s",
+        job.name,
+        crawl_id,
+        OK if ok else FAILED,
+        exit_code,
+        ended - state.started,
+    )
+    return RunResult(
+        job.name,
+        OK if ok else FAILED,
+        crawl_id,
+        exit_code,
+        state.started,
+        ended,
+        report,
+        report_error,
+    )
 
 
 def _run_due(

@@ -11,13 +11,11 @@ the crawl that holds its archived bytes so ``scrubwatch get`` returns them.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from history.diffresult import Change, Delta, Diff, PageDiff, Scrub, ScrubKind
-from history.snapshots import CrawlSnapshot, PageSnapshot, load_snapshot
+from history.snapshots import CrawlSnapshot, DatasetRows, PageSnapshot, load_snapshot
 from history.textdiff import diff_text, paragraphs, similarity
 from storage.captures import CaptureIndex
-from storage.digests import load_digest_index
 from storage.errors import StoreError
 from storage.layout import list_crawl_ids
 from storage.stores import Store
@@ -82,7 +80,6 @@ class _Differ:
         self.old = old
         self.new = new
         self.index = index
-        self._digests: dict[str, Any] | None = None
         self.scrubbed: list[Scrub] = []
 
     def archived_in(self, url: str) -> str | None:
@@ -95,10 +92,8 @@ class _Differ:
         last = captures[-1]
         if not last.is_revisit:
             return last.crawl_id
-        if self._digests is None:
-            self._digests = load_digest_index(self.store)
-        known = self._digests.get(last.digest)
-        return known.crawl_id if known else last.crawl_id
+        original = self.index.reader.original(last.digest)
+        return original[0] if original else last.crawl_id
 
     def scrub(self, url: str, kind: ScrubKind, page: str) -> None:
         self.scrubbed.append(Scrub(url, kind, page, self.archived_in(url)))
@@ -163,11 +158,20 @@ def pick_crawls(store: Store, from_id: str | None, to_id: str | None) -> tuple[s
 
 
 def diff_crawls(
-    store: Store, from_id: str | None = None, to_id: str | None = None, *, url: str | None = None
+    store: Store,
+    from_id: str | None = None,
+    to_id: str | None = None,
+    *,
+    url: str | None = None,
+    index: CaptureIndex | None = None,
 ) -> Diff:
+    """What changed between two crawls (default: the last two); ``index``: one shared with
+    the report, so that the store's indexes are read once per command."""
     from_id, to_id = pick_crawls(store, from_id, to_id)
-    index = CaptureIndex(store)
-    old, new = load_snapshot(store, from_id, index), load_snapshot(store, to_id, index)
+    index = index if index is not None else CaptureIndex(store)
+    datasets = DatasetRows(store)
+    old = load_snapshot(store, from_id, index, datasets)
+    new = load_snapshot(store, to_id, index, datasets)
     differ = _Differ(store, old, new, index)
     urls = list(dict.fromkeys([*old.pages, *new.pages]))
     if url is not None:

@@ -95,9 +95,9 @@ def _page(index: CaptureIndex, diff: Diff, page: PageDiff) -> str:
     )
 
 
-def render_report(store: Store, diff: Diff) -> str:
+def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -> str:
     shown = [p for p in diff.pages if p.change != "unchanged"]
-    index = CaptureIndex(store)
+    index = index if index is not None else CaptureIndex(store)
     pages = "".join(_page(index, diff, p) for p in shown)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"

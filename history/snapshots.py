@@ -64,7 +64,23 @@ def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
     return rows
 
 
-def _fill_unchanged(store: Store, crawl_id: str, rows: dict[str, dict[str, object]]) -> None:
+class DatasetRows:
+    """The dataset rows of a store's crawls, each crawl's parts read once per command
+    (a diff reads the earlier crawl's rows for itself and for the later crawl's revisits)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._rows: dict[str, dict[str, dict[str, object]]] = {}
+
+    def __call__(self, crawl_id: str) -> dict[str, dict[str, object]]:
+        if crawl_id not in self._rows:
+            self._rows[crawl_id] = _dataset_rows(self.store, crawl_id)
+        return dict(self._rows[crawl_id])  # a copy: a snapshot fills its own in
+
+
+def _fill_unchanged(
+    store: Store, crawl_id: str, rows: dict[str, dict[str, object]], datasets: DatasetRows
+) -> None:
     """Give rows of revisits (``extraction`` = ``unchanged``, no text) their text back.
 
     A revisit is not extracted again: its payload's row, with the same
@@ -76,7 +92,7 @@ def _fill_unchanged(store: Store, crawl_id: str, rows: dict[str, dict[str, objec
     for other in [crawl_id, *reversed(earlier)]:
         if not wanted - found.keys():
             break
-        source = rows if other == crawl_id else _dataset_rows(store, other)
+        source = rows if other == crawl_id else datasets(other)
         for row in source.values():
             digest = row.get("payload_digest")
             if digest in wanted and row.get("extraction") != "unchanged":
@@ -87,11 +103,17 @@ def _fill_unchanged(store: Store, crawl_id: str, rows: dict[str, dict[str, objec
             rows[url] = {**row, **{k: earlier_row.get(k) for k in ("text", "images", "links")}}
 
 
-def load_snapshot(store: Store, crawl_id: str, index: CaptureIndex | None = None) -> CrawlSnapshot:
+def load_snapshot(
+    store: Store,
+    crawl_id: str,
+    index: CaptureIndex | None = None,
+    datasets: DatasetRows | None = None,
+) -> CrawlSnapshot:
     index = index or CaptureIndex(store)
+    datasets = datasets or DatasetRows(store)
     statuses: dict[str, int | None] = {c.url: c.status for c in index.in_crawl(crawl_id)}
-    rows = _dataset_rows(store, crawl_id)
-    _fill_unchanged(store, crawl_id, rows)
+    rows = datasets(crawl_id)
+    _fill_unchanged(store, crawl_id, rows, datasets)
     pages: dict[str, PageSnapshot] = {}
     visited = set(statuses)
     for entry in read_crawl_log(store, crawl_id):

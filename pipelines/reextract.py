@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
 from pipelines.datasetfile import PARQUET_SUFFIX, DatasetWriter, PartSizes, make_row
 from pipelines.extraction import Extraction, make_options
@@ -110,6 +111,35 @@ def _manifest(result: ReextractResult, files: list[tuple[str, Path]], fast: bool
     )
 
 
+def _row(
+    record: Record, extraction: Extraction, crawl_id: str, outlet: str | None
+) -> dict[str, Any]:
+    return make_row(
+        extraction,
+        url=record.url,
+        crawl_id=crawl_id,
+        fetched_at=record.date,
+        status=record.status,
+        content_type=record.content_type,
+        outlet=outlet,
+        payload_digest=record.digest,
+        warc_filename=record.ref.filename,
+        warc_offset=record.ref.offset,
+        warc_length=record.ref.length,
+    )
+
+
+def _store(store: Store, result: ReextractResult, paths: list[Path], fast: bool) -> None:
+    """Put the version's files, then its manifest, so a manifest never names a missing file."""
+    files = sorted((_key(result.crawl_id, result.version, path), path) for path in paths)
+    for key, path in files:
+        store.put(key, path)
+        result.keys.append(key)
+    manifest = version_manifest_key(result.crawl_id, result.version)
+    store.put_bytes(manifest, _manifest(result, files, fast))
+    result.keys.append(manifest)
+
+
 def reextract(
     store: Store,
     crawl_id: str,
@@ -144,21 +174,7 @@ def reextract(
 
         def write(record: Record, extraction: Extraction) -> None:
             counts[extraction.status] += 1
-            writer.write(
-                make_row(
-                    extraction,
-                    url=record.url,
-                    crawl_id=crawl_id,
-                    fetched_at=record.date,
-                    status=record.status,
-                    content_type=record.content_type,
-                    outlet=outlets.get(record.url),
-                    payload_digest=record.digest,
-                    warc_filename=record.ref.filename,
-                    warc_offset=record.ref.offset,
-                    warc_length=record.ref.length,
-                )
-            )
+            writer.write(_row(record, extraction, crawl_id, outlets.get(record.url)))
 
         with ExtractorPool(
             workers,
@@ -171,14 +187,9 @@ def reextract(
                 write(record, extraction)
         for record in pages.missing:
             write(record, Extraction("error", "revisit: the original payload is in no crawl"))
-        files = sorted((_key(crawl_id, version, path), path) for path in writer.close())
+        paths = writer.close()
         result.rows, result.counts = writer.rows, dict(counts)
-        for key, path in files:
-            store.put(key, path)
-            result.keys.append(key)
-        manifest = version_manifest_key(crawl_id, version)
-        store.put_bytes(manifest, _manifest(result, files, fast))
-        result.keys.append(manifest)
+        _store(store, result, paths, fast)
     result.seconds = time.monotonic() - started
     logger.info(
         "crawl %s: %d rows in %s (%.1fs)", crawl_id, result.rows, result.prefix, result.seconds

@@ -155,3 +155,29 @@ def test_html_report_renders_in_chromium(story: dict[str, Any], tmp_path: Path) 
     assert colours is not None and len(colours) > 50  # text and a photo, not a blank page
     reds = sum(n for n, (r, g, b) in colours if r > 200 and g < 80 and b < 80)
     assert reds > 100  # the red frame around the removed photo's thumbnail
+
+
+def test_diff_and_its_report_read_each_index_once(
+    story: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from collections import Counter
+
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+    from storage.stores import STORE_SCHEMES
+    from tests.test_records import counting_store
+
+    reads: Counter[str] = Counter()
+    monkeypatch.setitem(STORE_SCHEMES, "", counting_store(reads))
+    report = tmp_path / "report.html"
+    args = ["diff", "--store", str(story["store"]), "--html", str(report), "--json"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["scrubbed"]  # the thumbnails were read from the archive
+    gets = {k: n for k, n in reads.items() if k.startswith("get ")}
+    assert {k for k in gets if "/index." in k} == {
+        "get crawls/v1/indexes/index.cdxj.gz",
+        "get crawls/v2/indexes/index.cdxj.gz",
+    }
+    assert max(gets.values()) == 1, gets  # each index, manifest and log read once

@@ -84,12 +84,14 @@ def diff(
     """What changed between two crawls, and what was scrubbed."""
     from history.diff import diff_crawls
     from history.report import render_report
+    from storage.captures import CaptureIndex
     from storage.stores import open_existing_store
 
     opened = open_existing_store(store)
-    result = diff_crawls(opened, from_id, to_id, url=url)
+    index = CaptureIndex(opened)
+    result = diff_crawls(opened, from_id, to_id, url=url, index=index)
     if html_path:
-        write_file(html_path, render_report(opened, result).encode())
+        write_file(html_path, render_report(opened, result, index).encode())
         click.echo(f"report written to {html_path}", err=True)
     if as_json:
         echo_json_document(result.to_dict())

@@ -52,31 +52,28 @@ def _links(html: str, page_url: str) -> list[str]:
     return list(dict.fromkeys(urljoin(page_url, href) for href in parser.hrefs))
 
 
-def build(site: Site) -> dict[str, Any]:
+def _follow(site: Site, outlet: str, path: str) -> tuple[str, int, list[list[Any]]]:
+    """Where a cited URL ends in version 1: final URL, status and the redirects on the way."""
     bases = site.bases
-    v1 = site.versions[1]
-
-    def url(outlet: str, path: str) -> str:
-        return bases[outlet] + path
-
-    def follow(outlet: str, path: str) -> tuple[str, int, list[list[Any]]]:
-        hops: list[list[Any]] = []
+    hops: list[list[Any]] = []
+    response = site.lookup(1, outlet, path)
+    while response.status in (301, 302):
+        location = dict(response.headers)["Location"]
+        hops.append([response.status, location])
+        outlet = next(key for key, base in bases.items() if location.startswith(base + "/"))
+        path = location.removeprefix(bases[outlet])
         response = site.lookup(1, outlet, path)
-        while response.status in (301, 302):
-            location = dict(response.headers)["Location"]
-            hops.append([response.status, location])
-            outlet = next(key for key, base in bases.items() if location.startswith(base + "/"))
-            path = location.removeprefix(bases[outlet])
-            response = site.lookup(1, outlet, path)
-        return url(outlet, path), response.status, hops
+    return bases[outlet] + path, response.status, hops
 
+
+def _cited(site: Site) -> list[dict[str, Any]]:
     disallow = {outlet.key: outlet.disallow for outlet in content.OUTLETS}
     cited = []
     for outlet, path in content.CITED:
-        final_url, status, hops = follow(outlet, path)
+        final_url, status, hops = _follow(site, outlet, path)
         cited.append(
             {
-                "url": url(outlet, path),
+                "url": site.bases[outlet] + path,
                 "outlet": outlet,
                 "final_url": final_url,
                 "status": status,
@@ -84,19 +81,33 @@ def build(site: Site) -> dict[str, Any]:
                 "robots_disallowed": any(path.startswith(rule) for rule in disallow[outlet]),
             }
         )
+    return cited
 
+
+def _pages(site: Site) -> dict[str, dict[str, Any]]:
+    bases = site.bases
     pages = {}
     for (outlet, path), page in site.pages.items():
+        base = bases[outlet]
         requisites = (content.STYLESHEETS[outlet], "/favicon.ico", *page.images)
-        pages[url(outlet, path)] = {
+        pages[base + path] = {
             "outlet": outlet,
             "title": page.title,
             "charset": page.charset,
             "charset_declared_in": page.charset_in,
             "transfer": page.transfer,
-            "requisites": [url(outlet, requisite) for requisite in requisites],
-            "links": _links(render(template(page.template), bases), url(outlet, path)),
+            "requisites": [base + requisite for requisite in requisites],
+            "links": _links(render(template(page.template), bases), base + path),
         }
+    return pages
+
+
+def _changes(site: Site) -> dict[str, dict[str, Any]]:
+    """What version 2 of the site changed, by cited URL."""
+    bases, v1 = site.bases, site.versions[1]
+
+    def url(outlet: str, path: str) -> str:
+        return bases[outlet] + path
 
     changes: dict[str, dict[str, Any]] = {}
     for (outlet, path), image in content.V2_IMAGE_REMOVED.items():
@@ -116,7 +127,16 @@ def build(site: Site) -> dict[str, Any]:
             "status": 302,
             "location": url(outlet, target),
         }
+    return changes
 
+
+def build(site: Site) -> dict[str, Any]:
+    bases, v1 = site.bases, site.versions[1]
+
+    def url(outlet: str, path: str) -> str:
+        return bases[outlet] + path
+
+    cited = _cited(site)
     seed_url = url("blog", content.SEED)
     telegraph_url = url("telegraph", content.TELEGRAPH)
     return {
@@ -124,7 +144,7 @@ def build(site: Site) -> dict[str, Any]:
         "outlets": dict(bases),
         "cited": cited,
         "not_cited": [urljoin(seed_url, render(href, bases)) for href in content.NOT_CITED],
-        "pages": pages,
+        "pages": _pages(site),
         "depth1": {
             "page": telegraph_url,
             "articles": [urljoin(telegraph_url, path) for path in content.TELEGRAPH_RELATED],
@@ -141,6 +161,6 @@ def build(site: Site) -> dict[str, Any]:
             for where, page in site.pages.items()
             if page.headers
         },
-        "changes": changes,
+        "changes": _changes(site),
         "resources": [url(*where) for where in v1],
     }
