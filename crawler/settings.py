@@ -130,7 +130,11 @@ WARC_MAX_WRITE_ERRORS = 3
 STORE_RETAIN_DAYS = 0
 STORE_LOCK_MODE = DEFAULT_LOCK_MODE
 
-ADDONS = {"crawler.addon.CrawlIdentity": 0, "crawler.addon.SharedFrontier": 10}
+ADDONS = {
+    "crawler.addon.CrawlIdentity": 0,
+    "crawler.addon.SharedFrontier": 10,
+    "crawler.browser.addon.BrowserCapture": 20,
+}
 
 # --- scale-out on Redis ---------------------------------------------------------
 # With REDIS_URL (redis://HOST:PORT/DB, `--redis`) the crawl's frontier, dupefilter and
@@ -167,3 +171,9 @@ DATASET_ROW_GROUP_BYTES = 32 * 1024 * 1024
 # Scrapy starts no new download (Scrapy: 5,000,000). The extraction workers are the
 # bound of an end-to-end crawl: pages waiting for them beyond a few are memory, not speed.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
+
+# --- browser (temporary until the settings section lands) ---
+BROWSER_MODE = "never"
+BROWSER_PAGES = 2
+BROWSER_PAGE_TIMEOUT = 30
+BROWSER_SCROLL_STEPS = 10

@@ -56,6 +56,7 @@ FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("warc_length", "int64", False),
     ("extraction", "string", False),  # ok, empty, timeout, ...
     ("extraction_reason", "string", True),
+    ("rendered", "bool", True),  # text, images and links from a browser's DOM, not the HTML
 )
 COLUMNS = [name for name, _, _ in FIELDS]
 REQUIRED = [name for name, _, nullable in FIELDS if not nullable and name != PARTITION]
@@ -76,6 +77,7 @@ def make_row(
     warc_filename: str,
     warc_offset: int,
     warc_length: int,
+    rendered: bool = False,
 ) -> dict[str, Any]:
     """The dataset row of one page: where it was captured, and what extraction made of it."""
     return {
@@ -98,6 +100,7 @@ def make_row(
         "warc_length": warc_length,
         "extraction": extraction.status,
         "extraction_reason": extraction.reason,
+        "rendered": rendered,
     }
 
 

@@ -33,6 +33,7 @@ TYPES = {
     "string": pa.string(),
     "int32": pa.int32(),
     "int64": pa.int64(),
+    "bool": pa.bool_(),
     "list<string>": pa.list_(pa.string()),
 }
 

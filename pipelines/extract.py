@@ -100,6 +100,7 @@ class ExtractPipeline:
             warc_filename=item.warc_filename,
             warc_offset=item.warc_offset,
             warc_length=item.warc_length,
+            rendered=item.rendered,
         )
         return item
 

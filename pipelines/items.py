@@ -28,6 +28,8 @@ class PageItem:
     depth: int = 0
     redirected_from: list[str] = field(default_factory=list)
     truncated: str | None = None  # WARC-Truncated of its record: "length" past the size limit
+    rendered: bool = False  # body is a browser's DOM, its record a resource (urn:dom:<url>)
+    browser: bool = False  # fetched for a browser rendering a page
     row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
 
     @property
@@ -57,6 +59,7 @@ class FailureItem:
     cited_by: str | None = None
     outlet: str | None = None
     retryable: bool = False  # a later crawl may well get it (see crawler.failures.RETRYABLE)
+    browser: bool = False  # asked for by a browser rendering a page
 
     def log_entry(self) -> dict[str, Any]:
         entry = asdict(self)

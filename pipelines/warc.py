@@ -43,7 +43,14 @@ from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestInd
 from pipelines.staging import crawl_staging, staged_file, warc_staging
 from pipelines.warcexchange import exchange_from, warcinfo_fields
 from pipelines.warcfile import RollingWarcFile, WarcWriteError
-from pipelines.warcrecords import Exchange, Original, build_exchange, new_record_id, sha256_digest
+from pipelines.warcrecords import (
+    Exchange,
+    Original,
+    build_exchange,
+    build_resource,
+    new_record_id,
+    sha256_digest,
+)
 from pipelines.warcrecords import warc_date as format_date
 from pipelines.writeerrors import WriteErrors, closer
 from storage import Store, open_store
@@ -60,6 +67,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: request.meta key of a request whose response is not what a server sent (a browser's
+#: rendered DOM): it is not archived as a response (its network traffic was, request by
+#: request, and the DOM goes in as a resource record: :meth:`WarcCapture.write_resource`)
+NOT_WIRE_META = "not_wire_response"
+
 
 @dataclass(frozen=True)
 class Capture:
@@ -70,6 +82,7 @@ class Capture:
     payload_digest: str
     warc_date: str
     truncated: str | None = None  # WARC-Truncated, e.g. "length"
+    record_id: str = ""
 
 
 class WarcCapture:
@@ -151,6 +164,8 @@ class WarcCapture:
             self.stats.set_value("warc/known_digests", len(self.digests))
 
     def response_downloaded(self, response: Response, request: Request) -> None:
+        if request.meta.get(NOT_WIRE_META):
+            return
         exchange = exchange_from(request, response, datetime.now(UTC))
         self.captures[request] = self.executor.submit(self._capture, exchange)
 
@@ -210,7 +225,36 @@ class WarcCapture:
             payload_digest=records.payload_digest,
             warc_date=records.warc_date,
             truncated=exchange.truncated,
+            record_id=records.record_id,
         )
+
+    def write_resource(
+        self,
+        uri: str,
+        content_type: str,
+        payload: bytes,
+        refers_to: tuple[str, str] | None = None,
+    ) -> Future[Capture]:
+        """Write a resource record the crawl made (a screenshot, a rendered DOM), in turn
+        with the exchanges; ``refers_to``: the (record id, URI) it was made from."""
+        return self.executor.submit(self._write_resource, uri, content_type, payload, refers_to)
+
+    def _write_resource(
+        self, uri: str, content_type: str, payload: bytes, refers_to: tuple[str, str] | None
+    ) -> Capture:
+        record_id, date = new_record_id(), format_date(datetime.now(UTC))
+        member = build_resource(
+            uri, content_type, payload, record_id=record_id, date=date, refers_to=refers_to
+        )
+        try:
+            (location,) = self.writer.write([member])
+        except WarcWriteError as exc:
+            self.write_errors.failed(uri, exc)
+            raise
+        self.write_errors.succeeded()
+        self.stats.inc_value("warc/records/resource")
+        self.stats.inc_value("warc/bytes", location.length)
+        return Capture(location, "resource", sha256_digest(payload), date, record_id=record_id)
 
     def deduplicates(self, size: int) -> bool:
         """Whether copies of a payload of ``size`` bytes become revisits of the first one

@@ -278,6 +278,39 @@ def build_exchange(
     )
 
 
+def build_resource(
+    uri: str,
+    content_type: str,
+    payload: bytes,
+    *,
+    record_id: str,
+    date: str,
+    refers_to: tuple[str, str] | None = None,
+) -> bytes:
+    """A resource record (what the crawler made, not what a server sent: a screenshot,
+    a rendered DOM) as one gzip member; ``refers_to``: the (record id, URI) it was made
+    from."""
+    warc_headers = {
+        "WARC-Record-ID": record_id,
+        "WARC-Date": date,
+        "Content-Type": content_type,
+        "WARC-Payload-Digest": sha256_digest(payload),
+        "WARC-Block-Digest": sha256_digest(payload),
+    }
+    if refers_to is not None:
+        warc_headers["WARC-Refers-To"], warc_headers["WARC-Refers-To-Target-URI"] = refers_to
+    record = _builder().create_warc_record(
+        uri,
+        "resource",
+        payload=BytesIO(payload),
+        length=len(payload),
+        warc_content_type=content_type,
+        warc_headers_dict=warc_headers,
+    )
+    level = STORED if content_type.startswith(_COMPRESSED_TYPES) else GZIP_LEVEL
+    return gzip_member(serialize(record), level)
+
+
 def build_warcinfo(
     filename: str, fields: dict[str, str], *, date: datetime, make_id: Callable[[], str]
 ) -> bytes:

@@ -51,6 +51,7 @@ DOCUMENTED = [
     ("warc_length", pa.int64()),
     ("extraction", pa.string()),
     ("extraction_reason", pa.string()),
+    ("rendered", pa.bool_()),
 ]
 
 

@@ -34,6 +34,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.utils.asyncio import run_in_thread
 
+from crawler.browser.pages import BrowserPages
 from crawler.failures import RETRYABLE, classify
 from crawler.outlets import OutletRegistry
 from crawler.recent import RecentSet
@@ -67,7 +68,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class CitedSpider(scrapy.Spider):
+class CitedSpider(BrowserPages, scrapy.Spider):
     name = "cited"
 
     def __init__(self, *args: Any, seeds: str | None = None, depth: str | None = None, **kw: Any):
@@ -107,6 +108,7 @@ class CitedSpider(scrapy.Spider):
         return previous_requisites(store, before=settings.get("CRAWL_ID"))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.setup_browser()  # now: the crawler's extensions exist
         if self.recheck:
             self.previous = await run_in_thread(self._load_previous)
         for seed in self.seeds:
@@ -136,15 +138,19 @@ class CitedSpider(scrapy.Spider):
         )
 
     async def parse_seed(self, response: Response) -> AsyncIterator[Any]:
-        yield await self.page_item(response)
-        if isinstance(response, TextResponse):
-            for citation in citations_from_html(response.body, response.url, self.registry):
-                yield self.cite(citation, cited_by=response.url)
+        async for output in self.parse_page(response):
+            yield output
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         item = await self.page_item(response)
+        if self.wants_render(response, item):
+            assert isinstance(item, PageItem)
+            yield self.render_request(response, item, await self.capture(response))
+            return
         yield item
-        if not (isinstance(response, TextResponse) and isinstance(item, PageItem) and item.is_html):
+        if not (isinstance(response, TextResponse) and isinstance(item, PageItem)):
+            return
+        if not (item.is_html or item.role == "seed"):
             return
         # Parsed on a copy: a TextResponse keeps its decoded text (several times its body)
         # once read, and Scrapy keeps ``response`` until its item is through the pipelines,
@@ -152,13 +158,26 @@ class CitedSpider(scrapy.Spider):
         # finds its encoding again, from the same headers and body; ``replace()`` would ask
         # ``response`` for it, which can decode and keep the text there.
         page = type(response)(**{name: getattr(response, name) for name in Response.attributes})
+        for request in self.after_page(page, item, set()):
+            yield request
+
+    def after_page(
+        self, page: TextResponse, item: PageItem, fetched: set[str]
+    ) -> Iterator[scrapy.Request]:
+        """What a page leads to: a seed's citations; a page's requisites (less those a
+        browser ``fetched`` for it already) and, within ``CRAWL_DEPTH``, its links."""
+        if page.meta.get("role") == "seed":
+            for citation in citations_from_html(page.body, page.url, self.registry):
+                yield self.cite(citation, cited_by=page.url)
+            return
         tree = html_tree(page)
         for request in self.requisites(page, tree):
-            yield request
-        depth = response.meta.get("hops", 0)
+            if request.url not in fetched:
+                yield request
+        depth = page.meta.get("hops", 0)
         if depth < self.depth:
             for url in page_links(page, tree):
-                if same_site(url, response.url):
+                if same_site(url, page.url):
                     yield page.follow(
                         url,
                         callback=self.parse_page,
@@ -166,7 +185,7 @@ class CitedSpider(scrapy.Spider):
                         # after what is cited, the nearer hops first (Scrapy would put a
                         # linked page before the start requests of the same priority)
                         priority=-(depth + 1),
-                        meta={"role": "linked", "hops": depth + 1, "cited_by": response.url},
+                        meta={"role": "linked", "hops": depth + 1, "cited_by": page.url},
                     )
 
     def requisites(

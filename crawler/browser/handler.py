@@ -1,0 +1,142 @@
+"""scrapy-playwright's download handler, made to archive what a browser sees.
+
+- **One browser a crawler.** Scrapy builds a download handler per scheme, eagerly, and
+  each of scrapy-playwright's launches its own browser: ``http`` and ``https`` would
+  start two. :meth:`BrowserHandler.from_crawler` gives every scheme the same instance.
+- **Every request through Scrapy.** Before the page navigates, one route takes all its
+  requests (:class:`~crawler.browser.route.BrowserRouter`); it is added after
+  scrapy-playwright's own, so it is the one Playwright calls. If it cannot be added the
+  page fails: it is never rendered with a network of its own (which, launched through
+  :mod:`crawler.browser.chromium`, it does not have anyway).
+- **What a reader saw.** Once the page has loaded: wait for the network to go idle
+  (bounded), scroll down a screen at a time to load lazy images (bounded), wait again,
+  and take a screenshot (``meta[SCREENSHOT_META]``, PNG, its height capped) before
+  scrapy-playwright takes the DOM.
+- **Bounded.** A page that takes longer than ``BROWSER_PAGE_TIMEOUT`` in all fails with
+  :class:`BrowserTimeout`; a renderer that crashes fails its page with
+  :class:`BrowserCrash`, and a browser that dies is started again for the next page
+  (scrapy-playwright's ``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+from crawler.browser.route import BrowserRouter
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from playwright.async_api import Page
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+#: page request meta: the PNG screenshot of the page as rendered
+SCREENSHOT_META = "browser_screenshot"
+#: screenshots are cut at this height (CSS pixels): an endless feed would be endless
+MAX_SCREENSHOT_HEIGHT = 8000
+
+_SCROLL = """async (steps) => {
+    for (let i = 0; i < steps; i++) {
+        const before = window.scrollY;
+        window.scrollBy(0, window.innerHeight);
+        await new Promise((done) => setTimeout(done, 100));
+        if (window.scrollY === before) break;
+    }
+    window.scrollTo(0, 0);
+}"""
+_HEIGHT = """() => Math.max(
+    document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0
+)"""
+
+
+class BrowserTimeout(Exception):
+    """The page did not render within ``BROWSER_PAGE_TIMEOUT``."""
+
+
+class BrowserCrash(Exception):
+    """The browser, or the page's renderer, died while rendering it."""
+
+
+_HANDLERS: weakref.WeakKeyDictionary[Crawler, BrowserHandler] = weakref.WeakKeyDictionary()
+
+
+class BrowserHandler(ScrapyPlaywrightDownloadHandler):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.page_timeout = settings.getfloat("BROWSER_PAGE_TIMEOUT")
+        self.scroll_steps = settings.getint("BROWSER_SCROLL_STEPS")
+        router = crawler.get_extension(BrowserRouter)
+        if router is None:
+            raise RuntimeError("BrowserHandler needs the BrowserRouter extension")
+        self.router = router
+        self._closed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        handler = _HANDLERS.get(crawler)
+        if handler is None:
+            handler = _HANDLERS[crawler] = cls(crawler)
+        return handler
+
+    async def close(self) -> None:
+        if not self._closed:  # once, though it serves every scheme
+            self._closed = True
+            await super().close()
+
+    async def _download_request_with_page(
+        self, request: Request, page: Page, spider: Spider
+    ) -> Response:
+        async def route(route: Any, pw_request: Any) -> None:
+            await self.router.route(route, pw_request, request)
+
+        await page.route("**/*", route)
+        try:
+            return await asyncio.wait_for(
+                super()._download_request_with_page(request, page, spider), self.page_timeout
+            )
+        except TimeoutError as exc:
+            raise BrowserTimeout(
+                f"not rendered within BROWSER_PAGE_TIMEOUT ({self.page_timeout:g} s)"
+            ) from exc
+        except PlaywrightTimeoutError as exc:
+            raise BrowserTimeout(str(exc).splitlines()[0]) from exc
+        except PlaywrightError as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "crash" in message.lower() or "closed" in message.lower():
+                raise BrowserCrash(message) from exc
+            raise
+
+    async def _apply_page_methods(self, page: Page, request: Request, spider: Spider) -> None:
+        await super()._apply_page_methods(page, request, spider)
+        # About half the page's time for each wait: what has not come by then is left.
+        idle_ms = self.page_timeout * 1000 / 4
+        await self._idle(page, idle_ms)
+        if self.scroll_steps > 0:
+            await page.evaluate(_SCROLL, self.scroll_steps)
+            await self._idle(page, idle_ms)
+        height = min(int(await page.evaluate(_HEIGHT) or 0), MAX_SCREENSHOT_HEIGHT)
+        width = page.viewport_size["width"] if page.viewport_size else 1280
+        request.meta[SCREENSHOT_META] = await page.screenshot(
+            type="png",
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": width, "height": max(height, 1)},
+        )
+
+    @staticmethod
+    async def _idle(page: Page, timeout_ms: float) -> None:
+        # a page that polls or streams is never idle: render what it has by then
+        with suppress(PlaywrightTimeoutError):
+            await page.wait_for_load_state("networkidle", timeout=timeout_ms)
