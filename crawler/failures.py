@@ -1,7 +1,8 @@
 """Names the reason a request failed, in the crawl log's words, and whether trying again may help.
 
 ``write-error``: the page was downloaded but its records could not be written (a
-full disk); nothing of it is in the WARC files.
+full disk); nothing of it is in the WARC files. ``browser-timeout``, ``browser-crash``,
+``browser-error``: the page was fetched and archived, but a browser could not render it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
+from crawler.browser.errors import BrowserCrash, BrowserFailure, BrowserTimeout
 from crawler.middlewares.ssrf import BlockedRequest
 from crawler.resolver import blocked_hosts
 from pipelines.warcfile import WarcWriteError
@@ -40,9 +42,22 @@ KINDS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((UnsupportedURLSchemeError,), "unsupported"),
     ((DownloadFailedError,), "connection"),
     ((WarcWriteError,), "write-error"),
+    ((BrowserTimeout,), "browser-timeout"),
+    ((BrowserCrash,), "browser-crash"),
+    ((BrowserFailure,), "browser-error"),
 )
 #: kinds of failure that may well not happen again: a later crawl should try these URLs
-RETRYABLE = frozenset({"timeout", "refused", "connection", "data-loss", "write-error"})
+RETRYABLE = frozenset(
+    {
+        "timeout",
+        "refused",
+        "connection",
+        "data-loss",
+        "write-error",
+        "browser-timeout",
+        "browser-crash",
+    }
+)
 
 
 def classify(failure: Failure | BaseException, url: str) -> tuple[str, str]:

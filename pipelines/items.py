@@ -30,6 +30,7 @@ class PageItem:
     truncated: str | None = None  # WARC-Truncated of its record: "length" past the size limit
     rendered: bool = False  # body is a browser's DOM, its record a resource (urn:dom:<url>)
     browser: bool = False  # fetched for a browser rendering a page
+    requested_range: str | None = None  # the Range the browser asked for; fetched whole
     row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
 
     @property

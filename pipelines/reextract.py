@@ -41,6 +41,7 @@ from storage.layout import (
 )
 from storage.manifest import serialize_manifest
 from storage.records import Record
+from storage.rendered import rendered_page
 from storage.stores import Store
 
 logger = logging.getLogger(__name__)
@@ -114,18 +115,24 @@ def _manifest(result: ReextractResult, files: list[tuple[str, Path]], fast: bool
 def _row(
     record: Record, extraction: Extraction, crawl_id: str, outlet: str | None
 ) -> dict[str, Any]:
+    page = rendered_page(record.url)
+    if page is not None:  # a browser's DOM: only pages that answered 200 are rendered
+        url, status, content_type = page, 200, "text/html; charset=utf-8"
+    else:
+        url, status, content_type = record.url, record.status, record.content_type
     return make_row(
         extraction,
-        url=record.url,
+        url=url,
         crawl_id=crawl_id,
         fetched_at=record.date,
-        status=record.status,
-        content_type=record.content_type,
+        status=status,
+        content_type=content_type,
         outlet=outlet,
         payload_digest=record.digest,
         warc_filename=record.ref.filename,
         warc_offset=record.ref.offset,
         warc_length=record.ref.length,
+        rendered=page is not None,
     )
 
 
@@ -174,7 +181,8 @@ def reextract(
 
         def write(record: Record, extraction: Extraction) -> None:
             counts[extraction.status] += 1
-            writer.write(_row(record, extraction, crawl_id, outlets.get(record.url)))
+            url = rendered_page(record.url) or record.url
+            writer.write(_row(record, extraction, crawl_id, outlets.get(url)))
 
         with ExtractorPool(
             workers,

@@ -3,11 +3,14 @@
 A revisit record holds no payload: it is found in the same crawl by ``WARC-Refers-To``
 or payload digest, else in an earlier crawl (:meth:`storage.records.RecordReader.original`)
 and read with a range request. Payloads stay as archived (content-encoded); redirects
-are skipped, as the crawl followed them. Plain Python, no Scrapy.
+are skipped, as the crawl followed them. A page a browser rendered is its DOM's record
+(``urn:dom:<url>``, :mod:`storage.rendered`), not the HTML as fetched. Plain Python, no
+Scrapy.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from storage.contentcoding import decode_content
 from storage.digests import StoreDigests
 from storage.layout import warc_prefix
 from storage.records import Record, RecordReader, RecordRef
+from storage.rendered import rendered_page
 from storage.stores import Store
 
 
@@ -50,12 +54,22 @@ class Pages:
         #: this crawl's pages: record id or payload digest -> the response record
         self.here: dict[str, RecordRef] = {}
         self.missing: list[Record] = []
+        #: pages of the crawl rendered by a browser: their DOMs stand for them
+        self.rendered = {
+            url
+            for line in self.reader.index_lines(crawl_id)
+            if (url := rendered_page(json.loads(line.split(" ", 2)[2]).get("url", "")))
+        }
 
     def __iter__(self) -> Iterator[tuple[Record, Page]]:
         deferred: list[Record] = []
         for filename in self.files:
             for record in self.reader.records(self.crawl_id, filename, self.workdir):
-                if record.rec_type not in ("response", "revisit"):
+                if record.rec_type == "resource":
+                    if (url := rendered_page(record.url)) is not None:
+                        yield record, (record.payload, url, "text/html; charset=utf-8", "")
+                    continue
+                if record.rec_type not in ("response", "revisit") or record.url in self.rendered:
                     continue
                 if 300 <= record.status < 400 and record.http_header("Location"):
                     continue  # a redirect: the crawl followed it, as a browser would

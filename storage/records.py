@@ -111,7 +111,9 @@ class Record:
 
 
 def _record(archived: Any, ref: RecordRef, payload: bytes) -> Record:
-    return Record(ref, archived.rec_type, archived.rec_headers, archived.http_headers, payload)
+    # a resource record (a screenshot, a rendered DOM) has no HTTP headers
+    http_headers = archived.http_headers or StatusAndHeaders("", [])
+    return Record(ref, archived.rec_type, archived.rec_headers, http_headers, payload)
 
 
 def read_member(data: bytes, ref: RecordRef, where: str) -> Record:
@@ -130,10 +132,10 @@ def read_member(data: bytes, ref: RecordRef, where: str) -> Record:
 
 
 def iter_records(fh: IO[bytes], filename: str) -> Iterator[Record]:
-    """The records of a WARC file with HTTP headers (requests, responses, revisits), in order."""
+    """The requests, responses, revisits and resources of a WARC file, in order."""
     archive = ArchiveIterator(fh)
     for archived in archive:
-        if archived.http_headers is None:
+        if archived.http_headers is None and archived.rec_type != "resource":
             continue
         payload = archived.raw_stream.read()  # before the offset: finding it reads on
         ref = RecordRef(filename, archive.get_record_offset(), archive.get_record_length())

@@ -30,6 +30,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from crawler.browser.errors import BrowserCrash, BrowserFailure, BrowserTimeout
 from crawler.browser.route import BrowserRouter
 
 if TYPE_CHECKING:
@@ -59,14 +60,6 @@ _SCROLL = """async (steps) => {
 _HEIGHT = """() => Math.max(
     document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0
 )"""
-
-
-class BrowserTimeout(Exception):
-    """The page did not render within ``BROWSER_PAGE_TIMEOUT``."""
-
-
-class BrowserCrash(Exception):
-    """The browser, or the page's renderer, died while rendering it."""
 
 
 _HANDLERS: weakref.WeakKeyDictionary[Crawler, BrowserHandler] = weakref.WeakKeyDictionary()
@@ -117,7 +110,7 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "crash" in message.lower() or "closed" in message.lower():
                 raise BrowserCrash(message) from exc
-            raise
+            raise BrowserFailure(message) from exc
 
     async def _apply_page_methods(self, page: Page, request: Request, spider: Spider) -> None:
         await super()._apply_page_methods(page, request, spider)

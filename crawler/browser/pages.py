@@ -32,9 +32,10 @@ from scrapy.http import HtmlResponse, Response
 
 from crawler.browser.handler import SCREENSHOT_META
 from crawler.browser.policy import wants_browser
-from crawler.browser.route import FETCHED_META, BrowserRouter
+from crawler.browser.route import FETCHED_META, ROUTED_META, BrowserRouter
 from pipelines.items import FailureItem, PageItem
 from pipelines.warc import NOT_WIRE_META, Capture, WarcCapture
+from storage.rendered import dom_uri, view_uri
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -48,14 +49,6 @@ PAGE_META = "browser_page"
 VIEWPORT = {"width": 1280, "height": 900}
 # the request meta a rendered page inherits from the page as fetched
 _INHERITED = ("role", "hops", "outlet", "context", "cited_by", "redirect_urls")
-
-
-def view_uri(url: str) -> str:
-    return f"urn:view:{url}"
-
-
-def dom_uri(url: str) -> str:
-    return f"urn:dom:{url}"
 
 
 class BrowserPages:
@@ -187,7 +180,12 @@ class BrowserPages:
         for entry in meta.pop(FETCHED_META, []):
             if isinstance(entry, Response):
                 item = await self.page_item(entry)  # type: ignore[attr-defined]
-                yield replace(item, browser=True)
+                if isinstance(item, PageItem):
+                    ranged = entry.meta.get(ROUTED_META, {}).get("range")
+                    item = replace(item, browser=True, requested_range=ranged)
+                else:
+                    item = replace(item, browser=True)
+                yield item
             else:
                 request, exc = entry
                 yield replace(self.failure_item(request, exc), browser=True)  # type: ignore[attr-defined]
