@@ -121,7 +121,8 @@ def read_member(data: bytes, ref: RecordRef, where: str) -> Record:
     try:
         archived = next(iter(ArchiveIterator(io.BytesIO(data))))
         payload = archived.raw_stream.read()
-        record = None if archived.http_headers is None else _record(archived, ref, payload)
+        readable = archived.http_headers is not None or archived.rec_type == "resource"
+        record = _record(archived, ref, payload) if readable else None
     except (StopIteration, ValueError, OSError, EOFError) as exc:
         raise StoreError(
             f"{where} at offset {ref.offset}: not a readable WARC record ({exc})"
