@@ -1,5 +1,7 @@
 """scrapy-playwright's download handler, made to archive what a browser sees.
 
+- **Started when needed.** Playwright and the browser start with the first page to
+  render, not with the crawl.
 - **One browser a crawler.** Scrapy builds a download handler per scheme, eagerly, and
   each of scrapy-playwright's launches its own browser: ``http`` and ``https`` would
   start two. :meth:`BrowserHandler.from_crawler` gives every scheme the same instance.
@@ -76,6 +78,8 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
             raise RuntimeError("BrowserHandler needs the BrowserRouter extension")
         self.router = router
         self._closed = False
+        self._started = False
+        self._start_lock = asyncio.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -88,6 +92,16 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
         if not self._closed:  # once, though it serves every scheme
             self._closed = True
             await super().close()
+
+    async def _launch(self) -> None:
+        """Nothing at engine start: a crawl that renders no page starts no Playwright."""
+
+    async def _create_page(self, request: Request, spider: Spider) -> Page:
+        async with self._start_lock:
+            if not self._started:
+                await super()._launch()
+                self._started = True
+        return await super()._create_page(request, spider)
 
     async def _download_request_with_page(
         self, request: Request, page: Page, spider: Spider
