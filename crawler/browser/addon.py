@@ -43,7 +43,7 @@ class BrowserCapture:
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         # Politeness is the routed requests' (each in its host's slot): this slot only
         # bounds how many pages are open at once.
-        slots[PAGE_SLOT] = {"concurrency": pages, "delay": 0, "randomize_delay": False}
+        slots[PAGE_SLOT] = {"concurrency": pages, "delay": 0, "jitter": 0}
         resolve_setting(settings, "DOWNLOAD_SLOTS", slots)
         timeout_ms = settings.getfloat("BROWSER_PAGE_TIMEOUT") * 1000
         for name, value in {
