@@ -51,7 +51,7 @@ figure img{max-width:200px;max-height:160px;border:2px solid #c00}
 .shots{display:grid;grid-template-columns:1fr 1fr;gap:1em;margin-top:1em}
 .shots figure{display:block;margin:0;max-width:none;text-align:left}
 .shots .frame{max-height:480px;overflow-y:auto;border:1px solid #999}
-.shots figure img{display:block;width:100%;max-width:none;max-height:none;border:0}
+.shots figure img{display:block;max-width:100%;max-height:none;border:0}
 .shots p{margin:.3em 0;color:#555}
 """
 
