@@ -2,9 +2,15 @@
 
 A summary of what was scrubbed first, then page by page: the earlier and the later
 version side by side, removed text highlighted on the left and added text on the
-right, and thumbnails of removed images taken from the archive (inlined as
-``data:`` URIs, so the file needs nothing else), all read through one index of the
-store, so each of its indexes is read once however many images there are.
+right, thumbnails of removed images taken from the archive, and, for a page a
+browser rendered, its screenshots from the two crawls side by side (the ``urn:view:``
+capture of the page's URL, or of the URL it redirected to). Pictures are inlined as
+``data:`` URIs, so the file needs nothing else, and read through one index of the
+store, so each of its indexes is read once however many there are.
+
+Pictures are inlined as archived, never re-encoded: a removed image or screenshot over
+:data:`MAX_THUMBNAIL_BYTES` is left out, and once :data:`MAX_SCREENSHOTS_BYTES` of
+screenshots are in, the later ones are too; each says how to ``get`` it.
 """
 
 from __future__ import annotations
@@ -15,11 +21,15 @@ from html import escape
 
 from history.diffresult import Diff, PageDiff
 from history.timeline import get_payload
-from storage.captures import CaptureIndex
+from storage.captures import CaptureIndex, CaptureRef
 from storage.errors import StoreError
+from storage.rendered import view_uri
 from storage.stores import Store
 
 MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024
+#: screenshots inlined in one report, at most: a diff of many rendered pages stays a
+#: file a browser opens
+MAX_SCREENSHOTS_BYTES = 48 * 1024 * 1024
 IMAGE_TYPES = {
     b"\x89PNG": "image/png",
     b"\xff\xd8\xff": "image/jpeg",
@@ -39,6 +49,11 @@ del{background:#f8d7da;text-decoration:line-through}ins{background:#d4edda;text-
 del,ins{display:block;margin:.3em 0;padding:.2em .3em}
 figure{display:inline-block;margin:.5em;text-align:center;font-size:.8em;max-width:220px}
 figure img{max-width:200px;max-height:160px;border:2px solid #c00}
+.shots{display:grid;grid-template-columns:1fr 1fr;gap:1em;margin-top:1em}
+.shots figure{display:block;margin:0;max-width:none;text-align:left}
+.shots .frame{max-height:480px;overflow-y:auto;border:1px solid #999}
+.shots figure img{display:block;max-width:100%;max-height:none;border:0}
+.shots p{margin:.3em 0;color:#555}
 """
 
 
@@ -46,15 +61,70 @@ def _anchor(url: str) -> str:
     return "p" + hashlib.sha1(url.encode()).hexdigest()[:12]
 
 
+def _image_uri(body: bytes) -> str | None:
+    """``body`` as a ``data:`` URI if it is an image a browser shows, else None."""
+    mime = next((m for magic, m in IMAGE_TYPES.items() if body.startswith(magic)), None)
+    if mime is None:
+        return None
+    return f"data:{mime};base64,{base64.b64encode(body).decode()}"
+
+
 def _data_uri(index: CaptureIndex, url: str, crawl_id: str | None) -> str | None:
     try:
         _capture, body = get_payload(index.store, url, crawl_id=crawl_id, index=index)
     except (StoreError, ValueError):
         return None
-    mime = next((m for magic, m in IMAGE_TYPES.items() if body.startswith(magic)), None)
-    if mime is None or len(body) > MAX_THUMBNAIL_BYTES:
-        return None
-    return f"data:{mime};base64,{base64.b64encode(body).decode()}"
+    return None if len(body) > MAX_THUMBNAIL_BYTES else _image_uri(body)
+
+
+def screenshot(index: CaptureIndex, crawl_id: str, urls: list[str]) -> CaptureRef | None:
+    """The screenshot crawl ``crawl_id`` took of the page at the first of ``urls`` it has
+    one of (a page's URL, then its final URL); the latest, if it took several."""
+    for url in urls:
+        target = view_uri(url)
+        found = [c for c in index.captures(target, [crawl_id]) if c.url == target]
+        if found:
+            return found[-1]
+    return None
+
+
+class _Screenshots:
+    """The screenshots of the report's pages, inlined within :data:`MAX_SCREENSHOTS_BYTES`."""
+
+    def __init__(self, index: CaptureIndex, diff: Diff) -> None:
+        self.index = index
+        self.diff = diff
+        self.budget = MAX_SCREENSHOTS_BYTES
+
+    def _figure(self, crawl_id: str, capture: CaptureRef | None) -> str:
+        label = f"<b>{escape(crawl_id)}</b>"
+        if capture is None:
+            return f"<figure>{label}<p>no screenshot in this crawl</p></figure>"
+        get = f"scrubwatch get {capture.url} --crawl {capture.crawl_id}"
+        try:
+            body = self.index.read(capture).raw_body
+        except StoreError as exc:
+            return f"<figure>{label}<p>screenshot unreadable: {escape(str(exc))}</p></figure>"
+        uri = _image_uri(body)
+        if uri is None:
+            note = "the screenshot is no image a browser shows"
+        elif len(body) > MAX_THUMBNAIL_BYTES or len(uri) > self.budget:
+            note = f"screenshot of {len(body):,} bytes not inlined"
+        else:
+            self.budget -= len(uri)
+            picture = f'<img src="{uri}" alt="screenshot in {escape(crawl_id)}">'
+            return f'<figure>{label}<div class="frame">{picture}</div></figure>'
+        return f"<figure>{label}<p>{note}: <code>{escape(get)}</code></p></figure>"
+
+    def block(self, page: PageDiff) -> str:
+        """Before and after, side by side; empty when neither crawl rendered the page."""
+        urls = [page.url] + ([page.redirect] if page.redirect is not None else [])
+        crawls = (self.diff.from_id, self.diff.to_id)
+        shots = [screenshot(self.index, crawl_id, urls) for crawl_id in crawls]
+        if not any(shots):
+            return ""
+        figures = "".join(self._figure(c, s) for c, s in zip(crawls, shots, strict=True))
+        return f'<div class="shots">{figures}</div>'
 
 
 def _summary(diff: Diff) -> str:
@@ -69,7 +139,7 @@ def _summary(diff: Diff) -> str:
     return f'<ul class="summary">{items}</ul>'
 
 
-def _page(index: CaptureIndex, diff: Diff, page: PageDiff) -> str:
+def _page(index: CaptureIndex, diff: Diff, page: PageDiff, screenshots: _Screenshots) -> str:
     url = page.url
     redirect = f" → redirected to {escape(page.redirect)}" if page.redirect is not None else ""
     removed = "".join(f"<del>{escape(p)}</del>" for p in page.text.removed)
@@ -91,14 +161,15 @@ def _page(index: CaptureIndex, diff: Diff, page: PageDiff) -> str:
         f"{redirect}</p>"
         f'<div class="sides"><div class="side"><b>{escape(diff.from_id)}</b>{removed or "<p>—</p>"}'
         f'</div><div class="side"><b>{escape(diff.to_id)}</b>{added or "<p>—</p>"}</div></div>'
-        f"{images}</section>"
+        f"{images}{screenshots.block(page)}</section>"
     )
 
 
 def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -> str:
     shown = [p for p in diff.pages if p.change != "unchanged"]
     index = index if index is not None else CaptureIndex(store)
-    pages = "".join(_page(index, diff, p) for p in shown)
+    screenshots = _Screenshots(index, diff)
+    pages = "".join(_page(index, diff, p, screenshots) for p in shown)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>scrubwatch: {escape(diff.from_id)} → {escape(diff.to_id)}</title>"

@@ -6,6 +6,14 @@ indexes while a shared crawl is not closed), never the WARC files; reading a cap
 fetches only its gzip member (a range read on S3). A revisit is followed to the record
 that holds the payload, in the same crawl or an earlier one
 (:meth:`storage.records.RecordReader.original`).
+
+What a browser rendered is archived as ``resource`` records named after the page's
+final URL: its screenshot at ``urn:view:<url>`` (:func:`view_url`, ``image/png``) and its
+rendered DOM at ``urn:dom:<url>`` (:func:`dom_url`). cdxj-indexer keys them by the URN
+itself, only normalised by ``surt`` (lowercased, query sorted, fragment dropped), with
+a ``mime`` and no ``status``: their captures have ``status`` None, and so has what
+:meth:`CaptureIndex.read` returns for them, with no HTTP headers and the payload as the
+record holds it.
 """
 
 from __future__ import annotations
@@ -42,10 +50,11 @@ class CaptureRef:
 
 @dataclass
 class ArchivedResponse:
-    """What a capture holds: status, headers and the payload as archived."""
+    """What a capture holds: status, headers and the payload as archived; a resource
+    (a screenshot, a rendered DOM) has no status and no headers."""
 
     capture: CaptureRef
-    status: int
+    status: int | None
     headers: StatusAndHeaders
     raw_body: bytes  # as it came off the wire (still content-encoded)
 
@@ -98,9 +107,12 @@ class CaptureIndex:
         return sorted(found, key=lambda c: (c.timestamp, c.crawl_id, c.ref.offset))
 
     def read(self, capture: CaptureRef) -> ArchivedResponse:
-        """The capture's status, headers and payload, following a revisit to its original."""
+        """The capture's status, headers and payload, following a revisit to its original;
+        a resource's status is None."""
         record = self.reader.read(capture.crawl_id, capture.ref)
         payload = record.payload
+        if record.is_resource:
+            return ArchivedResponse(capture, None, record.http_headers, payload)
         if record.is_revisit:
             if record.status == 304:
                 raise StoreError(f"{capture.url} at {capture.timestamp} was a 304: no payload")

@@ -5,7 +5,10 @@ offset and length of its gzip member (the crawler writes each record as a member
 its own). The CDXJ index, the crawl log and the dataset hold one for each capture.
 
 A :class:`RecordReader` reads the records of a store's crawls: one at a reference (a
-range read on S3), or a whole file in order. It also says where the payload of a
+range read on S3), or a whole file in order. Those are the records of an HTTP exchange
+(request, response, revisit) and the ``resource`` records of what a browser rendered (a
+page's screenshot, ``urn:view:<url>``, and its rendered DOM, ``urn:dom:<url>``), which
+hold a payload and no HTTP headers. It also says where the payload of a
 revisit is archived in full: at the record the store's digest index names
 (:mod:`storage.digests`), or, in stores whose crawls have no digest index, at the
 newest record of that payload in the crawls' CDXJ indexes. Each index is read once per
@@ -36,6 +39,7 @@ from storage.stores import Store
 
 #: the CDXJ ``mime`` of a revisit record
 REVISIT_MIME = "warc/revisit"
+RESOURCE = "resource"
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,12 @@ class RecordRef:
 
 @dataclass(frozen=True)
 class Record:
-    """A request, response or revisit record: its headers and its payload as archived
-    (as it came off the wire, still content-encoded; a revisit has none)."""
+    """A request, response, revisit or resource record: its headers and its payload as
+    archived (as it came off the wire, still content-encoded; a revisit has none).
+
+    A resource record has no HTTP headers: ``http_headers`` is empty, ``status`` is 0 and
+    ``content_type`` is the record's own (WARC) ``Content-Type``.
+    """
 
     ref: RecordRef
     rec_type: str
@@ -93,12 +101,14 @@ class Record:
 
     @property
     def status(self) -> int:
-        """A response's or revisit's HTTP status (0 for a request)."""
+        """A response's or revisit's HTTP status (0 for a request or a resource)."""
         code = self.http_headers.get_statuscode()
         return int(code) if code and code.isdigit() else 0
 
     @property
     def content_type(self) -> str:
+        if self.is_resource:
+            return self.warc_header("Content-Type")
         return self.http_header("Content-Type")
 
     @property
@@ -109,11 +119,19 @@ class Record:
     def is_revisit(self) -> bool:
         return self.rec_type == "revisit"
 
+    @property
+    def is_resource(self) -> bool:
+        return self.rec_type == RESOURCE
+
+
+def _readable(archived: Any) -> bool:
+    """Whether a record is one a :class:`Record` holds (not warcinfo, metadata, ...)."""
+    return archived.http_headers is not None or archived.rec_type == RESOURCE
+
 
 def _record(archived: Any, ref: RecordRef, payload: bytes) -> Record:
-    # a resource record (a screenshot, a rendered DOM) has no HTTP headers
-    http_headers = archived.http_headers or StatusAndHeaders("", [])
-    return Record(ref, archived.rec_type, archived.rec_headers, http_headers, payload)
+    http = archived.http_headers if archived.http_headers is not None else StatusAndHeaders("", [])
+    return Record(ref, archived.rec_type, archived.rec_headers, http, payload)
 
 
 def read_member(data: bytes, ref: RecordRef, where: str) -> Record:
@@ -121,14 +139,15 @@ def read_member(data: bytes, ref: RecordRef, where: str) -> Record:
     try:
         archived = next(iter(ArchiveIterator(io.BytesIO(data))))
         payload = archived.raw_stream.read()
-        readable = archived.http_headers is not None or archived.rec_type == "resource"
-        record = _record(archived, ref, payload) if readable else None
+        record = _record(archived, ref, payload) if _readable(archived) else None
     except (StopIteration, ValueError, OSError, EOFError) as exc:
         raise StoreError(
             f"{where} at offset {ref.offset}: not a readable WARC record ({exc})"
         ) from exc
     if record is None:
-        raise StoreError(f"{where} at offset {ref.offset}: record has no HTTP headers")
+        raise StoreError(
+            f"{where} at offset {ref.offset}: record has no HTTP headers and is no resource"
+        )
     return record
 
 
@@ -136,7 +155,7 @@ def iter_records(fh: IO[bytes], filename: str) -> Iterator[Record]:
     """The requests, responses, revisits and resources of a WARC file, in order."""
     archive = ArchiveIterator(fh)
     for archived in archive:
-        if archived.http_headers is None and archived.rec_type != "resource":
+        if not _readable(archived):
             continue
         payload = archived.raw_stream.read()  # before the offset: finding it reads on
         ref = RecordRef(filename, archive.get_record_offset(), archive.get_record_length())

@@ -47,16 +47,21 @@ def timeline(store: str, url: str, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
 @one_line_errors
 def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str | None) -> None:
-    """The archived bytes of URL (content-encoding undone; revisits followed)."""
+    """The archived bytes of URL (content-encoding undone; revisits followed).
+
+    A rendered page's screenshot is URL urn:view:<page url>, its rendered DOM
+    urn:dom:<page url>.
+    """
     from history.timeline import get_payload
     from storage.stores import open_existing_store
 
     capture, body = get_payload(open_existing_store(store), url, crawl_id=crawl_id, at=at)
     if output:
         write_file(output, body)
+        what = f"status {capture.status}" if capture.status is not None else capture.mime
         click.echo(
             f"{len(body)} bytes of {capture.url} from crawl {capture.crawl_id} "
-            f"(status {capture.status}) written to {output}",
+            f"({what}) written to {output}",
             err=True,
         )
     else:
