@@ -91,11 +91,14 @@ BAIDU_IMAGES_JSON = (
 BAIDU_IMAGES_PHOTO = "/it/u/2563046281.png"
 TWEET = "/hanlianchao/status/1406215417937752066"
 TWEET_SCRIPT = "/responsive-web/client-web/main.js"
+TWEET_SCRIPT_FILE = "twitter/main.js"
 TWEET_JSON = "/i/api/1.1/statuses/show.json?id=1406215417937752066&tweet_mode=extended"
 TWEET_AVATAR = "/profile_images/1263915471/han-lianchao_normal.png"
 TWEET_PHOTO = "/media/E4NqW2xVcAE1dJp.png"
 RUMBLE_VIDEO = "/v2ks0pe-dong-jingwei-june-18-meeting.html"
-RUMBLE_CLIP = "/video/dong-jingwei-0618.webm"  # site/rumble/dong-jingwei-0618.webm
+RUMBLE_CLIP = "/video/dong-jingwei-0618.webm"
+# WebM (VP8, 160x90, 2 s, 11.5 KB), recorded from a canvas by Chromium's MediaRecorder.
+RUMBLE_CLIP_FILE = "rumble/dong-jingwei-0618.webm"
 BLOG_LOGO = "/wp-content/uploads/2021/06/logo.png"
 
 PUBLISHED = "Mon, 21 Jun 2021 08:00:00 GMT"

@@ -168,14 +168,16 @@ def _image_seed(outlet: str, path: str) -> int:
     return zlib.crc32(f"{outlet}{path}".encode())
 
 
+_SCRIPTED_SIZES = {path: (width, height) for _, path, width, height, _ in content.SCRIPTED_IMAGES}
+
+
 def _baidu_results(bases: dict[str, str], removed: set[str]) -> Response:
     """The image search's JSON, as Baidu's ``acjson`` gives it (the list ends with ``{}``)."""
-    sizes = {path: (width, height) for _, path, width, height, _ in content.SCRIPTED_IMAGES}
     data: list[dict[str, object]] = [
         {
             "thumbURL": bases["baidu"] + image,
-            "width": sizes[image][0],
-            "height": sizes[image][1],
+            "width": _SCRIPTED_SIZES[image][0],
+            "height": _SCRIPTED_SIZES[image][1],
             "type": "png",
             "fromPageTitleEnc": caption,
             "bdImgnewsDate": date,
@@ -197,8 +199,7 @@ def _baidu_results(bases: dict[str, str], removed: set[str]) -> Response:
 def _tweet(bases: dict[str, str]) -> Response:
     """The post's JSON, as Twitter's API gives a status."""
     base = bases["twitter"]
-    sizes = {path: (width, height) for _, path, width, height, _ in content.SCRIPTED_IMAGES}
-    width, height = sizes[content.TWEET_PHOTO]
+    width, height = _SCRIPTED_SIZES[content.TWEET_PHOTO]
     name, screen_name = content.TWEET_USER
     tweet = {
         "created_at": content.TWEET_CREATED,
@@ -226,6 +227,23 @@ def _tweet(bases: dict[str, str]) -> Response:
 def _json(value: object) -> Response:
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     return _entity(body, "application/json; charset=utf-8")
+
+
+def _browser_only(bases: dict[str, str]) -> Table:
+    """Version 1 of what only a browser asks for: scripts, JSON, inserted images, video."""
+    table: Table = {
+        ("baidu", content.BAIDU_IMAGES_JSON): _baidu_results(bases, set()),
+        ("twitter", content.TWEET_SCRIPT): _entity(
+            template(content.TWEET_SCRIPT_FILE).encode(), "text/javascript; charset=utf-8"
+        ),
+        ("twitter", content.TWEET_JSON): _tweet(bases),
+        ("rumble", content.RUMBLE_CLIP): _entity(
+            site_bytes(content.RUMBLE_CLIP_FILE), "video/webm", ranges=True
+        ),
+    }
+    for key, path, width, height, colour in content.SCRIPTED_IMAGES:
+        table[key, path] = _entity(png(width, height, colour, _image_seed(key, path)), "image/png")
+    return table
 
 
 class Site:
@@ -256,21 +274,9 @@ class Site:
             v1[where] = _page(page, bases)
         for (key, path), target in content.REDIRECTS.items():
             v1[key, path] = _short(301, "Moved Permanently", (("Location", bases[key] + target),))
-        scripted: Table = {
-            ("baidu", content.BAIDU_IMAGES_JSON): _baidu_results(bases, set()),
-            ("twitter", content.TWEET_SCRIPT): _entity(
-                template("twitter/main.js").encode(), "text/javascript; charset=utf-8"
-            ),
-            ("twitter", content.TWEET_JSON): _tweet(bases),
-            ("rumble", content.RUMBLE_CLIP): _entity(
-                site_bytes("rumble/dong-jingwei-0618.webm"), "video/webm", ranges=True
-            ),
-        }
-        for key, path, width, height, colour in content.SCRIPTED_IMAGES:
-            image = png(width, height, colour, _image_seed(key, path))
-            scripted[key, path] = _entity(image, "image/png")
-        self.browser_only = set(scripted)
-        v1.update(scripted)
+        browser_only = _browser_only(bases)
+        self.browser_only = set(browser_only)
+        v1.update(browser_only)
 
         v2 = dict(v1)
         for where, name in content.V2_EDITED.items():
