@@ -4,7 +4,9 @@ The registry is read from TOML files (``seeds/outlets.toml`` and any extra files
 ``OUTLETS_REGISTRY`` and ``EXTRA_OUTLETS`` settings list them; the caller passes the
 paths). It answers two questions: which outlet a URL belongs to (by registered domain,
 :func:`crawler.scope.registered_domain`) and which outlets a text names (whole words,
-the longest name winning). ``seeds/README.md`` describes the file format.
+the longest name winning). An outlet flagged ``browser = true`` builds its pages by
+script (image search, posts, video), so a crawl renders them in a browser.
+``seeds/README.md`` describes the file format.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from crawler.scope import registered_domain
 from storage.errors import BadInput
 
 _LIST_FIELDS = ("aliases", "case_sensitive_aliases", "domains", "start_urls")
+_KINDS = {
+    "name": "a non-empty string",
+    "browser": "true or false",
+    **{field: "a list of non-empty strings" for field in _LIST_FIELDS},
+}
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _APOSTROPHES = "'’‘ʼ"
 # Han, kana and CJK punctuation: scripts written without spaces between words.
@@ -48,6 +55,7 @@ class Outlet:
     domains: tuple[str, ...] = ()
     start_urls: tuple[str, ...] = ()
     case_sensitive_aliases: tuple[str, ...] = ()
+    browser: bool = False  # its pages are built by script: a crawl renders them in a browser
 
 
 def normalise_space(text: str) -> str:
@@ -231,11 +239,12 @@ def _read_registry_file(path: Path) -> dict[str, dict[str, Any]]:
                 ok = isinstance(value, list) and all(
                     isinstance(v, str) and v.strip() for v in value
                 )
+            elif field == "browser":
+                ok = isinstance(value, bool)
             else:
                 raise SeedError(f"{where}: outlets.{key}.{field}: unknown field")
             if not ok:
-                kind = "a non-empty string" if field == "name" else "a list of non-empty strings"
-                raise SeedError(f"{where}: outlets.{key}.{field}: must be {kind}")
+                raise SeedError(f"{where}: outlets.{key}.{field}: must be {_KINDS[field]}")
     return outlets
 
 
@@ -261,4 +270,5 @@ def _build_outlet(path: Path, key: str, entry: dict[str, Any]) -> Outlet:
         domains,
         lists["start_urls"],
         lists["case_sensitive_aliases"],
+        entry.get("browser", False),
     )

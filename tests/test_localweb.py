@@ -86,7 +86,7 @@ def test_each_outlet_answers_on_its_own_address(localweb: LocalWeb) -> None:
         assert localweb.request_log[-1] == (address, "GET", "/", 200)
         titles.add(body.split(b"<title>")[1].split(b"</title>")[0])
         assert fetch(base + "/robots.txt")[0] == 200, key
-    assert len(titles) == len(localweb.outlets) == 9
+    assert len(titles) == len(localweb.outlets) == 10
     assert localweb.url("telegraph", "/news/x") == f"http://127.0.0.3:{localweb.port}/news/x"
     assert len({urlsplit(base).port for base in localweb.outlets.values()}) == 1
 

@@ -37,8 +37,16 @@ def named_keys(registry: OutletRegistry, text: str) -> list[str]:
     return [outlet.key for outlet, _ in registry.find_named(text)]
 
 
+# Platforms whose pages script builds, shipped for seeds that cite them by URL.
+SCRIPTED_PLATFORMS = ["weibo", "youtube", "google-images", "bing-images"]
+
+
 def test_shipped_registry_holds_the_article_outlets(registry: OutletRegistry) -> None:
-    assert {outlet.key for outlet in registry} == {*ARTICLE_OUTLETS, "telegraph-uk"}
+    assert {outlet.key for outlet in registry} == {
+        *ARTICLE_OUTLETS,
+        "telegraph-uk",
+        *SCRIPTED_PLATFORMS,
+    }
     assert registry.outlets["baidu"].start_urls[0] == (
         "https://image.baidu.com/search/index?tn=baiduimage&word=%E8%91%A3%E7%BB%8F%E7%BA%AC"
     )
@@ -165,6 +173,46 @@ def test_local_registry_overrides_fields_and_stands_in_for_outlets() -> None:
     ]
 
 
+def test_outlets_whose_pages_script_builds_are_flagged_browser(registry: OutletRegistry) -> None:
+    flagged = {outlet.key for outlet in registry if outlet.browser}
+    assert flagged == {"baidu", "twitter", "rumble", *SCRIPTED_PLATFORMS}
+    for url in (
+        "https://image.baidu.com/search/acjson?word=x",
+        "https://x.com/someone/status/1",
+        "https://m.weibo.cn/status/1",
+        "https://youtu.be/abc",
+        "https://www.google.com/search?tbm=isch&q=x",
+        "https://www.bing.com/images/search?q=x",
+        "https://rumble.com/v1-x.html",
+    ):
+        outlet = registry.outlet_for_url(url)
+        assert outlet is not None and outlet.browser, url
+    assert not registry.outlets["scmp"].browser
+    # the companies' names alone cite nothing; the platforms' names do
+    assert named_keys(registry, "Google said; Bing agreed; Microsoft too") == []
+    assert named_keys(registry, "on Weibo, in Google Images and on YouTube") == [
+        "weibo",
+        "google-images",
+        "youtube",
+    ]
+    assert named_keys(registry, "董经纬的照片在微博上") == ["weibo"]
+
+
+def test_browser_flag_is_read_and_layered(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[outlets.scmp]\nbrowser = true\n\n[outlets.baidu]\nbrowser = false\n\n"
+        '[outlets.wire]\nname = "Wire"\ndomains = ["wire.example"]\n'
+        'start_urls = ["https://wire.example/"]\n',
+    )
+    registry = OutletRegistry.load(SHIPPED, path)
+    assert registry.outlets["scmp"].browser  # set by the later file, names kept
+    assert registry.outlets["scmp"].name == "South China Morning Post"
+    assert not registry.outlets["baidu"].browser  # unset by it
+    assert not registry.outlets["wire"].browser  # the default
+    assert registry.outlets["twitter"].browser  # untouched
+
+
 def test_later_file_owns_a_shared_domain(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -203,6 +251,9 @@ GOOD = 'name = "X"\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n'
         ('[outlets.x]\nname = ""\n', "outlets.x.name: must be a non-empty string"),
         ('[outlets.x]\naliases = "X"\n', "outlets.x.aliases: must be a list of non-empty strings"),
         ('[outlets.x]\ndomains = ["x.org", 3]\n', "outlets.x.domains: must be a list"),
+        ("[outlets.x]\n" + GOOD + 'browser = "yes"\n', "outlets.x.browser: must be true or false"),
+        ("[outlets.x]\n" + GOOD + "browser = 1\n", "outlets.x.browser: must be true or false"),
+        ("[outlets.x]\n" + GOOD + "browser = [true]\n", "x.browser: must be true or false"),
         ('[outlets.x]\ndomains = ["x.org"]\nstart_urls = ["https://x.org/"]\n', "x.name: missing"),
         ('[outlets.x]\nname = "X"\nstart_urls = ["https://x.org/"]\n', "x.domains: must not be"),
         ('[outlets.x]\nname = "X"\ndomains = ["x.org"]\n', "x.start_urls: must not be empty"),

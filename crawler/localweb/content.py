@@ -4,6 +4,11 @@ Declarations only, written by hand: they are both what ``responses`` serves and 
 that ``truth`` hands to tests. Pages are UTF-8 templates under ``site/<outlet>/``, in which
 ``{base:<outlet>}`` stands for that outlet's base URL (the port is known only at start-up).
 Each outlet also serves ``/robots.txt``, ``/favicon.ico`` and its stylesheet.
+
+Three pages are built by script, as their real counterparts are (``SCRIPTED``): an image
+search whose results arrive as JSON, a post whose text does, and a video page. Their HTML
+is a shell, the same in both versions; what only a browser loads (scripts, JSON, the
+images script inserts, the video) is declared apart from what a crawler without one sees.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Outlet:
     colour: RGB
     case_sensitive_aliases: tuple[str, ...] = ()
     disallow: tuple[str, ...] = ()
+    browser: bool = False  # flagged ``browser = true`` in the registry: script builds pages
 
 
 # In address order: the first outlet listens on ``first_address``, the next on the one after.
@@ -36,7 +42,8 @@ OUTLETS = (
            "/static/css/article.css", (10, 74, 140)),
     Outlet("stream", "The Stream", ("stream.org",), "/wp-content/themes/stream/style.css",
            (29, 94, 58), case_sensitive_aliases=("The Stream",)),
-    Outlet("baidu", "Baidu", ("Baidu", "百度"), "/static/imgsearch.css", (41, 50, 225)),
+    Outlet("baidu", "Baidu", ("Baidu", "百度"), "/static/imgsearch.css", (41, 50, 225),
+           browser=True),
     Outlet("ltn", "Liberty Times", ("Liberty Times", "Taiwan's Liberty Times", "自由時報"),
            "/css/ltn.css", (193, 39, 45)),
     Outlet("upi", "UPI", ("United Press International",), "/css/upi.css", (228, 0, 43),
@@ -46,7 +53,9 @@ OUTLETS = (
     Outlet("scmp", "South China Morning Post", ("South China Morning Post",), "/static/scmp.css",
            (0, 18, 70), case_sensitive_aliases=("SCMP",)),
     Outlet("rumble", "Rumble", (), "/css/rumble.css", (133, 199, 66),
-           case_sensitive_aliases=("Rumble",)),
+           case_sensitive_aliases=("Rumble",), browser=True),
+    Outlet("twitter", "Twitter", ("Twitter", "推特"), "/responsive-web/client-web/main.css",
+           (29, 155, 240), browser=True),
 )  # fmt: skip
 STYLESHEETS = {outlet.key: outlet.stylesheet for outlet in OUTLETS}
 
@@ -71,6 +80,25 @@ SCMP = (
     "/chinese-spy-catcher-dong-jingwei-reappears-amid-defection-rumours"
 )
 RUMBLE_GONE = "/v2kq1xa-dong-jingwei-defection.html"
+# The script-built pages, and what their scripts fetch.
+BAIDU_IMAGES = (  # word=董经纬照片 ("Dong Jingwei photo")
+    "/search/index?tn=baiduimage&ipn=r&word=%E8%91%A3%E7%BB%8F%E7%BA%AC%E7%85%A7%E7%89%87"
+)
+BAIDU_IMAGES_JSON = (
+    "/search/acjson?tn=resultjson_com&ipn=rj"
+    "&word=%E8%91%A3%E7%BB%8F%E7%BA%AC%E7%85%A7%E7%89%87&pn=0&rn=30"
+)
+BAIDU_IMAGES_PHOTO = "/it/u/2563046281.png"
+TWEET = "/hanlianchao/status/1406215417937752066"
+TWEET_SCRIPT = "/responsive-web/client-web/main.js"
+TWEET_SCRIPT_FILE = "twitter/main.js"
+TWEET_JSON = "/i/api/1.1/statuses/show.json?id=1406215417937752066&tweet_mode=extended"
+TWEET_AVATAR = "/profile_images/1263915471/han-lianchao_normal.png"
+TWEET_PHOTO = "/media/E4NqW2xVcAE1dJp.png"
+RUMBLE_VIDEO = "/v2ks0pe-dong-jingwei-june-18-meeting.html"
+RUMBLE_CLIP = "/video/dong-jingwei-0618.webm"
+# WebM (VP8, 160x90, 2 s, 11.5 KB), recorded from a canvas by Chromium's MediaRecorder.
+RUMBLE_CLIP_FILE = "rumble/dong-jingwei-0618.webm"
 BLOG_LOGO = "/wp-content/uploads/2021/06/logo.png"
 
 PUBLISHED = "Mon, 21 Jun 2021 08:00:00 GMT"
@@ -97,6 +125,28 @@ IMAGES = (
     ("upi", "/i/upi-dong.png", 64, 40, (102, 79, 57)),
     ("spytalk", "/img/spytalk-header.png", 90, 30, (51, 51, 102)),
     ("scmp", "/img/mss-seminar.png", 64, 36, (200, 180, 120)),
+)
+# Images only script puts on a page: a crawler without a browser never finds them.
+SCRIPTED_IMAGES = (
+    ("baidu", BAIDU_IMAGES_PHOTO, 50, 66, (98, 78, 60)),
+    ("baidu", "/it/u/1730582214.png", 60, 40, (150, 40, 40)),
+    ("baidu", "/it/u/3019558376.png", 64, 40, (120, 120, 135)),
+    ("twitter", TWEET_AVATAR, 48, 48, (70, 60, 55)),
+    ("twitter", TWEET_PHOTO, 60, 80, (96, 76, 58)),
+)
+# The image search's results (image, caption, date), in order.
+BAIDU_RESULTS = (
+    (BAIDU_IMAGES_PHOTO, "董经纬 国家安全部副部长 2020年9月", "2021-06-19 08:12"),
+    ("/it/u/1730582214.png", "国家安全部 反间谍宣传", "2021-04-15 10:00"),
+    ("/it/u/3019558376.png", "国家安全工作座谈会 6月18日", "2021-06-18 21:40"),
+)
+TWEET_USER = ("Han Lianchao", "hanlianchao")
+TWEET_CREATED = "Sat Jun 19 03:12:44 +0000 2021"
+TWEET_TEXT = (
+    "If the reports are true, the defection of Dong Jingwei, vice minister of state security"
+    " and the man in charge of catching foreign spies, is really a big bomb. This photo of"
+    " him went round Chinese social media today. He has not been seen in public since"
+    " September 2020."
 )
 
 
@@ -172,11 +222,52 @@ PAGES = (
          " | South China Morning Post",
          ("/img/mss-seminar.png",)),
     Page("rumble", "/", "rumble/index.html", "Rumble - Videos"),
+    Page("rumble", RUMBLE_VIDEO, "rumble/meeting.html",
+         "Is this Dong Jingwei? State TV footage of the June 18 security meeting - Rumble"),
+    Page("baidu", BAIDU_IMAGES, "baidu/images.html", "董经纬照片_百度图片搜索"),
+    Page("twitter", "/", "twitter/index.html", "Twitter. It's what's happening / Twitter"),
+    Page("twitter", TWEET, "twitter/status.html", "Twitter"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """A page of ``PAGES`` that a browser builds: what it loads and what script puts on it.
+
+    ``loads``: every other path the browser requests for it (stylesheet, favicon, scripts,
+    JSON, images, video; the order it asks in varies); ``images``: those that script
+    inserts, in document order; ``text``: what script writes; ``title``: the document's
+    title once rendered. All are on the page's own outlet.
+    """
+
+    outlet: str
+    path: str
+    kind: Literal["image-search", "post", "video"]
+    title: str
+    loads: tuple[str, ...]
+    images: tuple[str, ...] = ()
+    text: str = ""
+    video: str | None = None
+
+
+SCRIPTED = (
+    Scripted("baidu", BAIDU_IMAGES, "image-search", "董经纬照片_百度图片搜索",
+             ("/static/imgsearch.css", "/favicon.ico", BAIDU_IMAGES_JSON,
+              *(image for image, _, _ in BAIDU_RESULTS)),
+             images=tuple(image for image, _, _ in BAIDU_RESULTS)),
+    Scripted("twitter", TWEET, "post", "Han Lianchao (@hanlianchao) on Twitter",
+             ("/responsive-web/client-web/main.css", "/favicon.ico", TWEET_SCRIPT, TWEET_JSON,
+              TWEET_AVATAR, TWEET_PHOTO),
+             images=(TWEET_AVATAR, TWEET_PHOTO), text=TWEET_TEXT),
+    Scripted("rumble", RUMBLE_VIDEO, "video",
+             "Is this Dong Jingwei? State TV footage of the June 18 security meeting - Rumble",
+             ("/css/rumble.css", "/favicon.ico", RUMBLE_CLIP), video=RUMBLE_CLIP),
 )  # fmt: skip
 
 # The seed body's citations in document order, and every other link on the seed page.
 CITED = (("stream", STREAM), ("telegraph", TELEGRAPH), ("rumble", RUMBLE_GONE),
-         ("scmp", SCMP_SHORT), ("baidu", BAIDU_SEARCH), ("upi", UPI), ("spytalk", SPYTALK),
+         ("rumble", RUMBLE_VIDEO), ("scmp", SCMP_SHORT), ("baidu", BAIDU_SEARCH),
+         ("twitter", TWEET), ("baidu", BAIDU_IMAGES), ("upi", UPI), ("spytalk", SPYTALK),
          ("ltn", LTN), ("spytalk", SPYTALK_PRIVATE))  # fmt: skip
 NOT_CITED = ("#main", "/", "/disclosure/", "/category/politics/", "/author/staff/",
              "https://www.facebook.com/sharer/sharer.php?u={base:blog}" + SEED,
@@ -195,6 +286,9 @@ V2_EDITED = {("stream", STREAM): "stream/dong-jingwei.v2.html",
 V2_REMOVED = (("baidu", BAIDU_PHOTO), ("ltn", LTN))
 V2_REDIRECTED = {("upi", UPI): "/"}
 V2_IMAGE_REMOVED = {("baidu", BAIDU_SEARCH): BAIDU_PHOTO}
+# Image search results that version 2's JSON no longer lists, by page; the image itself
+# still answers 200, as a photo dropped from Baidu's results stays on its image servers.
+V2_SCRIPTED_IMAGE_REMOVED = {("baidu", BAIDU_IMAGES): BAIDU_IMAGES_PHOTO}
 # What each edited page (but an image-removed one) lost, gained, and had reworded.
 V2_EDITS = {("stream", STREAM): {
     "removed": ["The Defense Intelligence Agency is said to have debriefed him at a safe house"

@@ -1,6 +1,7 @@
 """The outlet registry of a running local cited web, in the schema of ``seeds/outlets.toml``.
 
-One ``[outlets.localweb-<key>]`` table per outlet, its domain being its loopback address.
+One ``[outlets.localweb-<key>]`` table per outlet, its domain being its loopback address;
+outlets whose pages script builds are flagged ``browser = true``, as the shipped ones are.
 An outlet's first start URL is the page the seed cites on it, so a seed that only names
 the outlet (the plain-text seed) gets the same citation; its home page comes next.
 """
@@ -30,6 +31,8 @@ def registry_toml(bases: dict[str, str], port: int) -> str:
         ]
         if outlet.case_sensitive_aliases:
             lines.append(f"case_sensitive_aliases = {_list(outlet.case_sensitive_aliases)}")
+        if outlet.browser:
+            lines.append("browser = true")
     return "\n".join(lines) + "\n"
 
 

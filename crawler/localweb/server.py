@@ -3,7 +3,8 @@
 One ``ThreadingHTTPServer`` per outlet, each on its own loopback address (127.0.0.2,
 127.0.0.3, ...) and all on the same port; ``LocalWeb`` starts and stops them together and
 switches the site between its two versions while it runs. Responses speak HTTP/1.1 with
-keep-alive: each carries Content-Length, except the one sent with chunked encoding.
+keep-alive: each carries Content-Length, except the one sent with chunked encoding; the
+video answers ``Range`` requests with 206 (or 416), as video hosts do.
 Tests, the demo and the benchmarks use it. What it serves is declared in ``content`` and
 rendered by ``responses``; ``truth`` describes it for tests.
 """
@@ -22,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from crawler.localweb import content, registry, truth
-from crawler.localweb.responses import Response, Site
+from crawler.localweb.responses import Response, Site, ranged
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.send_header(name, value)
             self.end_headers()
             return
+        response = ranged(response, self.headers.get("Range"), self.headers.get("If-Range"))
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)

@@ -20,8 +20,23 @@ Plain lists and dicts of absolute URLs, so tests can compare it or dump it as JS
   "added": [...], "changed": [[old, new], ...]}``, ``{"kind": "image-removed", "image":
   url, "sha256": hex}``, ``{"kind": "removed"}`` (now 404) or ``{"kind": "redirected",
   "status": 302, "location": url}``.
-- ``resources``: every URL version 1 serves; all but those in ``changes`` answer the same
-  bytes and headers (but Date) in both versions.
+- ``resources``: every URL version 1 serves but those only a browser asks for; all but
+  those in ``changes`` answer the same bytes and headers (but Date) in both versions.
+- ``browser``: what only a browser sees. The keys above hold for a crawl without one,
+  which gets the scripted pages' shells (in ``cited`` and ``pages``) and nothing more.
+
+  - ``pages``: each page that script builds, URL -> ``{kind: "image-search" | "post" |
+    "video", outlet, title (once rendered), resources: [the page, then every URL the
+    browser requests for it: stylesheet, favicon, scripts, JSON, images, video; in no
+    fixed order, as the browser's varies], images: [those
+    script inserts, in document order], text: what script writes ("" if nothing),
+    video: URL | None}``, as in version 1. The shells are the same bytes in both
+    versions; only the JSON behind them changes.
+  - ``changes``: what version 2 changes on them, URL -> ``{"kind": "image-removed",
+    "image": url, "sha256": hex}``: the results JSON no longer lists the image, which
+    still answers 200 with the same bytes.
+  - ``resources``: every URL only a browser asks for (scripts, JSON, images, video);
+    ``sha256``: URL -> the SHA-256 of its version 1 body.
 """
 
 from __future__ import annotations
@@ -130,6 +145,42 @@ def _changes(site: Site) -> dict[str, dict[str, Any]]:
     return changes
 
 
+def _browser(site: Site) -> dict[str, Any]:
+    """What only a browser sees: the scripted pages, what they load, what version 2 drops."""
+    bases, v1 = site.bases, site.versions[1]
+
+    def url(outlet: str, path: str) -> str:
+        return bases[outlet] + path
+
+    pages = {
+        url(page.outlet, page.path): {
+            "kind": page.kind,
+            "outlet": page.outlet,
+            "title": page.title,
+            "resources": [url(page.outlet, path) for path in (page.path, *page.loads)],
+            "images": [url(page.outlet, image) for image in page.images],
+            "text": page.text,
+            "video": url(page.outlet, page.video) if page.video else None,
+        }
+        for page in content.SCRIPTED
+    }
+    changes = {
+        url(outlet, path): {
+            "kind": "image-removed",
+            "image": url(outlet, image),
+            "sha256": hashlib.sha256(v1[outlet, image].body).hexdigest(),
+        }
+        for (outlet, path), image in content.V2_SCRIPTED_IMAGE_REMOVED.items()
+    }
+    only = [where for where in v1 if where in site.browser_only]
+    return {
+        "pages": pages,
+        "changes": changes,
+        "resources": [url(*where) for where in only],
+        "sha256": {url(*where): hashlib.sha256(v1[where].body).hexdigest() for where in only},
+    }
+
+
 def build(site: Site) -> dict[str, Any]:
     bases, v1 = site.bases, site.versions[1]
 
@@ -162,5 +213,6 @@ def build(site: Site) -> dict[str, Any]:
             if page.headers
         },
         "changes": _changes(site),
-        "resources": [url(*where) for where in v1],
+        "resources": [url(*where) for where in v1 if where not in site.browser_only],
+        "browser": _browser(site),
     }
