@@ -71,10 +71,10 @@ class BrowserPages:
             return False
         if not item.is_html or item.status != 200 or item.rendered:
             return False
-        outlet = self.registry.outlets.get(item.outlet) if item.outlet else None  # type: ignore[attr-defined]
+        outlet = self.registry.outlet_for_url(response.url)  # type: ignore[attr-defined]
         return wants_browser(
             self.browser_mode,
-            bool(getattr(outlet, "browser", False)),
+            bool(outlet and outlet.browser),
             response.body,
             item.content_type,
         )
