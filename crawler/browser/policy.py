@@ -25,9 +25,11 @@ data, not script) and either
    its HTML is not rendered for the sake of an empty widget beside it).
 
 Server-rendered pages of the same frameworks fill their root, so they stay with Scrapy's
-downloader: none of the 61 news pages of ``tests/data/extraction-sample`` (React, Next,
-Nuxt and Angular among them) looks script-built; the shortest holds 1,605 characters.
-The page is parsed once with Lexbor (selectolax), as a browser's HTML5 parser builds it.
+downloader: no news page of ``tests/data/extraction-sample`` (React, Next, Nuxt and
+Angular ones among them) looks script-built. The page is parsed once with Lexbor
+(selectolax), as a browser's HTML5 parser builds it; its bytes are read as UTF-8, so a
+page in a legacy encoding (GBK, Shift JIS) counts a character per byte at most, which
+the thresholds are coarse enough to bear.
 """
 
 from __future__ import annotations
