@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh Debian machine with Python 3.11:
 #   make demo   creates the venv, installs, crawls the embedded local cited web into ./archive
 #   make test   creates the venv, installs, runs ruff, lint-imports, mypy and pytest
+#               (pytest in a network namespace with only loopback: tests/netns.py)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed-stamp
 
-.PHONY: venv pywb demo test test-fast lint typecheck bench clean services
+.PHONY: venv pywb demo test test-fast lint typecheck bench clean services browser
 
 venv: $(STAMP)
 
@@ -33,7 +34,11 @@ $(PYWB_STAMP): tests/pywb/requirements.txt $(STAMP)
 services:
 	bash tests/services.sh
 
-demo: venv
+# Debian's chromium, unshare and fonts for screenshots: what browser capture needs.
+browser:
+	bash tests/services.sh browser
+
+demo: venv browser
 	$(BIN)/scrubwatch demo --store ./archive
 
 lint: venv
@@ -44,12 +49,14 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# The suite runs in a network namespace of its own with only loopback (tests/netns.py):
+# a request that would leave the machine fails at once instead.
 test: venv pywb services lint typecheck
-	$(BIN)/pytest
+	$(BIN)/python tests/netns.py
 
 # A developer's loop: everything but the end-to-end runs marked slow.
 test-fast: venv pywb services lint typecheck
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/python tests/netns.py -m "not slow"
 
 bench: venv
 	$(BIN)/python bench/run.py

@@ -15,6 +15,7 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.browser.chromium import check_browser
 from crawler.logs import skip_unlogged
 from crawler.outlets import OutletRegistry
 from crawler.resume import (
@@ -97,11 +98,13 @@ def run_crawl(
     retain_days: int | None = None,
     lock_mode: str | None = None,
     redis_url: str | None = None,
+    browser: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
     """Crawl ``seeds`` into the store at ``store_uri``; the flags override the settings.
 
-    ``retain_days`` and ``lock_mode`` set ``STORE_RETAIN_DAYS`` and ``STORE_LOCK_MODE``;
+    ``retain_days``, ``lock_mode`` and ``browser`` set ``STORE_RETAIN_DAYS``,
+    ``STORE_LOCK_MODE`` and ``BROWSER_MODE``;
     ``redis_url`` shares the crawl with ``scrubwatch worker`` processes (``REDIS_URL``).
     ``resume`` (or a ``crawl_id`` that is staged and not yet published) finishes a crawl
     that was stopped or killed, as it was asked for first (see :mod:`crawler.resume`).
@@ -111,6 +114,8 @@ def run_crawl(
         overrides["STORE_RETAIN_DAYS"] = retain_days
     if lock_mode is not None:
         overrides["STORE_LOCK_MODE"] = lock_mode
+    if browser is not None:
+        overrides["BROWSER_MODE"] = browser
     early = project_settings(overrides)
     store = _writable_store(store_uri, early)
     if resume and crawl_id and resume != crawl_id:
@@ -156,6 +161,7 @@ def crawl_settings(crawl_id: str, args: CrawlArgs, overrides: dict[str, Any]) ->
         }
     )
     use_outlets(settings, args.outlets)
+    check_browser(settings)
     registry = OutletRegistry.load(
         settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
     )

@@ -48,6 +48,8 @@ def crawl_command(job: Job, crawl_id: str) -> list[str]:
     command += ["--crawl-id", crawl_id, "--depth", str(job.depth)]
     if job.allow_private:
         command.append("--allow-private")
+    if job.browser is not None:
+        command += ["--browser", job.browser]
     if job.outlets is not None:
         command += ["--outlets", str(job.outlets)]
     for name, value in job.settings.items():

@@ -7,6 +7,7 @@ A job is a named crawl with a schedule::
     store = "archive"
     schedule = { cron = "0 */6 * * *", timezone = "Europe/Berlin" }   # or { every = "6h" }
     depth = 1
+    browser = "always"      # pages rendered in Chromium: auto (the default), always, never
     report_dir = "reports"
     settings = { AUTOTHROTTLE_ENABLED = false }
 
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crawler.browser.policy import BROWSER_MODES, BrowserMode
 from crawler.schedules import CronSchedule, IntervalSchedule
 from crawler.spiders.cited import is_url
 from storage import STORE_SCHEMES
@@ -40,6 +42,7 @@ _JOB_FIELDS = {
     "schedule",
     "depth",
     "allow_private",
+    "browser",
     "outlets",
     "settings",
     "report_dir",
@@ -52,6 +55,7 @@ _RESERVED_SETTINGS = {
     "CRAWL_DEPTH": "the job's depth",
     "SSRF_ALLOW_PRIVATE": "the job's allow_private",
     "OUTLETS_REGISTRY": "the job's outlets",
+    "BROWSER_MODE": "the job's browser",
 }
 
 
@@ -70,6 +74,7 @@ class Job:
     state_dir: Path
     depth: int = 0
     allow_private: bool = False
+    browser: BrowserMode | None = None  # None: the BROWSER_MODE setting's default
     outlets: Path | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     report_dir: Path | None = None
@@ -103,6 +108,7 @@ class _JobReader:
         if not isinstance(allow_private, bool):
             raise self.fail("allow_private", f"must be true or false, not {allow_private!r}")
         outlets = table.get("outlets")
+        browser = table.get("browser")
         return Job(
             name=self.name,
             seeds=self.seeds(table["seeds"]),
@@ -111,6 +117,7 @@ class _JobReader:
             state_dir=self.base / STATE_DIRNAME,
             depth=depth,
             allow_private=allow_private,
+            browser=None if browser is None else self.browser(browser),
             outlets=None if outlets is None else self.existing("outlets", outlets),
             settings=self.settings(table.get("settings", {})),
             report_dir=self.folder("report_dir", table.get("report_dir")),
@@ -174,6 +181,13 @@ class _JobReader:
             return CronSchedule(expression, timezone)
         except ValueError as exc:
             raise self.fail("schedule", f'cron "{expression}" is invalid: {exc}') from None
+
+    def browser(self, value: Any) -> BrowserMode:
+        for mode in BROWSER_MODES:
+            if value == mode:
+                return mode
+        choices = ", ".join(f'"{mode}"' for mode in BROWSER_MODES)
+        raise self.fail("browser", f"must be one of {choices}, not {value!r}")
 
     def settings(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -109,6 +109,26 @@ EXTRA_OUTLETS: list[str] = []
 # so that an image taken off a page is on record as gone (404) or still there.
 RECHECK_REQUISITES = True
 
+# --- browser ------------------------------------------------------------------
+# Pages that script builds are rendered in Chromium (crawler/browser/), every request they
+# make fetched through Scrapy's downloader and archived like any other. When: "auto"
+# renders the pages of outlets flagged browser = true and pages whose HTML looks
+# script-built (the rule: crawler/browser/policy.py), "always" every page, "never" none;
+# requisites never are (`--browser`).
+BROWSER_MODE = "auto"
+# Pages open in the browser at once: each is a renderer process, the crawl's largest
+# share of memory, and the browser's requests wait in Scrapy's per-site politeness.
+BROWSER_PAGES = 2
+# Seconds a page may take to load and fall network-idle before it is captured as it is:
+# pages that poll or stream are never idle.
+BROWSER_PAGE_TIMEOUT = 30
+# Scrolls down a page, one viewport each, so that lazy images load: bounded, because an
+# endless feed has no bottom.
+BROWSER_SCROLL_STEPS = 10
+# The Chromium binary (a path, or a name looked up in PATH); empty: Debian's package's
+# /usr/lib/chromium/chromium (/usr/bin/chromium is a script that adds its own flags).
+BROWSER_EXECUTABLE = ""
+
 # --- archive ------------------------------------------------------------------
 STORE_URI = "./archive"
 CRAWL_ID = ""  # empty: the UTC start time, YYYYMMDDTHHMMSSZ
@@ -171,9 +191,3 @@ DATASET_ROW_GROUP_BYTES = 32 * 1024 * 1024
 # Scrapy starts no new download (Scrapy: 5,000,000). The extraction workers are the
 # bound of an end-to-end crawl: pages waiting for them beyond a few are memory, not speed.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
-
-# --- browser (temporary until the settings section lands) ---
-BROWSER_MODE = "never"
-BROWSER_PAGES = 2
-BROWSER_PAGE_TIMEOUT = 30
-BROWSER_SCROLL_STEPS = 10

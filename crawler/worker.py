@@ -17,6 +17,7 @@ from typing import Any
 
 from redis import RedisError
 
+from crawler.browser.chromium import check_browser
 from crawler.crawl import early_setting, project_settings, run_process, use_outlets
 from crawler.summary import CrawlError, CrawlSummary
 from storage import manifest_key, open_store, validate_crawl_id
@@ -53,11 +54,19 @@ def run_worker(
     *,
     allow_private: bool = False,
     outlets: list[str] | None = None,
+    browser: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
-    """Take part in the shared crawl ``crawl_id`` until it has no work left; publish."""
+    """Take part in the shared crawl ``crawl_id`` until it has no work left; publish.
+
+    ``browser`` sets ``BROWSER_MODE`` for the pages this worker crawls.
+    """
     crawl_id = validate_crawl_id(crawl_id)
-    wait = early_setting(project_settings(overrides), "FRONTIER_JOIN_TIMEOUT", "float")
+    if browser is not None:
+        overrides = {**(overrides or {}), "BROWSER_MODE": browser}
+    early = project_settings(overrides)
+    check_browser(early)
+    wait = early_setting(early, "FRONTIER_JOIN_TIMEOUT", "float")
     fields = shared_crawl(redis_url, crawl_id, wait)
     store = open_store(store_uri)
     store.check_writable()

@@ -8,6 +8,8 @@ import botocore.session
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
+from tests.netns import network_isolated
+
 pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.localweb",
@@ -17,6 +19,24 @@ pytest_plugins = [
 # botocore's standard retries wait up to 20 s between attempts (a second's base for
 # throttling): the tests keep every retry and how many there are, and wait a hundredth.
 BACKOFF_SCALE = 0.01
+# Tests with these marks need the network namespace tests/netns.py makes (only loopback).
+ISOLATED_MARKS = ("browser", "netns")
+
+
+@functools.cache
+def _isolated() -> bool:
+    return network_isolated()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a test that needs the loopback-only namespace when it runs outside one."""
+    marks = [name for name in ISOLATED_MARKS if item.get_closest_marker(name)]
+    if marks and not _isolated():
+        pytest.fail(
+            f"{marks[0]} tests run in a network namespace with only loopback: "
+            "make test, or .venv/bin/python tests/netns.py [PYTEST ARGS]",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True, scope="session")

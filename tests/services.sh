@@ -1,14 +1,45 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs from Debian's packages when it is missing.
+# Installs from Debian's packages what the tests and the demo need, when it is missing:
+#   tests/services.sh           what the test suite needs (make test)
+#   tests/services.sh browser   what browser capture needs, nothing else (make demo)
 # Servers themselves (moto, redis-server, the local cited web) are started by the
 # pytest fixtures on 127.0.0.1 and stopped when the session ends.
 set -euo pipefail
 need=()
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+
+installed() {
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+browser() {
+    # Playwright drives Debian's own Chromium: `playwright install` is never run.
+    [[ -x /usr/lib/chromium/chromium ]] || need+=(chromium)
+    # unshare(1) starts Chromium in a network namespace of its own (crawler/browser/chromium-netns).
+    command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+    # Screenshots show text, not boxes: DejaVu for Latin, Greek and Cyrillic; WenQuanYi
+    # Micro Hei (the smallest of Debian's CJK fonts) for Chinese, Japanese and Korean pages.
+    if command -v dpkg-query >/dev/null 2>&1; then
+        for font in fonts-dejavu-core fonts-wqy-microhei; do
+            installed "$font" || need+=("$font")
+        done
+    fi
+}
+
+case "${1:-all}" in
+    all)
+        command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+        browser
+        ;;
+    browser) browser ;;
+    *)
+        echo "usage: tests/services.sh [browser]" >&2
+        exit 2
+        ;;
+esac
+
 if ((${#need[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
-        echo "tests need: ${need[*]} (install them with apt-get, or run make test as root)" >&2
+        echo "scrubwatch needs: ${need[*]} (install them with apt-get, or run make as root)" >&2
         exit 2
     fi
     echo "installing ${need[*]} from Debian's packages"

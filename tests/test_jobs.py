@@ -132,7 +132,7 @@ def test_the_default_jobs_file_is_scrubwatch_toml_in_the_current_folder(in_tmp: 
         ),
         ('settings = { CRAWL_ID = "x" }', "settings", "CRAWL_ID is set by the scheduler"),
         ("settings = { SOME_DATE = 2025-01-01 }", "settings", "SOME_DATE: dates and times"),
-        ("dept = 1", "dept", "unknown field; use allow_private, depth"),
+        ("dept = 1", "dept", "unknown field; use allow_private, browser, depth"),
     ],
 )
 def test_a_bad_job_is_named_with_its_field(

@@ -12,19 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crawler.addon import resolve_setting
+from crawler.browser.policy import browser_mode
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
 
-MODES = ("auto", "always", "never")
-
 
 class BrowserCapture:
     def update_settings(self, settings: Settings) -> None:
-        mode = settings.get("BROWSER_MODE") or "never"
-        if mode not in MODES:
-            raise ValueError(f"BROWSER_MODE must be one of {', '.join(MODES)}, got {mode!r}")
-        if mode == "never":
+        if browser_mode(settings.get("BROWSER_MODE")) == "never":
             return
         from crawler.browser.chromium import launch_options
         from crawler.browser.handler import BrowserHandler

@@ -31,7 +31,7 @@ import scrapy
 from scrapy.http import HtmlResponse, Response
 
 from crawler.browser.handler import SCREENSHOT_META
-from crawler.browser.policy import wants_browser
+from crawler.browser.policy import BrowserMode, browser_mode, wants_browser
 from crawler.browser.route import FETCHED_META, ROUTED_META, BrowserRouter
 from pipelines.items import FailureItem, PageItem
 from pipelines.warc import NOT_WIRE_META, Capture, WarcCapture
@@ -59,7 +59,7 @@ class BrowserPages:
 
     def setup_browser(self) -> None:
         settings = self.crawler.settings
-        self.browser_mode = settings.get("BROWSER_MODE") or "never"
+        self.browser_mode: BrowserMode = browser_mode(settings.get("BROWSER_MODE"))
         self.router = self.crawler.get_extension(BrowserRouter)
         if self.router is None:
             self.browser_mode = "never"  # the crawl was set up without a browser

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from crawler.browser.policy import BROWSER_MODES
 from crawler.cli.base import (
     UsageFailure,
     echo_json_line,
@@ -20,6 +21,14 @@ from crawler.cli.base import (
 
 set_option = click.option(
     "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="Scrapy setting."
+)
+browser_option = click.option(
+    "--browser",
+    type=click.Choice(BROWSER_MODES, case_sensitive=False),
+    default=None,
+    help="Render pages in Chromium: auto (pages of outlets flagged browser = true, and pages "
+    "that look script-built), always (every page; never requisites) or never. Setting "
+    "BROWSER_MODE, default auto.",
 )
 log_level_option = click.option(
     "--log-level",
@@ -98,6 +107,7 @@ def seeds(
     metavar="URL",
     help="Share the crawl through Redis (redis://HOST:PORT/DB) with scrubwatch worker processes.",
 )
+@browser_option
 @set_option
 @retain_days_option
 @lock_mode_option
@@ -118,6 +128,7 @@ def crawl(
     lock_mode: str | None,
     log_level: str,
     redis_url: str | None,
+    browser: str | None,
 ) -> None:
     """Crawl what the SEEDS cite, with requisites, into WARC files in the store."""
     from crawler.crawl import run_crawl
@@ -140,6 +151,7 @@ def crawl(
             retain_days=retain_days,
             lock_mode=lock_mode,
             redis_url=redis_url,
+            browser=browser,
             overrides=settings,
         )
     for line in summary.lines():
@@ -155,6 +167,7 @@ def crawl(
 @click.option(
     "--allow-private", is_flag=True, help="Allow private and loopback addresses (local tests)."
 )
+@browser_option
 @set_option
 @log_level_option
 @outlets_option
@@ -167,6 +180,7 @@ def worker(
     overrides: tuple[str, ...],
     log_level: str,
     outlets: tuple[str, ...],
+    browser: str | None,
 ) -> None:
     """Join a crawl started with crawl --redis, from this process or another machine."""
     from crawler.worker import run_worker
@@ -178,6 +192,7 @@ def worker(
             crawl_id,
             allow_private=allow_private,
             outlets=list(outlets),
+            browser=browser,
             overrides=scrapy_settings(overrides, log_level),
         )
     for line in summary.lines():
