@@ -3,9 +3,10 @@
 Serves version 1 of the local replay of the cited web on loopback and crawls the
 seed article into a local store; switches to version 2 (the photo removed from the
 image search and its URL answering 404, an article edited, one deleted, one
-redirected to its outlet's home page); crawls again; prints the scrub report; then
-gets the removed photo back from the archive and shows that its SHA-256 is the
-original's. Each crawl runs in its own process, as a user's would.
+redirected to its outlet's home page, a photo gone from the results that script builds
+on the image search page); crawls again, the script-built pages through Chromium;
+prints the scrub report; then gets both removed photos back from the archive and shows
+that their SHA-256s are the originals'. Each crawl runs in its own process, as a user's would.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from history.diff import diff_crawls
 from history.diffresult import Diff
 from history.report import render_report
 from history.timeline import get_payload
-from storage import new_crawl_id, open_store
+from storage import Store, new_crawl_id, open_store
 from storage.captures import CaptureIndex
 from storage.errors import BadInput, one_line
 from storage.layout import dataset_root, local_path, report_key
@@ -87,14 +88,25 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         echo(f"\n== report: {report}")
         dataset = local_path(Path(store), dataset_root())
         echo(f"== dataset of both crawls: pandas.read_parquet({str(dataset)!r})")
-        photo = next(c for c in web.expected()["changes"].values() if c["kind"] == "image-removed")
-        capture, body = get_payload(archive, photo["image"])
-        digest = hashlib.sha256(body).hexdigest()
-        verdict = "equals" if digest == photo["sha256"] else "DIFFERS FROM"
-        echo(
-            f"\n== scrubwatch get {photo['image']}\n"
-            f"  from crawl {capture.crawl_id}: {len(body)} bytes, sha256 {digest}\n"
-            f"  {verdict} the original photo's sha256 {photo['sha256']}"
-        )
-        if digest != photo["sha256"]:
-            raise CrawlError("the archived photo does not match the original")
+        truth = web.expected()
+        photos = [
+            ("the photo removed from the image search", truth["changes"]),
+            ("the photo only script put on the image results", truth["browser"]["changes"]),
+        ]
+        for what, changes in photos:
+            photo = next(c for c in changes.values() if c["kind"] == "image-removed")
+            _check_photo(archive, what, photo, echo)
+
+
+def _check_photo(archive: Store, what: str, photo: dict[str, str], echo: Echo) -> None:
+    """Get ``photo`` back from the archive and compare it with the original's SHA-256."""
+    capture, body = get_payload(archive, photo["image"])
+    digest = hashlib.sha256(body).hexdigest()
+    verdict = "equals" if digest == photo["sha256"] else "DIFFERS FROM"
+    echo(
+        f"\n== scrubwatch get {photo['image']}  ({what})\n"
+        f"  from crawl {capture.crawl_id}: {len(body)} bytes, sha256 {digest}\n"
+        f"  {verdict} the original photo's sha256 {photo['sha256']}"
+    )
+    if digest != photo["sha256"]:
+        raise CrawlError(f"the archived copy of {what} does not match the original")
