@@ -37,7 +37,8 @@ Echo = Callable[[str], object]
 def crawl_command(seed: str, store: str, registry: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "crawler", "crawl", seed,
-        "--store", store, "--allow-private", "--outlets", str(registry), *extra,
+        "--store", store, "--allow-private", "--outlets", str(registry), "--browser", "auto",
+        *extra,
     ]  # fmt: skip
 
 

@@ -115,7 +115,9 @@ RECHECK_REQUISITES = True
 # renders the pages of outlets flagged browser = true and pages whose HTML looks
 # script-built (the rule: crawler/browser/policy.py), "always" every page, "never" none;
 # requisites never are (`--browser`).
-BROWSER_MODE = "auto"
+# "never" by default until a rendered page's requisites share the crawl's dupefilter and a
+# recrawl's screenshots stop defeating its dedup (issue #24, open); `--browser auto` opts in.
+BROWSER_MODE = "never"
 # Pages open in the browser at once: each is a renderer process, the crawl's largest
 # share of memory, and the browser's requests wait in Scrapy's per-site politeness.
 BROWSER_PAGES = 2

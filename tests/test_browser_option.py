@@ -43,7 +43,7 @@ def invoke(*args: str) -> Any:
 
 @pytest.mark.parametrize(
     ("flags", "mode"),
-    [((), "auto"), (("--browser", "always"), "always"), (("--browser", "NEVER"), "never")],
+    [((), "never"), (("--browser", "auto"), "auto"), (("--browser", "ALWAYS"), "always")],
 )
 def test_the_flag_sets_browser_mode(
     crawled: list[Settings], tmp_path: Path, flags: tuple[str, ...], mode: str
@@ -70,7 +70,10 @@ def test_a_resume_asks_for_the_same_browser_mode(crawled: list[Settings], tmp_pa
             ["-s", "BROWSER_MODE=sometimes"],
             "setting BROWSER_MODE: 'sometimes' is not one of auto, always, never",
         ),
-        (["-s", "BROWSER_EXECUTABLE=/no/chromium"], "BROWSER_EXECUTABLE /no/chromium: no such"),
+        (
+            ["--browser", "auto", "-s", "BROWSER_EXECUTABLE=/no/chromium"],
+            "BROWSER_EXECUTABLE /no/chromium: no such",
+        ),
     ],
 )
 def test_a_bad_browser_is_one_line_before_the_crawl(

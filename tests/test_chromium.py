@@ -67,17 +67,18 @@ def test_missing_chromium_is_one_line_saying_what_to_install(
         "or BROWSER_EXECUTABLE; --browser never crawls without it"
     )
     with pytest.raises(BrowserMissing):
-        check_browser(crawl_settings())
-    assert check_browser(crawl_settings(BROWSER_MODE="never")) == "never"
+        check_browser(crawl_settings(BROWSER_MODE="auto"))
+    assert check_browser(crawl_settings()) == "never"  # the default
 
 
 def test_check_browser() -> None:
-    assert check_browser(crawl_settings()) == "auto"
+    assert check_browser(crawl_settings()) == "never"
+    assert check_browser(crawl_settings(BROWSER_MODE="auto")) == "auto"
     assert check_browser(crawl_settings(BROWSER_MODE="Always")) == "always"
     with pytest.raises(BadInput, match=r"^setting BROWSER_MODE: 'maybe' is not one of"):
         check_browser(crawl_settings(BROWSER_MODE="maybe"))
     with pytest.raises(BrowserMissing, match=r"^BROWSER_EXECUTABLE /nope: no such"):
-        check_browser(crawl_settings(BROWSER_EXECUTABLE="/nope"))
+        check_browser(crawl_settings(BROWSER_MODE="auto", BROWSER_EXECUTABLE="/nope"))
 
 
 def test_launch_options() -> None:
@@ -164,6 +165,9 @@ def visit(options: dict[str, Any], base: str) -> tuple[str, str]:
                 opened = page.title()
             except PlaywrightError as exc:
                 opened = f"failed {exc.message.splitlines()[0]}"
+                # a fresh page: the failed one goes on to its error page, which would
+                # destroy the context of anything set here
+                page = browser.new_page()
                 page.set_content("<p>no network</p>")
             return opened, page.evaluate(FETCH, f"{base}/fetch")
         finally:
