@@ -354,6 +354,8 @@ class Run:
     left: dict[str, list[str]]
     lingering: dict[str, list[str]]  # those alive GRACE_SECONDS later (then killed)
     exited: dict[str, list[str]]  # reparented here, having exited after their parent
+    # kind -> when its first process started, seconds after the contender's own process
+    started: dict[str, float]
     poller_cpu: float  # CPU seconds this process spent polling, during the run
     load: tuple[float, float]  # 1-minute load average at the start and at the end
     extra: dict[str, Any] = field(default_factory=dict)
@@ -367,7 +369,12 @@ class Run:
         return (
             f"{self.seconds:6.1f} s wall, CPU {self.cpu:6.1f} s ({kinds}), "
             f"peak PSS {self.peak_pss / MB:5.0f} MB, {self.peak_processes} processes, "
-            f"load {self.load[0]:.1f}-{self.load[1]:.1f}"
+            + "".join(
+                f"{kind} from {self.started[kind]:.1f} s, "
+                for kind in BROWSER_KINDS
+                if kind in self.started
+            )
+            + f"load {self.load[0]:.1f}-{self.load[1]:.1f}"
         )
 
 
@@ -482,9 +489,11 @@ def measure_run(
             stderr=subprocess.STDOUT,
         )
     watched = psutil.Process(child.pid)
+    born = watched.create_time()  # the same clock as its descendants' (boot time + ticks)
     cpu: dict[int, float] = {}
     kinds: dict[int, str] = {child.pid: "main"}
     seen: dict[int, str] = {}  # pid -> "kind command", for what is left at the end
+    first_seen: dict[str, float] = {}  # kind -> seconds from the start to its first process
     peak_pss = peak_count = 0
     at_peak: dict[str, int] = {}
     while child.poll() is None:
@@ -499,6 +508,9 @@ def measure_run(
                     kind, text, _ = _describe(member.pid)
                     kinds.setdefault(member.pid, kind)
                     seen[member.pid] = f"{kinds[member.pid]} {text.split(' ', 1)[1]}"
+                    since = member.create_time() - born
+                    kind = kinds[member.pid]
+                    first_seen[kind] = min(first_seen.get(kind, since), since)
                 times = member.cpu_times()
                 cpu[member.pid] = times.user + times.system
                 pss[kinds[member.pid]] += member.memory_full_info().pss
@@ -541,6 +553,7 @@ def measure_run(
         left=left,
         lingering=lingering,
         exited=exited,
+        started=first_seen,
         poller_cpu=sum(getattr(self_after, f) - getattr(self_before, f) for f in _CPU_FIELDS),
         load=(load_start, os.getloadavg()[0]),
     )
