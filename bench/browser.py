@@ -386,7 +386,7 @@ def _process_kind(program: str) -> str:
     the wrapper that starts it), ``node`` (Playwright's driver), ``workers`` (other
     Python processes: the extraction fork server, its workers, the resource tracker)."""
     name = Path(program).name
-    if "chrom" in name or name in ("sh", "unshare"):
+    if "chrom" in name or name in ("sh", "dash", "bash", "unshare"):
         return "chromium"
     if name == "node":
         return "node"
