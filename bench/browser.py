@@ -16,16 +16,16 @@ Benchmarks (``--only render,mixed``; both by default), each contender ``--runs``
 (default 3), the contenders' order rotating from run to run, medians reported:
 
 - ``render``: 100 rendered pages, ``BROWSER_PAGES=2``: scrubwatch's crawl with
-  ``BROWSER_MODE=always`` against a plain Playwright script (async, 2 pages at a time,
+  ``--browser always`` against a plain Playwright script (async, 2 pages at a time,
   the same Chromium binary, ``goto`` then the same network-idle wait, the DOM and a
   full-page screenshot saved to files), and the same script with scrubwatch's scroll
   (:data:`crawler.browser.handler._SCROLL`) and its second idle wait. Target: the
   crawl's peak PSS (crawl process, extraction workers, Playwright's node driver, every
   Chromium process) under 1.5 GB.
-- ``mixed``: 1,000 plain pages with 10 rendered ones (``BROWSER_MODE=auto``, the
+- ``mixed``: 1,000 plain pages with 10 rendered ones (``--browser auto``, the
   rendered pages on an outlet flagged ``browser = true`` in an outlet registry passed
-  with ``--outlets``), against the plain crawl of the 1,000 (``BROWSER_MODE=never``)
-  and the crawl of the 10 alone with the browser (``auto``, same registry). Target:
+  with ``--outlets``, and script-built), against the plain crawl of the 1,000
+  (``--browser never``) and the crawl of the 10 alone with the browser (``auto``, same registry). Target:
   mixed <= plain + rendered-alone. The 10 pages crawled without the browser
   (``never``) are timed too: a crawl's fixed cost (start, publishing), which
   "plain + rendered-alone" counts twice.
@@ -34,11 +34,13 @@ Every run of every contender is measured the same way (:func:`measure_run`): wal
 CPU seconds of all its processes, exactly, from ``RUSAGE_CHILDREN`` (this process is a
 child subreaper, so a process that outlives its parent is reparented here and reaped),
 and by kind as last seen by the poller (crawl process, extraction workers, node driver,
-Chromium); the peak of the PSS summed over the process tree, polled every 0.2 s from
-``/proc/<pid>/smaps_rollup`` (psutil's ``memory_full_info``, as ``measure.py`` does);
-and after the run, every process whose environment carries the run's tag
+Chromium); when the first node and Chromium processes started; the peak of the PSS
+summed over the process tree, polled every 0.2 s from ``/proc/<pid>/smaps_rollup``
+(psutil's ``memory_full_info``, as ``measure.py`` does); and after the run, every process whose environment carries the run's tag
 (``SCRUBWATCH_BENCH_TAG``, set on the contender's process and inherited by Playwright's
-driver and Chromium) and every process reparented here: both must be none.
+driver and Chromium) and every process reparented here, by kind: no browser process
+(Chromium, node) should be alive when a run ends; what is alive is waited for
+``GRACE_SECONDS``, then killed, and reported.
 
 A crawl that did not render exactly the pages it should is an error: the rendered
 pages are counted in its dataset (``rendered``), and the baseline's screenshots.
