@@ -20,7 +20,7 @@ from storage.contentcoding import decode_content
 from storage.digests import StoreDigests
 from storage.layout import warc_prefix
 from storage.records import Record, RecordReader, RecordRef
-from storage.rendered import rendered_page
+from storage.rendered import DOM_PREFIX, rendered_page
 from storage.stores import Store
 
 
@@ -58,7 +58,9 @@ class Pages:
         self.rendered = {
             url
             for line in self.reader.index_lines(crawl_id)
-            if (url := rendered_page(json.loads(line.split(" ", 2)[2]).get("url", "")))
+            # the key of a urn: record is the URN itself: parse only those lines
+            if line.startswith(DOM_PREFIX)
+            and (url := rendered_page(json.loads(line.split(" ", 2)[2]).get("url", "")))
         }
 
     def __iter__(self) -> Iterator[tuple[Record, Page]]:

@@ -135,12 +135,13 @@ class BrowserRouter:
     async def _request(
         self, pw_request: PlaywrightRequest, page_request: scrapy.Request, navigation: bool
     ) -> scrapy.Request:
+        sent = await pw_request.all_headers()  # names in lower case
         headers = {
             name: value
-            for name, value in (await pw_request.all_headers()).items()
-            if name.lower() not in _DROP_REQUEST and not name.startswith(":")
+            for name, value in sent.items()
+            if name not in _DROP_REQUEST and not name.startswith(":")
         }
-        ranged = (await pw_request.header_value("range")) or None
+        ranged = sent.get("range") or None
         return scrapy.Request(
             pw_request.url,
             method=pw_request.method,
