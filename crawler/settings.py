@@ -115,9 +115,7 @@ RECHECK_REQUISITES = True
 # renders the pages of outlets flagged browser = true and pages whose HTML looks
 # script-built (the rule: crawler/browser/policy.py), "always" every page, "never" none;
 # requisites never are (`--browser`).
-# "never" by default until a rendered page's requisites share the crawl's dupefilter and a
-# recrawl's screenshots stop defeating its dedup (issue #24, open); `--browser auto` opts in.
-BROWSER_MODE = "never"
+BROWSER_MODE = "auto"
 # Pages open in the browser at once: each is a renderer process, the crawl's largest
 # share of memory, and the browser's requests wait in Scrapy's per-site politeness.
 BROWSER_PAGES = 2
@@ -127,6 +125,9 @@ BROWSER_PAGE_TIMEOUT = 30
 # Scrolls down a page, one viewport each, so that lazy images load: bounded, because an
 # endless feed has no bottom.
 BROWSER_SCROLL_STEPS = 10
+# Bytes of requisites kept in memory (decoded) to answer a rendered page's requests for what
+# the crawl has fetched already: pages of a site share them, and a crawl fetches a URL once.
+BROWSER_REPEAT_BYTES = 32 * 1024 * 1024
 # The Chromium binary (a path, or a name looked up in PATH); empty: Debian's package's
 # /usr/lib/chromium/chromium (/usr/bin/chromium is a script that adds its own flags).
 BROWSER_EXECUTABLE = ""

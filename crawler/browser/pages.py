@@ -10,7 +10,8 @@ the response the spider has (:meth:`~crawler.browser.route.BrowserRouter.hold`).
 Of a rendered page the crawl keeps:
 
 - every request the browser made, fetched by Scrapy: response (or revisit) and request
-  records, a crawl-log entry each (``role: requisite``, ``browser: true``);
+  records, a crawl-log entry each (``role: requisite``, ``browser: true``); what the crawl
+  had fetched already is answered without a fetch (:mod:`crawler.browser.repeats`);
 - ``urn:view:<url>``: a ``resource`` record, the screenshot (``image/png``);
 - ``urn:dom:<url>``: a ``resource`` record, the rendered DOM (``text/html``), both with
   ``WARC-Refers-To`` the page's response record;
@@ -32,6 +33,7 @@ from scrapy.http import HtmlResponse, Response
 
 from crawler.browser.handler import SCREENSHOT_META
 from crawler.browser.policy import BrowserMode, browser_mode, wants_browser
+from crawler.browser.repeats import Repeat
 from crawler.browser.route import FETCHED_META, ROUTED_META, BrowserRouter
 from pipelines.items import FailureItem, PageItem
 from pipelines.warc import NOT_WIRE_META, Capture, WarcCapture
@@ -118,7 +120,7 @@ class BrowserPages:
         fetched = self.rendering.pop(url, None)
         if self.router is not None:
             self.router.release(url)
-        browser_urls: set[str] = set()
+        browser_urls = {e.url for e in meta.get(FETCHED_META, ()) if isinstance(e, Repeat)}
         async for item in self.browser_fetched(meta):
             browser_urls.update([item.url, *getattr(item, "redirected_from", [])])
             yield item
@@ -178,6 +180,8 @@ class BrowserPages:
     async def browser_fetched(self, meta: dict[str, Any]) -> AsyncIterator[Any]:
         """The crawl-log items of what the browser asked for, in order."""
         for entry in meta.pop(FETCHED_META, []):
+            if isinstance(entry, Repeat):  # nothing fetched: the crawl logged it already
+                continue
             if isinstance(entry, Response):
                 item = await self.page_item(entry)  # type: ignore[attr-defined]
                 if isinstance(item, PageItem):

@@ -18,10 +18,12 @@ network (:mod:`crawler.browser.chromium`): what bypasses the route fails.
   does: one complete capture instead of pieces; the crawl log's entry says ``range``.
 - Cookies are the browser's (``dont_merge_cookies``): its jar sent them, it keeps them.
 - The page's own document, fetched already by the spider, is answered from that
-  response (:meth:`BrowserRouter.hold`), not fetched again.
+  response (:meth:`BrowserRouter.hold`), not fetched again; so is a subresource the
+  crawl has fetched already (:mod:`crawler.browser.repeats`).
 
-What each routed request gave (a response, or the request and why it failed) is added
-to the page request's ``meta[FETCHED_META]`` for the spider to log and index.
+What each routed request gave (a response, a :class:`~crawler.browser.repeats.Repeat`,
+or the request and why it failed) is added to the page request's ``meta[FETCHED_META]``
+for the spider to log and index.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from urllib.parse import urljoin
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
+
+from crawler.browser.repeats import Repeat, Repeats
 
 if TYPE_CHECKING:
     from typing import Self
@@ -93,6 +97,7 @@ class BrowserRouter:
         self.crawler = crawler
         #: page URL -> the spider's response for it, to answer the page's navigation
         self.held: dict[str, Response] = {}
+        self.repeats = Repeats(crawler, crawler.settings.getint("BROWSER_REPEAT_BYTES"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -118,17 +123,24 @@ class BrowserRouter:
             await self._fulfil(route, held, navigation)
             return
         request = await self._request(pw_request, page_request, navigation)
-        try:
-            assert self.crawler.engine is not None
-            response = await self.crawler.engine.download_async(request)
-        except IgnoreRequest as exc:
-            fetched.append((request, exc))
-            await route.abort("blockedbyclient")
+        if not navigation and (kept := await self.repeats.recall(request)) is not None:
+            fetched.append(Repeat(url))
+            self.repeats.count("browser/repeats")
+            await self._fulfil(route, kept, navigation)
             return
-        except Exception as exc:  # a failed fetch fails this request of the page, not the page
-            fetched.append((request, exc))
-            await route.abort("failed")
-            return
+        with self.repeats.fetching(request, navigation) as done:
+            try:
+                assert self.crawler.engine is not None
+                response = await self.crawler.engine.download_async(request)
+            except IgnoreRequest as exc:
+                fetched.append((request, exc))
+                await route.abort("blockedbyclient")
+                return
+            except Exception as exc:  # a failed fetch fails this request of the page only
+                fetched.append((request, exc))
+                await route.abort("failed")
+                return
+            done(response)
         fetched.append(response)
         await self._fulfil(route, response, navigation)
 
