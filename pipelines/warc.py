@@ -13,7 +13,10 @@ index, :mod:`storage.digests`) or in this one (a :class:`~pipelines.digestindex.
 shared by every worker of a crawl on Redis), becomes a revisit record, unless it is
 smaller than ``WARC_DEDUP_MIN_SIZE`` bytes: a revisit's headers (its profile, the
 original's URI, date and record id) take more room than such a payload, so it is
-written in full each time, as warcprox's ``--dedup-min-*-size`` do.
+written in full each time, as warcprox's ``--dedup-min-*-size`` do. What the crawl
+makes itself (a rendered page's screenshot and DOM, :meth:`WarcCapture.write_resource`)
+is deduplicated the same way, against the same indexes: an unchanged one is a revisit
+with an empty block (:func:`~pipelines.warcrecords.build_resource_revisit`).
 
 An exchange that cannot be written (a full disk) leaves nothing in the file; its
 future raises :class:`~pipelines.warcfile.WarcWriteError` and the spider logs the URL
@@ -48,6 +51,7 @@ from pipelines.warcrecords import (
     Original,
     build_exchange,
     build_resource,
+    build_resource_revisit,
     new_record_id,
     sha256_digest,
 )
@@ -175,17 +179,14 @@ class WarcCapture:
 
     def _capture(self, exchange: Exchange) -> Capture:
         digest = sha256_digest(exchange.body)
-        # A 304 carries no payload: it is a server-not-modified revisit of its own.
-        dedup = exchange.status != 304 and self.deduplicates(len(exchange.body))
         # The response's id and date are decided before the claim, so that the record
         # other workers' revisits refer to is exactly the one written here.
         record_id = new_record_id()
         original = claimed = None
-        if dedup and self.digests is not None and (known := self.digests.get(digest)):
-            original = Original(known.uri, known.date, known.record_id)
-        elif dedup:
-            claimed = Original(exchange.url, format_date(exchange.date), record_id)
-            original = self.index.claim(digest, claimed)
+        # A 304 carries no payload: it is a server-not-modified revisit of its own.
+        if exchange.status != 304:
+            mine = Original(exchange.url, format_date(exchange.date), record_id)
+            original, claimed = self._dedup(digest, len(exchange.body), mine)
         ids = iter([record_id])
         records = build_exchange(
             exchange,
@@ -201,7 +202,7 @@ class WarcCapture:
             self.write_errors.failed(exchange.url, exc)
             raise
         self.write_errors.succeeded()
-        if dedup and records.record_type == "response":
+        if claimed is not None and original is None:
             self._log_digest(
                 ArchivedPayload(
                     digest=digest,
@@ -236,25 +237,72 @@ class WarcCapture:
         refers_to: tuple[str, str] | None = None,
     ) -> Future[Capture]:
         """Write a resource record the crawl made (a screenshot, a rendered DOM), in turn
-        with the exchanges; ``refers_to``: the (record id, URI) it was made from."""
+        with the exchanges, or a revisit of the record that holds the same payload already;
+        ``refers_to``: the (record id, URI) it was made from."""
         return self.executor.submit(self._write_resource, uri, content_type, payload, refers_to)
 
     def _write_resource(
         self, uri: str, content_type: str, payload: bytes, refers_to: tuple[str, str] | None
     ) -> Capture:
         record_id, date = new_record_id(), format_date(datetime.now(UTC))
-        member = build_resource(
-            uri, content_type, payload, record_id=record_id, date=date, refers_to=refers_to
-        )
+        digest = sha256_digest(payload)
+        original, claimed = self._dedup(digest, len(payload), Original(uri, date, record_id))
+        if original is not None:
+            record_type = "revisit"
+            member = build_resource_revisit(
+                uri,
+                content_type,
+                record_id=record_id,
+                date=date,
+                payload_digest=digest,
+                original=original,
+                concurrent_to=refers_to[0] if refers_to is not None else None,
+            )
+        else:
+            record_type = "resource"
+            member = build_resource(
+                uri, content_type, payload, record_id=record_id, date=date, refers_to=refers_to
+            )
         try:
             (location,) = self.writer.write([member])
         except WarcWriteError as exc:
+            if claimed is not None and original is None:
+                self.index.release(digest, claimed)  # no revisit may refer to it
             self.write_errors.failed(uri, exc)
             raise
         self.write_errors.succeeded()
-        self.stats.inc_value("warc/records/resource")
+        if claimed is not None and original is None:
+            self._log_digest(
+                ArchivedPayload(
+                    digest=digest,
+                    uri=uri,
+                    date=date,
+                    record_id=record_id,
+                    crawl_id=self.crawl_id,
+                    filename=location.filename,
+                    offset=location.offset,
+                )
+            )
+        self.stats.inc_value(f"warc/records/{record_type}")
         self.stats.inc_value("warc/bytes", location.length)
-        return Capture(location, "resource", sha256_digest(payload), date, record_id=record_id)
+        return Capture(location, record_type, digest, date, record_id=record_id)
+
+    def _dedup(
+        self, digest: str, size: int, mine: Original
+    ) -> tuple[Original | None, Original | None]:
+        """Whether a payload is written in full or as a revisit, and of what: (the record
+        a revisit refers to, or None; this crawl's claim on the payload, ``mine``, or None).
+
+        The store's earlier crawls are looked in first, then this crawl's index, which
+        takes ``mine`` as the payload's first record unless another got there before: a
+        claim that comes back with no original must be released if ``mine`` is not
+        written, or revisits would refer to a record that does not exist.
+        """
+        if not self.deduplicates(size):
+            return None, None
+        if self.digests is not None and (known := self.digests.get(digest)):
+            return Original(known.uri, known.date, known.record_id), None
+        return self.index.claim(digest, mine), mine
 
     def deduplicates(self, size: int) -> bool:
         """Whether copies of a payload of ``size`` bytes become revisits of the first one

@@ -4,8 +4,8 @@ A revisit record holds no payload: it is found in the same crawl by ``WARC-Refer
 or payload digest, else in an earlier crawl (:meth:`storage.records.RecordReader.original`)
 and read with a range request. Payloads stay as archived (content-encoded); redirects
 are skipped, as the crawl followed them. A page a browser rendered is its DOM's record
-(``urn:dom:<url>``, :mod:`storage.rendered`), not the HTML as fetched. Plain Python, no
-Scrapy.
+(``urn:dom:<url>``, :mod:`storage.rendered`), not the HTML as fetched; an unchanged DOM
+is a revisit, resolved like any other. Plain Python, no Scrapy.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Pages:
         self.workdir = workdir
         self.max_bytes = max_bytes
         self.reader = RecordReader(store, StoreDigests(store, before=crawl_id))
-        #: this crawl's pages: record id or payload digest -> the response record
+        #: this crawl's pages: record id or payload digest -> the record holding the payload
         self.here: dict[str, RecordRef] = {}
         self.missing: list[Record] = []
         #: pages of the crawl rendered by a browser: their DOMs stand for them
@@ -67,20 +67,22 @@ class Pages:
         deferred: list[Record] = []
         for filename in self.files:
             for record in self.reader.records(self.crawl_id, filename, self.workdir):
-                if record.rec_type == "resource":
-                    if (url := rendered_page(record.url)) is not None:
-                        yield record, (record.payload, url, "text/html; charset=utf-8", "")
+                dom = rendered_page(record.url) is not None
+                if record.holds_resource and not dom:
+                    continue  # a screenshot
+                if record.rec_type not in ("response", "revisit", "resource"):
                     continue
-                if record.rec_type not in ("response", "revisit") or record.url in self.rendered:
+                if record.url in self.rendered:  # its DOM stands for the page as fetched
+                    if not record.is_revisit:
+                        self._remember(record)  # what a revisit of another page may stand for
                     continue
                 if 300 <= record.status < 400 and record.http_header("Location"):
                     continue  # a redirect: the crawl followed it, as a browser would
                 if not record.is_revisit:
                     if page := self._page(record, record):
-                        self.here[record.record_id] = record.ref
-                        self.here.setdefault(record.digest, record.ref)
+                        self._remember(record)
                         yield page
-                elif not record.content_type or is_html_type(record.content_type):
+                elif dom or not record.content_type or is_html_type(record.content_type):
                     ref = self.here.get(record.refers_to) or self.here.get(record.digest)
                     if ref is None:
                         deferred.append(record)
@@ -99,8 +101,18 @@ class Pages:
             elif record.content_type:
                 self.missing.append(record)
 
+    def _remember(self, record: Record) -> None:
+        """A record that holds a page's payload, which this crawl's revisits may refer to."""
+        self.here[record.record_id] = record.ref
+        self.here.setdefault(record.digest, record.ref)
+
     def _page(self, record: Record, original: Record) -> tuple[Record, Page] | None:
-        """``record``'s page, its payload ``original``'s (the record itself but for a revisit)."""
+        """``record``'s page, its payload ``original``'s (the record itself but for a revisit).
+
+        A rendered DOM (``urn:dom:<url>``) is the page at ``<url>``, decoded HTML.
+        """
+        if (url := rendered_page(record.url)) is not None:
+            return record, (original.payload, url, "text/html; charset=utf-8", "")
         content_type = record.content_type or original.content_type
         payload, encoding = original.payload, original.content_encoding
         if not _is_page(content_type, payload, encoding, self.max_bytes):

@@ -311,6 +311,43 @@ def build_resource(
     return gzip_member(serialize(record), level)
 
 
+def build_resource_revisit(
+    uri: str,
+    content_type: str,
+    *,
+    record_id: str,
+    date: str,
+    payload_digest: str,
+    original: Original,
+    concurrent_to: str | None = None,
+) -> bytes:
+    """An identical-payload-digest revisit standing for a resource record (``original``,
+    which holds the same payload), as one gzip member.
+
+    Its block is empty: a resource has no HTTP headers to keep. So it has no
+    ``Content-Type`` (which would describe the block); the payload's type, which the
+    crawler knows since it made the payload, is its ``WARC-Identified-Payload-Type``.
+    ``WARC-Refers-To`` names the original, so the record it was made from in this crawl
+    (``concurrent_to``: the page's response) is linked by ``WARC-Concurrent-To``.
+    """
+    warc_headers = {
+        "WARC-Record-ID": record_id,
+        "WARC-Date": date,
+        "WARC-Payload-Digest": payload_digest,
+        "WARC-Block-Digest": sha256_digest(b""),
+        "WARC-Identified-Payload-Type": content_type,
+    }
+    record = _builder().create_warc_record(uri, "revisit", warc_headers_dict=warc_headers)
+    record.content_type = None  # warcio would name an HTTP message, which the block is not
+    record.rec_headers.add_header("WARC-Profile", REVISIT_IDENTICAL)
+    record.rec_headers.add_header("WARC-Refers-To-Target-URI", original.uri)
+    record.rec_headers.add_header("WARC-Refers-To-Date", original.date)
+    record.rec_headers.add_header("WARC-Refers-To", original.record_id)
+    if concurrent_to is not None:
+        record.rec_headers.add_header("WARC-Concurrent-To", concurrent_to)
+    return gzip_member(serialize(record))
+
+
 def build_warcinfo(
     filename: str, fields: dict[str, str], *, date: datetime, make_id: Callable[[], str]
 ) -> bytes:

@@ -13,7 +13,8 @@ rendered DOM at ``urn:dom:<url>`` (:func:`dom_url`). cdxj-indexer keys them by t
 itself, only normalised by ``surt`` (lowercased, query sorted, fragment dropped), with
 a ``mime`` and no ``status``: their captures have ``status`` None, and so has what
 :meth:`CaptureIndex.read` returns for them, with no HTTP headers and the payload as the
-record holds it.
+record holds it. An unchanged one is a revisit (``mime`` ``warc/revisit``, no
+``status`` either), read as the payload of the record it refers to.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class CaptureIndex:
 
     def read(self, capture: CaptureRef) -> ArchivedResponse:
         """The capture's status, headers and payload, following a revisit to its original;
-        a resource's status is None."""
+        a resource's status is None, and so is that of a revisit standing for one."""
         record = self.reader.read(capture.crawl_id, capture.ref)
         payload = record.payload
         if record.is_resource:
@@ -123,4 +124,5 @@ class CaptureIndex:
                     f"{capture.digest}, which no crawl of {self.store.uri} holds"
                 )
             payload = original.payload
-        return ArchivedResponse(capture, record.status, record.http_headers, payload)
+        status = None if record.is_resource_revisit else record.status
+        return ArchivedResponse(capture, status, record.http_headers, payload)

@@ -8,7 +8,8 @@ A :class:`RecordReader` reads the records of a store's crawls: one at a referenc
 range read on S3), or a whole file in order. Those are the records of an HTTP exchange
 (request, response, revisit) and the ``resource`` records of what a browser rendered (a
 page's screenshot, ``urn:view:<url>``, and its rendered DOM, ``urn:dom:<url>``), which
-hold a payload and no HTTP headers. It also says where the payload of a
+hold a payload and no HTTP headers, and the revisits that stand for an unchanged one
+(no HTTP headers either, and an empty block). It also says where the payload of a
 revisit is archived in full: at the record the store's digest index names
 (:mod:`storage.digests`), or, in stores whose crawls have no digest index, at the
 newest record of that payload in the crawls' CDXJ indexes. Each index is read once per
@@ -40,6 +41,7 @@ from storage.stores import Store
 #: the CDXJ ``mime`` of a revisit record
 REVISIT_MIME = "warc/revisit"
 RESOURCE = "resource"
+_HTTP_SCHEMES = ("http:", "https:")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ class Record:
     archived (as it came off the wire, still content-encoded; a revisit has none).
 
     A resource record has no HTTP headers: ``http_headers`` is empty, ``status`` is 0 and
-    ``content_type`` is the record's own (WARC) ``Content-Type``.
+    ``content_type`` is the record's own (WARC) ``Content-Type``. Nor has a revisit that
+    stands for a resource (:attr:`is_resource_revisit`), whose ``content_type`` is its
+    ``WARC-Identified-Payload-Type``.
     """
 
     ref: RecordRef
@@ -109,6 +113,8 @@ class Record:
     def content_type(self) -> str:
         if self.is_resource:
             return self.warc_header("Content-Type")
+        if self.is_resource_revisit:
+            return self.warc_header("WARC-Identified-Payload-Type")
         return self.http_header("Content-Type")
 
     @property
@@ -123,10 +129,25 @@ class Record:
     def is_resource(self) -> bool:
         return self.rec_type == RESOURCE
 
+    @property
+    def is_resource_revisit(self) -> bool:
+        """A revisit standing for a resource record: it has no HTTP headers."""
+        return self.is_revisit and not self.http_headers.statusline
+
+    @property
+    def holds_resource(self) -> bool:
+        """A resource record, or a revisit standing for one."""
+        return self.is_resource or self.is_resource_revisit
+
 
 def _readable(archived: Any) -> bool:
-    """Whether a record is one a :class:`Record` holds (not warcinfo, metadata, ...)."""
-    return archived.http_headers is not None or archived.rec_type == RESOURCE
+    """Whether a record is one a :class:`Record` holds (not warcinfo, metadata, ...): one
+    with HTTP headers, a resource, or a revisit of a resource (warcio reads HTTP headers
+    of http(s) records only; an http(s) revisit without them is no record of ours)."""
+    if archived.http_headers is not None or archived.rec_type == RESOURCE:
+        return True
+    uri = archived.rec_headers.get_header("WARC-Target-URI") or ""
+    return bool(archived.rec_type == "revisit" and not uri.startswith(_HTTP_SCHEMES))
 
 
 def _record(archived: Any, ref: RecordRef, payload: bytes) -> Record:
@@ -146,7 +167,8 @@ def read_member(data: bytes, ref: RecordRef, where: str) -> Record:
         ) from exc
     if record is None:
         raise StoreError(
-            f"{where} at offset {ref.offset}: record has no HTTP headers and is no resource"
+            f"{where} at offset {ref.offset}: record has no HTTP headers and is no resource "
+            "nor a revisit of one"
         )
     return record
 
