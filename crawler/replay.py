@@ -135,6 +135,10 @@ class ArchiveReplay:
         record = resume.archive.records.get(request.url) if resume is not None else None
         if resume is None or record is None or request.method != "GET":
             return None
+        if request.meta.get("playwright"):
+            # a page to render: the browser's navigation is answered from its replayed
+            # response through the route, and what it loads next is replayed there too
+            return None
         response = await run_in_thread(self._replay, resume, request, record)
         resume.stats.inc_value("resume/replayed")
         return response

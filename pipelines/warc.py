@@ -234,15 +234,15 @@ class WarcCapture:
         uri: str,
         content_type: str,
         payload: bytes,
-        refers_to: tuple[str, str] | None = None,
+        concurrent_to: str | None = None,
     ) -> Future[Capture]:
         """Write a resource record the crawl made (a screenshot, a rendered DOM), in turn
         with the exchanges, or a revisit of the record that holds the same payload already;
-        ``refers_to``: the (record id, URI) it was made from."""
-        return self.executor.submit(self._write_resource, uri, content_type, payload, refers_to)
+        ``concurrent_to``: the record id of the response it was made from."""
+        return self.executor.submit(self._write_resource, uri, content_type, payload, concurrent_to)
 
     def _write_resource(
-        self, uri: str, content_type: str, payload: bytes, refers_to: tuple[str, str] | None
+        self, uri: str, content_type: str, payload: bytes, concurrent_to: str | None
     ) -> Capture:
         record_id, date = new_record_id(), format_date(datetime.now(UTC))
         digest = sha256_digest(payload)
@@ -256,12 +256,17 @@ class WarcCapture:
                 date=date,
                 payload_digest=digest,
                 original=original,
-                concurrent_to=refers_to[0] if refers_to is not None else None,
+                concurrent_to=concurrent_to,
             )
         else:
             record_type = "resource"
             member = build_resource(
-                uri, content_type, payload, record_id=record_id, date=date, refers_to=refers_to
+                uri,
+                content_type,
+                payload,
+                record_id=record_id,
+                date=date,
+                concurrent_to=concurrent_to,
             )
         try:
             (location,) = self.writer.write([member])

@@ -285,11 +285,12 @@ def build_resource(
     *,
     record_id: str,
     date: str,
-    refers_to: tuple[str, str] | None = None,
+    concurrent_to: str | None = None,
 ) -> bytes:
     """A resource record (what the crawler made, not what a server sent: a screenshot,
-    a rendered DOM) as one gzip member; ``refers_to``: the (record id, URI) it was made
-    from."""
+    a rendered DOM) as one gzip member; ``concurrent_to``: the record id of the response
+    it was made from (WARC 1.1 allows ``WARC-Refers-To`` in revisit, conversion and
+    metadata records only)."""
     warc_headers = {
         "WARC-Record-ID": record_id,
         "WARC-Date": date,
@@ -297,8 +298,8 @@ def build_resource(
         "WARC-Payload-Digest": sha256_digest(payload),
         "WARC-Block-Digest": sha256_digest(payload),
     }
-    if refers_to is not None:
-        warc_headers["WARC-Refers-To"], warc_headers["WARC-Refers-To-Target-URI"] = refers_to
+    if concurrent_to is not None:
+        warc_headers["WARC-Concurrent-To"] = concurrent_to
     record = _builder().create_warc_record(
         uri,
         "resource",

@@ -1,8 +1,8 @@
 """Names of the records a browser rendering leaves beside a page's response.
 
 ``urn:view:<url>``: the screenshot (``image/png``); ``urn:dom:<url>``: the rendered DOM
-(``text/html``). Both are ``resource`` records with ``WARC-Refers-To`` the page's
-response record, the convention Browsertrix uses for its screenshots.
+(``text/html``). Both are ``resource`` records with ``WARC-Concurrent-To`` the page's
+response record; ``urn:view:`` is the name Browsertrix gives its screenshots.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ EMPTY = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 @dataclass(frozen=True)
 class StagedRecord:
-    """What a resume keeps of a response or revisit record of the crawl's staged WARC files."""
+    """What a resume keeps of a response, resource or revisit record of the crawl's
+    staged WARC files."""
 
     url: str
     rec_type: str
@@ -86,16 +87,17 @@ def staged_reader(staging_root: Path) -> RecordReader:
 
 
 def read_archive(staging_root: Path, crawl_id: str) -> ArchivedCrawl:
-    """Every response and revisit record of the crawl's closed, staged WARC files."""
+    """Every response, resource and revisit record of the crawl's closed, staged WARC
+    files; resources (screenshots, rendered DOMs) only as payloads later copies revisit."""
     archived = ArchivedCrawl()
     reader = staged_reader(staging_root)
     for path in sorted(staged_warcs(staging_root, crawl_id).glob("*.warc.gz")):
         archived.counts["warc/files"] += 1
         archived.counts["warc/bytes"] += path.stat().st_size
         for record in reader.records(crawl_id, path.name):
-            if record.rec_type in ("response", "revisit", "request"):
+            if record.rec_type in ("response", "revisit", "request", "resource"):
                 archived.counts[f"warc/records/{record.rec_type}"] += 1
-            if record.rec_type not in ("response", "revisit") or not record.url:
+            if record.rec_type not in ("response", "revisit", "resource") or not record.url:
                 continue
             found = StagedRecord(
                 url=record.url,
@@ -108,8 +110,9 @@ def read_archive(staging_root: Path, crawl_id: str) -> ArchivedCrawl:
                 truncated=record.truncated,
                 size=len(record.payload),
             )
-            archived.records.setdefault(record.url, found)
-            if record.rec_type == "response" and found.status != 304 and found.digest != EMPTY:
+            if record.rec_type != "resource":
+                archived.records.setdefault(record.url, found)
+            if record.rec_type != "revisit" and found.status != 304 and found.digest != EMPTY:
                 archived.full.setdefault(found.digest, found)
     return archived
 

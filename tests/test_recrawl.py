@@ -26,11 +26,12 @@ pytestmark = pytest.mark.slow
 
 
 def _records(store: Path, crawl_id: str) -> list[Any]:
-    """(WARC headers, HTTP headers, payload size) of each response and revisit record."""
+    """(WARC headers, HTTP headers or None, payload size) of each response, resource
+    (screenshot, rendered DOM) and revisit record."""
     out = []
     for path in sorted(store.glob(f"crawls/{crawl_id}/warc/*.warc.gz")):
         for record in records(path):
-            if record.rec_type in ("response", "revisit"):
+            if record.rec_type in ("response", "resource", "revisit"):
                 out.append((record.rec_headers, record.http_headers, payload_size(record)))
     return out
 
@@ -51,10 +52,13 @@ def test_unchanged_payloads_become_revisits_of_the_first_crawl(two_crawls: dict[
     second = _records(store, "c2")
     kinds: Counter[str] = Counter()
     for headers, http, size in second:
-        if http.get_statuscode() == "304":
+        if http is not None and http.get_statuscode() == "304":
             continue
         url = headers.get_header("WARC-Target-URI")
         kinds[headers.get_header("WARC-Type")] += 1
+        # the rendered pages are unchanged, and so are their screenshots and DOMs (a
+        # video's moving controls are hidden from the screenshot)
+        assert headers.get_header("WARC-Type") != "resource", url
         if headers.get_header("WARC-Type") == "response":
             # a tiny payload (robots.txt) is written in full again: its revisit would be larger
             assert size < WARC_DEDUP_MIN_SIZE, url
@@ -72,6 +76,8 @@ def test_unchanged_payloads_become_revisits_of_the_first_crawl(two_crawls: dict[
         )
         assert original.get_header("WARC-Date") == headers.get_header("WARC-Refers-To-Date")
     assert kinds["revisit"] > kinds["response"] > 0, kinds
+    rendered = [h for h, http, _ in second if http is None]
+    assert {h.get_header("WARC-Target-URI").split(":")[1] for h in rendered} == {"view", "dom"}
     for warc in store.glob("crawls/c2/warc/*.warc.gz"):
         check = subprocess.run(
             [sys.executable, "-m", "warcio.cli", "check", str(warc)], capture_output=True, text=True

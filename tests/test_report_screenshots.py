@@ -153,8 +153,8 @@ def test_reader_yields_resource_records_with_their_references(store: Path) -> No
         "image/png",
         SHOTS[("v1", SEARCH)],
     )
-    assert shot.refers_to == responses[SEARCH].record_id
-    assert shot.warc_header("WARC-Refers-To-Target-URI") == SEARCH
+    assert shot.warc_header("WARC-Concurrent-To") == responses[SEARCH].record_id
+    assert shot.refers_to == ""  # WARC 1.1: not on a resource record
     assert resources[dom_uri(SEARCH)].content_type == "text/html; charset=utf-8"
     # one record, read at its reference as the index gives it
     read = reader.read("v1", shot.ref)

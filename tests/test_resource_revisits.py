@@ -228,11 +228,11 @@ class Crawler:
     async def render(self, page: Rendered, date: datetime) -> None:
         """The page fetched, rendered, its images fetched, and its row made from the DOM."""
         fetched = self.fetch(page.url, SHELL, "text/html", date)
-        refers_to = (fetched.record_id, page.url)
-        shot = self.warc.write_resource(view_uri(page.url), "image/png", page.screenshot, refers_to)
+        page_id = fetched.record_id
+        shot = self.warc.write_resource(view_uri(page.url), "image/png", page.screenshot, page_id)
         self.captures[view_uri(page.url)] = await asyncio.wrap_future(shot)
         made = self.warc.write_resource(
-            dom_uri(page.url), "text/html; charset=utf-8", page.dom, refers_to
+            dom_uri(page.url), "text/html; charset=utf-8", page.dom, page_id
         )
         capture = self.captures[dom_uri(page.url)] = await asyncio.wrap_future(made)
         for image in page.images:
@@ -333,6 +333,10 @@ def test_the_same_bytes_twice_in_one_crawl_are_a_revisit_of_the_first(story: Sto
     for uri in (view_uri, dom_uri):
         original, again = first[uri(WALLS[0])], first[uri(WALLS[1])]
         assert (original.record_type, again.record_type) == ("resource", "revisit")
+        made = record_of(story.store, "v1", original)
+        # WARC 1.1 §5.11: a resource names its page by WARC-Concurrent-To, never Refers-To
+        assert made.warc_header("WARC-Concurrent-To") == first[WALLS[0]].record_id
+        assert made.refers_to == ""
         record = record_of(story.store, "v1", again)
         assert record.refers_to == original.record_id
         assert record.warc_header("WARC-Refers-To-Target-URI") == uri(WALLS[0])

@@ -136,7 +136,8 @@ def assert_dedup_across_runs(crawl: Path) -> None:
                 types[r.rec_type] += 1
                 digest = r.rec_headers.get_header("WARC-Payload-Digest")
                 status = r.http_headers.get_statuscode() if r.http_headers else None
-                if r.rec_type == "response" and status != "304" and deduplicated(r):
+                made = r.rec_type == "resource"  # a screenshot, a rendered DOM
+                if (r.rec_type == "response" or made) and status != "304" and deduplicated(r):
                     full.setdefault(digest, []).append(r.rec_headers.get_header("WARC-Record-ID"))
                 elif r.rec_type == "revisit" and status != "304":
                     refers.append((digest, r.rec_headers.get_header("WARC-Refers-To")))
@@ -145,7 +146,8 @@ def assert_dedup_across_runs(crawl: Path) -> None:
     listed = gzip.decompress((crawl / "indexes/digests.jsonl.gz").read_bytes()).splitlines()
     assert sorted(json.loads(line)["digest"] for line in listed) == sorted(full)
     counts = json.loads((crawl / "crawl-info.json").read_text())["counts"]
-    for rec_type in ("response", "revisit", "request"):
+    assert types["resource"] > 0  # the browser rendered the script-built pages
+    for rec_type in ("response", "revisit", "request", "resource"):
         assert counts[f"warc/records/{rec_type}"] == types[rec_type], rec_type
 
 

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 #: page request meta: the PNG screenshot of the page as rendered
 SCREENSHOT_META = "browser_screenshot"
+#: what is hidden from screenshots because it moves by itself
+_STILL = "video::-webkit-media-controls { display: none !important; }"
 #: screenshots are cut at this height (CSS pixels): an endless feed would be endless
 MAX_SCREENSHOT_HEIGHT = 8000
 
@@ -140,6 +142,9 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
             type="png",
             full_page=True,
             clip={"x": 0, "y": 0, "width": width, "height": max(height, 1)},
+            # a video's controls draw a loading spinner whose frame depends on the
+            # moment: hidden, an unchanged video page gives the same PNG, a revisit
+            style=_STILL,
         )
 
     @staticmethod

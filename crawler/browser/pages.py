@@ -14,7 +14,7 @@ Of a rendered page the crawl keeps:
   had fetched already is answered without a fetch (:mod:`crawler.browser.repeats`);
 - ``urn:view:<url>``: a ``resource`` record, the screenshot (``image/png``);
 - ``urn:dom:<url>``: a ``resource`` record, the rendered DOM (``text/html``), both with
-  ``WARC-Refers-To`` the page's response record;
+  ``WARC-Concurrent-To`` the page's response record;
 - the page's dataset row, extracted from the DOM (``rendered: true``; its ``warc_*``
   name the DOM's record).
 
@@ -125,16 +125,16 @@ class BrowserPages:
             browser_urls.update([item.url, *getattr(item, "redirected_from", [])])
             yield item
         page = meta[PAGE_META]
-        refers_to = (page["record_id"], url)
+        page_id = page["record_id"]
         warc: WarcCapture = self.warc_capture  # type: ignore[attr-defined]
         shot = meta.pop(SCREENSHOT_META, None)
         if shot:
             await asyncio.wrap_future(
-                warc.write_resource(view_uri(url), "image/png", shot, refers_to)
+                warc.write_resource(view_uri(url), "image/png", shot, page_id)
             )
         dom = response.text.encode("utf-8")
         capture = await asyncio.wrap_future(
-            warc.write_resource(dom_uri(url), "text/html; charset=utf-8", dom, refers_to)
+            warc.write_resource(dom_uri(url), "text/html; charset=utf-8", dom, page_id)
         )
         item = self.rendered_item(url, meta, fetched, capture, dom)
         yield item

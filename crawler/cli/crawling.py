@@ -28,7 +28,7 @@ browser_option = click.option(
     default=None,
     help="Render pages in Chromium: auto (pages of outlets flagged browser = true, and pages "
     "that look script-built), always (every page; never requisites) or never. Setting "
-    "BROWSER_MODE, default never.",
+    "BROWSER_MODE, default auto.",
 )
 log_level_option = click.option(
     "--log-level",
