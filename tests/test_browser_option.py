@@ -43,7 +43,7 @@ def invoke(*args: str) -> Any:
 
 @pytest.mark.parametrize(
     ("flags", "mode"),
-    [((), "never"), (("--browser", "auto"), "auto"), (("--browser", "ALWAYS"), "always")],
+    [((), "auto"), (("--browser", "never"), "never"), (("--browser", "ALWAYS"), "always")],
 )
 def test_the_flag_sets_browser_mode(
     crawled: list[Settings], tmp_path: Path, flags: tuple[str, ...], mode: str

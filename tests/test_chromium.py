@@ -66,14 +66,14 @@ def test_missing_chromium_is_one_line_saying_what_to_install(
         "browser capture needs Debian's chromium (apt-get install chromium), "
         "or BROWSER_EXECUTABLE; --browser never crawls without it"
     )
-    with pytest.raises(BrowserMissing):
-        check_browser(crawl_settings(BROWSER_MODE="auto"))
-    assert check_browser(crawl_settings()) == "never"  # the default
+    with pytest.raises(BrowserMissing):  # the default, auto, needs it
+        check_browser(crawl_settings())
+    assert check_browser(crawl_settings(BROWSER_MODE="never")) == "never"
 
 
 def test_check_browser() -> None:
-    assert check_browser(crawl_settings()) == "never"
-    assert check_browser(crawl_settings(BROWSER_MODE="auto")) == "auto"
+    assert check_browser(crawl_settings()) == "auto"  # the default
+    assert check_browser(crawl_settings(BROWSER_MODE="never")) == "never"
     assert check_browser(crawl_settings(BROWSER_MODE="Always")) == "always"
     with pytest.raises(BadInput, match=r"^setting BROWSER_MODE: 'maybe' is not one of"):
         check_browser(crawl_settings(BROWSER_MODE="maybe"))

@@ -29,6 +29,7 @@ from pipelines.dataset import DatasetWriter, PartSizes, make_row
 from pipelines.datasetparquet import parquet_schema, schema
 from pipelines.extraction import Extraction
 from storage.layout import dataset_prefix, dataset_root, staged_dataset, text_jsonl_key, text_key
+from storage.rendered import DOM_PREFIX, dom_uri
 from tests.fixtures.cli import crawl_local, run_cli
 
 DOCUMENTED = [
@@ -358,13 +359,19 @@ def test_empty_writer_leaves_no_files(tmp_path: Path) -> None:
 
 
 def html_records(store: Path) -> dict[tuple[str, int], tuple[str, str]]:
-    """(file, offset) -> (url, record type) of every HTML response and revisit."""
+    """(file, offset) -> (url, record type) of every HTML response and revisit, and of
+    every rendered DOM (``urn:dom:<url>``) in place of its page's response."""
     found = {}
     for path in sorted(store.glob("crawls/*/warc/*.warc.gz")):
         with path.open("rb") as fh:
             records = ArchiveIterator(fh)
             for record in records:
                 headers = record.http_headers
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                if uri.startswith(DOM_PREFIX):
+                    record.raw_stream.read()
+                    found[(path.name, records.get_record_offset())] = (uri, record.rec_type)
+                    continue
                 if record.rec_type not in ("response", "revisit") or headers is None:
                     continue
                 content_type = headers.get_header("Content-Type") or ""
@@ -373,7 +380,12 @@ def html_records(store: Path) -> dict[tuple[str, int], tuple[str, str]]:
                 if content_type.startswith("text/html") and not 300 <= status < 400:
                     url = record.rec_headers.get_header("WARC-Target-URI")
                     found[(path.name, records.get_record_offset())] = (url, record.rec_type)
-    return found
+    rendered = {
+        url.removeprefix(DOM_PREFIX)
+        for url, _ in found.values()
+        if url != url.removeprefix(DOM_PREFIX)
+    }
+    return {at: (url, kind) for at, (url, kind) in found.items() if url not in rendered}
 
 
 @pytest.mark.slow
@@ -395,6 +407,15 @@ def test_crawl_writes_one_row_per_html_page(
     rows = pd.read_parquet(store / dataset_root()).to_dict("records")
     assert {(r["warc_filename"], r["warc_offset"]) for r in rows} == set(html_records(store))
     assert len(rows) == len({(r["warc_filename"], r["warc_offset"]) for r in rows})
+    # the script-built pages' rows are made from what the browser rendered
+    where = html_records(store)
+    doms = {r["url"] for r in rows if where[(r["warc_filename"], r["warc_offset"])][0] != r["url"]}
+    assert doms and doms == {r["url"] for r in rows if r["rendered"]}
+    assert all(
+        where[(r["warc_filename"], r["warc_offset"])][0] == dom_uri(r["url"])
+        for r in rows
+        if r["url"] in doms
+    )
     manifest = json.loads((store / "crawls" / "c1" / "manifest.json").read_text())
     assert {text_key("c1", "part-00000.parquet"), text_jsonl_key("c1", "part-00000.jsonl.gz")} <= {
         f["path"] for f in manifest["files"]

@@ -61,6 +61,19 @@ _SCROLL = """async (steps) => {
     }
     window.scrollTo(0, 0);
 }"""
+#: resolves once every image has loaded or failed, and the fonts are in: a screenshot
+#: taken before would depend on how fast the machine was
+_SETTLED = """async () => {
+    // a lazy image never scrolled near has no currentSrc: it is not waited for
+    const loading = [...document.images].filter((image) => !image.complete && image.currentSrc);
+    await Promise.all(loading.map((image) => new Promise((done) => {
+        image.addEventListener("load", done, { once: true });
+        image.addEventListener("error", done, { once: true });
+    })));
+    const loaded = [...document.images].filter((image) => image.complete && image.naturalWidth);
+    await Promise.all(loaded.map((image) => image.decode().catch(() => null)));
+    await document.fonts.ready;
+}"""
 _HEIGHT = """() => Math.max(
     document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0
 )"""
@@ -136,6 +149,8 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
         if self.scroll_steps > 0:
             await page.evaluate(_SCROLL, self.scroll_steps)
             await self._idle(page, idle_ms)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(page.evaluate(_SETTLED), idle_ms / 1000)
         height = min(int(await page.evaluate(_HEIGHT) or 0), MAX_SCREENSHOT_HEIGHT)
         width = page.viewport_size["width"] if page.viewport_size else 1280
         request.meta[SCREENSHOT_META] = await page.screenshot(
