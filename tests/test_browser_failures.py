@@ -1,8 +1,9 @@
-"""A crawl stopped while a page renders.
+"""A browser that dies mid-page, and a crawl stopped while a page renders.
 
-``/spin-story`` cites ``/spin``, whose script spins once loaded; ``/spin`` links to
-``/post/1`` (followed with ``--depth 1``, so after ``/spin``). While ``/spin`` renders,
-the test stops the crawl with SIGTERM.
+``/spin-story`` cites ``/spin``, whose script spins once loaded, and ``/hang``, whose
+script never yields; ``/spin`` links to ``/post/1`` (followed with ``--depth 1``, so
+after ``/spin``). While one of them renders, the test kills the browser, or stops the
+crawl with SIGTERM.
 """
 
 from __future__ import annotations
@@ -105,6 +106,29 @@ def start(site_base: str, store: Path, tag: str, *extra: str) -> Any:
         )  # fmt: skip
     finally:
         del os.environ[key]
+
+
+def test_a_browser_that_dies_fails_its_page_and_the_next_page_gets_a_new_one(
+    tmp_path: Path,
+) -> None:
+    tag = f"SCRUBWATCH_TEST_TAG={uuid.uuid4()}"
+    store = tmp_path / "archive"
+    with scripted_site() as site:
+        crawl = start(site.base, store, tag, "-s", "BROWSER_PAGE_TIMEOUT=20")
+        wait_for_spinning_renderer(tag)
+        os.kill(browser_process(tag), signal.SIGKILL)
+        _, err = crawl.communicate(timeout=180)
+    assert crawl.returncode == 0, err[-3000:]
+    assert err.count("Launching browser") == 2  # the dead one, and its successor
+    log = crawl_log(store)
+    # /spin and /hang both spin, one page at a time: the one rendering when the browser
+    # died is a crash, told at once; the other spins in the new browser until its timeout
+    spinners = {site.base + "/spin", site.base + "/hang"}
+    failed = {e["url"]: e["kind"] for e in log if e["url"] in spinners and "kind" in e}
+    assert sorted(failed.values()) == ["browser-crash", "browser-timeout"], failed
+    post = [e for e in log if e["url"] == site.base + "/post/1" and e["role"] == "linked"]
+    assert [e["record_type"] for e in post] == ["resource"]  # rendered, by the new browser
+    assert tagged(tag) == []
 
 
 def test_sigterm_while_a_page_renders_closes_the_browser(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -126,8 +127,11 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
 
         await page.route("**/*", route)
         try:
-            return await asyncio.wait_for(
-                super()._download_request_with_page(request, page, spider), self.page_timeout
+            return await self._unless_gone(
+                page,
+                asyncio.wait_for(
+                    super()._download_request_with_page(request, page, spider), self.page_timeout
+                ),
             )
         except TimeoutError as exc:
             raise BrowserTimeout(
@@ -140,6 +144,41 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
             if "crash" in message.lower() or "closed" in message.lower():
                 raise BrowserCrash(message) from exc
             raise BrowserFailure(message) from exc
+
+    @staticmethod
+    async def _unless_gone(page: Page, rendering: Coroutine[Any, Any, Response]) -> Response:
+        """``rendering``'s response, unless the page's renderer or the browser dies first
+        (BrowserCrash): a call already waiting on the dead browser (a navigation still
+        loading) may not be told, and would end as a timeout."""
+        gone: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def died(why: str) -> Callable[..., None]:
+            def tell(*_: Any) -> None:
+                if not gone.done():
+                    gone.set_result(why)
+
+            return tell
+
+        crashed, disconnected = died("the page's renderer crashed"), died("the browser died")
+        browser = page.context.browser
+        page.on("crash", crashed)
+        if browser is not None:
+            browser.on("disconnected", disconnected)
+        work = asyncio.ensure_future(rendering)
+        try:
+            either: list[asyncio.Future[Any]] = [work, gone]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                raise BrowserCrash(gone.result())
+            return work.result()
+        finally:
+            if not work.done():
+                work.cancel()
+                with suppress(BaseException):
+                    await work
+            page.remove_listener("crash", crashed)
+            if browser is not None:
+                browser.remove_listener("disconnected", disconnected)
 
     async def _apply_page_methods(self, page: Page, request: Request, spider: Spider) -> None:
         await super()._apply_page_methods(page, request, spider)
