@@ -78,6 +78,8 @@ SSRF_ALLOWED_NETWORKS: list[str] = []
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ssrf.SsrfGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.metarefresh.PageMetaRefresh": 580,
     "crawler.middlewares.compression.DecompressWithoutDetection": 590,
     "crawler.middlewares.oversize.TruncateOversize": 960,
 }

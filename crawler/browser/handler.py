@@ -54,6 +54,8 @@ _STILL = "video::-webkit-media-controls { display: none !important; }"
 MAX_SCREENSHOT_HEIGHT = 8000
 
 _SCROLL = """async (steps) => {
+    // a page no taller than the window has nothing below to load: no 100 ms wait
+    if (document.documentElement.scrollHeight <= window.innerHeight) return;
     for (let i = 0; i < steps; i++) {
         const before = window.scrollY;
         window.scrollBy(0, window.innerHeight);
