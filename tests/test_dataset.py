@@ -52,6 +52,7 @@ DOCUMENTED = [
     ("extraction", pa.string()),
     ("extraction_reason", pa.string()),
     ("rendered", pa.bool_()),
+    ("soft_404", pa.string()),
 ]
 
 
