@@ -50,6 +50,7 @@ from history.soft404 import (
 from pipelines.extract import ExtractPipeline
 from pipelines.items import FailureItem, PageItem
 from storage import open_store
+from storage.errors import StoreError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -97,7 +98,11 @@ class SoftNotFound:
         return cls(crawler, settings.get("STORE_URI"), settings.get("CRAWL_ID"))
 
     async def open_spider(self) -> None:
-        self.previous = await run_in_thread(self._load_previous)
+        try:
+            self.previous = await run_in_thread(self._load_previous)
+        except StoreError as exc:  # the crawl goes on; what it captures is what matters
+            logger.warning("soft 404s: no probes, the previous crawl is unreadable: %s", exc)
+            return
         logger.info("soft 404s: %d pages of the previous crawl to compare", len(self.previous))
 
     def _load_previous(self) -> dict[str, PreviousPage]:

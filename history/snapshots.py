@@ -48,7 +48,6 @@ class CrawlSnapshot:
     crawl_id: str
     pages: dict[str, PageSnapshot]
     statuses: dict[str, int | None]  # every URL the crawl fetched -> its status
-    visited: set[str]
 
 
 def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
@@ -125,10 +124,8 @@ def load_snapshot(
     rows = datasets(crawl_id)
     _fill_unchanged(store, crawl_id, rows, datasets)
     pages: dict[str, PageSnapshot] = {}
-    visited = set(statuses)
     for entry in read_crawl_log(store, crawl_id):
         url = str(entry["url"])
-        visited.add(url)
         if entry.get("role") not in PAGE_ROLES:
             continue
         if entry.get("outcome") == "failed":
@@ -154,7 +151,7 @@ def load_snapshot(
             title=str(row["title"]) if row.get("title") is not None else None,
             soft_404=_verdict(row.get("soft_404")),
         )
-    return CrawlSnapshot(crawl_id, pages, statuses, visited)
+    return CrawlSnapshot(crawl_id, pages, statuses)
 
 
 def previous_requisites(store: Store, before: str) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from history.diff import diff_crawls
@@ -115,17 +116,33 @@ def test_scrubs_name_their_evidence(diff: Diff) -> None:
 
 def test_the_previous_crawl_is_kept_as_fingerprints(tmp_path: Path) -> None:
     root = tmp_path / "archive"
-    write_rendered_crawl(root, "v1", [Page(url("a"), "<p>a</p>", ARTICLE)], [], date=FIRST)
-    moved = Page(url("b2"), "<p>b</p>", "\n".join(PURGE), redirected_from=url("b"))
-    shown = Page(url("c"), "<p>c</p>", X_NOT_FOUND)
-    write_rendered_crawl(
-        root, "v2", [Page(url("a"), "<p>a</p>", ARTICLE), moved, shown], [], date=SECOND
-    )
+    first = [Page(url("a"), "<p>a</p>", ARTICLE)]
+    write_rendered_crawl(root, "v1", first, [], date=FIRST)
+    second = [
+        Page(url("a"), "<p>a</p>", ARTICLE, revisit=True),  # its text is in v1's row
+        Page(url("b2"), "<p>b</p>", "\n".join(DONG[:2]), redirected_from=url("b")),
+        Page(url("c"), "<p>c</p>", X_NOT_FOUND),
+        Page(url("d"), "<p>d</p>", "\n".join(PURGE)),
+        Page(url("e"), "<p>d</p>", "\n".join(PURGE), revisit=True),  # d's payload, this crawl
+    ]
+    write_rendered_crawl(root, "v2", second, [], date=SECOND)
+    third = [Page(url("f"), "<p>f</p>", "lost", revisit=True)]  # its payload's row is nowhere
+    write_rendered_crawl(root, "v3", third, [], date=SECOND)
     store = LocalStore(str(root))
     assert previous_pages(store, "v1") == {}
     before = previous_pages(store, "v3")
-    # by the URL asked for; the page that was a revisit takes its text from the first crawl
-    assert set(before) == {url("a"), url("b"), url("c")}
+    # by the URL asked for; the revisits take their text from the row of their payload
+    assert set(before) == {url(n) for n in "abcde"}
     assert before[url("a")].fingerprint == Fingerprint.of(ARTICLE)
-    assert before[url("b")].fingerprint == Fingerprint.of("\n".join(PURGE))
+    assert before[url("b")].fingerprint == Fingerprint.of("\n".join(DONG[:2]))
+    assert before[url("d")] == before[url("e")]
+    assert before[url("e")].fingerprint == Fingerprint.of("\n".join(PURGE))
     assert before[url("c")].read_not_found and not before[url("a")].read_not_found
+    assert before[url("a")].digest == first_digest(root, url("a"))
+    unknown = previous_pages(store, "v4")[url("f")]
+    assert unknown.fingerprint is None and unknown.digest is not None
+
+
+def first_digest(root: Path, page: str) -> str | None:
+    rows = pq.read_table(next(root.glob("datasets/text/crawl_id=v1/*.parquet"))).to_pylist()
+    return next(str(r["payload_digest"]) for r in rows if r["url"] == page)

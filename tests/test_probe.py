@@ -149,3 +149,22 @@ def test_the_report_says_why(decayed: dict[str, Any], tmp_path: Path) -> None:
     assert "unreachable: status 200 → 503" in html
     assert "2 page(s) could not be reached by the later crawl" in html
     assert "(soft-404 by wording; archived in v1)" in done.stdout
+
+
+def test_an_unreadable_previous_crawl_only_stops_the_probes(tmp_path: Path) -> None:
+    store = tmp_path / "archive"
+    with soft_web() as web:
+        seeds = web.write_seeds(tmp_path / "cited.seeds")
+        for crawl_id, version in (("v1", 1), ("v2", 2)):
+            web.set_version(version)
+            done = run_cli(
+                "crawl", str(seeds), "--store", str(store), "--crawl-id", crawl_id,
+                "--allow-private", "--browser", "never", *SETTINGS,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr[-3000:]
+            for part in store.glob("datasets/text/crawl_id=v1/*.parquet"):
+                part.write_bytes(part.read_bytes()[:100])
+    assert "soft 404s: no probes, the previous crawl is unreadable" in done.stderr
+    log = read_crawl_log(open_store(str(store)), "v2")
+    assert not [e for e in log if e["role"] == "probe"]
+    assert len([e for e in log if e["role"] == "cited"]) == len(PAGES)
