@@ -97,6 +97,7 @@ MEMORY_TRIM_INTERVAL = 0.5
 ITEM_PIPELINES = {
     "pipelines.crawllog.CrawlLogPipeline": 100,
     "pipelines.extract.ExtractPipeline": 300,
+    "crawler.probe.SoftNotFound": 350,
     "pipelines.dataset.DatasetPipeline": 400,
 }
 
@@ -110,6 +111,10 @@ EXTRA_OUTLETS: list[str] = []
 # Ask again for the requisites the previous crawl in the store fetched for a page,
 # so that an image taken off a page is on record as gone (404) or still there.
 RECHECK_REQUISITES = True
+# A page that was there in the previous crawl and now answers 200 changed a lot is
+# compared with its host's answer to a random URL beside it, one such probe per host and
+# path level: the soft 404s of any wording (crawler/probe.py, the row's soft_404).
+SOFT404_PROBE = True
 
 # --- browser ------------------------------------------------------------------
 # Pages that script builds are rendered in Chromium (crawler/browser/), every request they

@@ -11,10 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-Change = Literal["unchanged", "changed", "removed", "added", "missing"]
+from history.soft404 import BYS, By
+
+Change = Literal["unchanged", "changed", "removed", "unreachable", "added", "missing"]
 ScrubKind = Literal["page-removed", "page-redirected", "text-removed", "image-removed"]
+#: the evidence of a scrub: the URL now answers 404, 410 or 451; it redirects to another
+#: page; it is its host's "not found" (``by`` the probe or the wording); an image no longer
+#: on the page; text that left an edited page
+Why = Literal["http-404", "http-410", "http-451", "redirect", "soft-404", "off-page", "edited"]
 CHANGES: tuple[Change, ...] = get_args(Change)
 SCRUB_KINDS: tuple[ScrubKind, ...] = get_args(ScrubKind)
+WHYS: tuple[Why, ...] = get_args(Why)
 
 
 def _field(data: object, name: str, kind: type | tuple[type, ...]) -> Any:
@@ -39,6 +46,13 @@ def _literal(data: object, name: str, allowed: tuple[str, ...]) -> Any:
     if value not in allowed:
         raise ValueError(f"{name!r} is {value!r}, not one of {', '.join(allowed)}")
     return value
+
+
+def _optional(data: object, name: str, allowed: tuple[str, ...] | None = None) -> Any:
+    """``data[name]``: None when absent (a diff saved before the field) or null."""
+    if isinstance(data, dict) and data.get(name) is None:
+        return None
+    return _literal(data, name, allowed) if allowed else _field(data, name, str)
 
 
 @dataclass
@@ -66,7 +80,12 @@ class Delta:
 
 @dataclass
 class PageDiff:
-    """One page across the two crawls; ``redirect`` is where the later crawl was sent."""
+    """One page across the two crawls; ``redirect`` is where the later crawl was sent.
+
+    ``why``: for a ``removed`` page, the evidence (a :data:`Why`, and ``by`` for a soft
+    404); for an ``unreachable`` one, what the later crawl met: the crawl log's failure kind
+    (``timeout``, ``dns``, ...) or ``http-<status>``.
+    """
 
     url: str
     change: Change
@@ -76,6 +95,8 @@ class PageDiff:
     text: Delta = field(default_factory=Delta)
     images: Delta = field(default_factory=Delta)
     links: Delta = field(default_factory=Delta)
+    why: str | None = None
+    by: By | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +107,8 @@ class PageDiff:
             "text": self.text.to_dict(),
             "images": self.images.to_dict(),
             "links": self.links.to_dict(),
+            "why": self.why,
+            "by": self.by,
         }
 
     @classmethod
@@ -101,17 +124,22 @@ class PageDiff:
             text=Delta.from_dict(_field(data, "text", dict)),
             images=Delta.from_dict(_field(data, "images", dict)),
             links=Delta.from_dict(_field(data, "links", dict)),
+            why=_optional(data, "why"),
+            by=_optional(data, "by", BYS),
         )
 
 
 @dataclass(frozen=True)
 class Scrub:
-    """Something removed: ``url`` on ``page``, its bytes held by crawl ``archived_in``."""
+    """Something removed: ``url`` on ``page``, its bytes held by crawl ``archived_in``;
+    ``why``, the evidence, and ``by``, what told a soft 404."""
 
     url: str
     kind: ScrubKind
     page: str
     archived_in: str | None
+    why: Why | None = None  # None only in a diff saved before scrubs named their evidence
+    by: By | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +147,8 @@ class Scrub:
             "kind": self.kind,
             "page": self.page,
             "archived_in": self.archived_in,
+            "why": self.why,
+            "by": self.by,
         }
 
     @classmethod
@@ -128,6 +158,8 @@ class Scrub:
             kind=_literal(data, "kind", SCRUB_KINDS),
             page=_field(data, "page", str),
             archived_in=_field(data, "archived_in", (str, type(None))),
+            why=_optional(data, "why", WHYS),
+            by=_optional(data, "by", BYS),
         )
 
 

@@ -1,6 +1,7 @@
 """The scrub report as one self-contained HTML file, readable offline in any browser.
 
-A summary of what was scrubbed first, then page by page: the earlier and the later
+A summary of what was scrubbed first, each with its evidence (``why``, and ``by`` for a
+soft 404), then page by page (a page the later crawl could not reach says why): the earlier and the later
 version side by side, removed text highlighted on the left and added text on the
 right, thumbnails of removed images taken from the archive, and, for a page a
 browser rendered, its screenshots from the two crawls side by side (the ``urn:view:``
@@ -43,6 +44,7 @@ h1{font-size:1.6em}h2{font-size:1.15em;margin-top:2em;word-break:break-all}
 .summary li{margin:.3em 0}.kind{font-weight:600;padding:0 .4em;border-radius:3px}
 .page-removed,.page-redirected{background:#f8d7da}.text-removed{background:#fff3cd}
 .image-removed{background:#e2d9f3}.change{font-size:.85em;color:#555}
+.why{font-size:.85em;color:#555;font-style:italic}
 .sides{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 .side{border:1px solid #ddd;border-radius:4px;padding:.6em}
 del{background:#f8d7da;text-decoration:line-through}ins{background:#d4edda;text-decoration:none}
@@ -127,16 +129,30 @@ class _Screenshots:
         return f'<div class="shots">{figures}</div>'
 
 
+def _why(why: str | None, by: str | None) -> str:
+    """The evidence, in words: ``soft-404 (by probe)``."""
+    if why is None:
+        return ""
+    return f'<span class="why">{escape(why)}{f" (by {escape(by)})" if by else ""}</span>'
+
+
 def _summary(diff: Diff) -> str:
+    unreachable = sum(1 for p in diff.pages if p.change == "unreachable")
+    note = (
+        f"<p>{unreachable} page(s) could not be reached by the later crawl: no evidence of "
+        "removal either way.</p>"
+        if unreachable
+        else ""
+    )
     if not diff.scrubbed:
-        return "<p>Nothing was scrubbed between these crawls.</p>"
+        return f"<p>Nothing was scrubbed between these crawls.</p>{note}"
     items = "".join(
         f'<li><span class="kind {escape(s.kind)}">{escape(s.kind)}</span> '
-        f'<a href="#{_anchor(s.page)}">{escape(s.url)}</a>'
+        f'<a href="#{_anchor(s.page)}">{escape(s.url)}</a> {_why(s.why, s.by)}'
         f' <span class="change">archived in {escape(str(s.archived_in))}</span></li>'
         for s in diff.scrubbed
     )
-    return f'<ul class="summary">{items}</ul>'
+    return f'<ul class="summary">{items}</ul>{note}'
 
 
 def _page(index: CaptureIndex, diff: Diff, page: PageDiff, screenshots: _Screenshots) -> str:
@@ -158,7 +174,7 @@ def _page(index: CaptureIndex, diff: Diff, page: PageDiff, screenshots: _Screens
     return (
         f'<section id="{_anchor(url)}"><h2>{escape(url)}</h2>'
         f'<p class="change">{escape(page.change)}: status {page.status_from} → {page.status_to}'
-        f"{redirect}</p>"
+        f"{redirect} {_why(page.why, page.by)}</p>"
         f'<div class="sides"><div class="side"><b>{escape(diff.from_id)}</b>{removed or "<p>—</p>"}'
         f'</div><div class="side"><b>{escape(diff.to_id)}</b>{added or "<p>—</p>"}</div></div>'
         f"{images}{screenshots.block(page)}</section>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
+from history.soft404 import BYS, By
 from storage.captures import CaptureIndex
 from storage.crawllog import read_crawl_log
 from storage.errors import StoreError, one_line
@@ -33,6 +34,9 @@ class PageSnapshot:
     images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     failed: str | None = None  # the crawl log's failure kind, when not captured
+    retryable: bool = False  # a failure the crawl log says may not happen again
+    title: str | None = None
+    soft_404: By | None = None  # the crawl's verdict (crawler/probe.py)
 
     @property
     def redirected(self) -> bool:
@@ -44,7 +48,6 @@ class CrawlSnapshot:
     crawl_id: str
     pages: dict[str, PageSnapshot]
     statuses: dict[str, int | None]  # every URL the crawl fetched -> its status
-    visited: set[str]
 
 
 def _dataset_rows(store: Store, crawl_id: str) -> dict[str, dict[str, object]]:
@@ -100,7 +103,13 @@ def _fill_unchanged(
     for url, row in rows.items():
         if row.get("extraction") == "unchanged" and row.get("payload_digest") in found:
             earlier_row = found[row["payload_digest"]]
-            rows[url] = {**row, **{k: earlier_row.get(k) for k in ("text", "images", "links")}}
+            fill = ("title", "text", "images", "links")
+            rows[url] = {**row, **{k: earlier_row.get(k) for k in fill}}
+
+
+def _verdict(value: object) -> By | None:
+    """A row's ``soft_404``, None for a value this version does not know."""
+    return next((by for by in BYS if by == value), None)
 
 
 def load_snapshot(
@@ -115,15 +124,16 @@ def load_snapshot(
     rows = datasets(crawl_id)
     _fill_unchanged(store, crawl_id, rows, datasets)
     pages: dict[str, PageSnapshot] = {}
-    visited = set(statuses)
     for entry in read_crawl_log(store, crawl_id):
         url = str(entry["url"])
-        visited.add(url)
         if entry.get("role") not in PAGE_ROLES:
             continue
         if entry.get("outcome") == "failed":
+            failed = str(entry.get("kind"))
+            retryable = bool(entry.get("retryable") or entry.get("dead_host"))
             pages.setdefault(
-                url, PageSnapshot(url, crawl_id, None, url, None, failed=str(entry.get("kind")))
+                url,
+                PageSnapshot(url, crawl_id, None, url, None, failed=failed, retryable=retryable),
             )
             continue
         row = rows.get(url, {})
@@ -138,8 +148,10 @@ def load_snapshot(
             text=str(row.get("text") or ""),
             images=list(row.get("images") or []),  # type: ignore[call-overload]
             links=list(row.get("links") or []),  # type: ignore[call-overload]
+            title=str(row["title"]) if row.get("title") is not None else None,
+            soft_404=_verdict(row.get("soft_404")),
         )
-    return CrawlSnapshot(crawl_id, pages, statuses, visited)
+    return CrawlSnapshot(crawl_id, pages, statuses)
 
 
 def previous_requisites(store: Store, before: str) -> dict[str, list[str]]:

@@ -57,6 +57,7 @@ FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("extraction", "string", False),  # ok, empty, timeout, ...
     ("extraction_reason", "string", True),
     ("rendered", "bool", True),  # text, images and links from a browser's DOM, not the HTML
+    ("soft_404", "string", True),  # "probe" or "wording": the page is its host's "not found"
 )
 COLUMNS = [name for name, _, _ in FIELDS]
 REQUIRED = [name for name, _, nullable in FIELDS if not nullable and name != PARTITION]
@@ -101,6 +102,7 @@ def make_row(
         "extraction": extraction.status,
         "extraction_reason": extraction.reason,
         "rendered": rendered,
+        "soft_404": None,  # set by the crawl's probe (crawler/probe.py), after extraction
     }
 
 

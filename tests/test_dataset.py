@@ -53,6 +53,7 @@ DOCUMENTED = [
     ("extraction", pa.string()),
     ("extraction_reason", pa.string()),
     ("rendered", pa.bool_()),
+    ("soft_404", pa.string()),
 ]
 
 

@@ -23,14 +23,31 @@ def _diff() -> Diff:
         images=Delta([PHOTO], []),
     )
     moved = PageDiff(
-        "https://news.example/b", "removed", 200, 200, redirect="https://news.example/"
+        "https://news.example/b",
+        "removed",
+        200,
+        200,
+        redirect="https://news.example/",
+        why="redirect",
     )
+    soft = PageDiff("https://news.example/c", "removed", 200, 200, why="soft-404", by="probe")
+    late = PageDiff("https://news.example/d", "unreachable", 200, None, why="timeout")
     scrubs = [
-        Scrub(PHOTO, "image-removed", PAGE, "c1"),
-        Scrub(PAGE, "text-removed", PAGE, "c1"),
-        Scrub("https://news.example/b", "page-redirected", "https://news.example/b", None),
+        Scrub(PHOTO, "image-removed", PAGE, "c1", "off-page"),
+        Scrub(PAGE, "text-removed", PAGE, "c1", "edited"),
+        Scrub(
+            "https://news.example/b", "page-redirected", "https://news.example/b", None, "redirect"
+        ),
+        Scrub(
+            "https://news.example/c",
+            "page-removed",
+            "https://news.example/c",
+            "c1",
+            "soft-404",
+            "probe",
+        ),
     ]
-    return Diff("c1", "c2", [page, moved], scrubs)
+    return Diff("c1", "c2", [page, moved, soft, late], scrubs)
 
 
 def test_the_json_has_the_documented_shape_and_reads_back() -> None:
@@ -44,15 +61,31 @@ def test_the_json_has_the_documented_shape_and_reads_back() -> None:
         "text": {"removed": ["董经纬 国家安全部副部长"], "added": []},
         "images": {"removed": [PHOTO], "added": []},
         "links": {"removed": [], "added": []},
+        "why": None,
+        "by": None,
     }
     assert data["pages"][1]["redirect"] == {"to": "https://news.example/"}
+    assert (data["pages"][2]["why"], data["pages"][2]["by"]) == ("soft-404", "probe")
+    assert (data["pages"][3]["change"], data["pages"][3]["why"]) == ("unreachable", "timeout")
     assert data["scrubbed"][0] == {
         "url": PHOTO,
         "kind": "image-removed",
         "page": PAGE,
         "archived_in": "c1",
+        "why": "off-page",
+        "by": None,
     }
+    assert data["scrubbed"][3]["why"] == "soft-404" and data["scrubbed"][3]["by"] == "probe"
     assert Diff.from_dict(json.loads(json.dumps(data))) == _diff()
+
+
+def test_a_diff_saved_before_the_evidence_fields_reads_back() -> None:
+    data = _diff().to_dict()
+    for entry in [*data["pages"], *data["scrubbed"]]:
+        del entry["why"], entry["by"]
+    read = Diff.from_dict(data)
+    assert [s.why for s in read.scrubbed] == [None] * 4
+    assert [p.why for p in read.pages] == [None] * 4
 
 
 def _with(path: list[Any], value: Any) -> dict[str, Any]:
@@ -73,6 +106,9 @@ def _with(path: list[Any], value: Any) -> dict[str, Any]:
         (["pages", 0, "status", "to"], True, "'to' has the wrong type"),
         (["pages", 0, "text", "removed"], [1], "'removed' is not a list of strings"),
         (["scrubbed", 0, "archived_in"], 3, "'archived_in' has the wrong type"),
+        (["scrubbed", 0, "why"], "gone", "'why' is 'gone', not one of http-404"),
+        (["scrubbed", 3, "by"], "guess", "'by' is 'guess', not one of probe, wording"),
+        (["pages", 3, "why"], 504, "'why' has the wrong type"),
     ],
 )
 def test_a_wrong_field_is_named(path: list[Any], value: Any, message: str) -> None:
@@ -81,4 +117,4 @@ def test_a_wrong_field_is_named(path: list[Any], value: Any, message: str) -> No
 
 
 def test_counts_name_the_changes_that_occur() -> None:
-    assert _diff().counts() == {"changed": 1, "removed": 1}
+    assert _diff().counts() == {"changed": 1, "removed": 2, "unreachable": 1}

@@ -254,9 +254,10 @@ def test_diff_json_is_unchanged_in_shape(store: Path) -> None:
     assert done.exit_code == 0, done.output
     result = json.loads(done.stdout)
     assert list(result) == ["from", "to", "pages", "scrubbed"]
-    page_keys = ["url", "change", "status", "redirect", "text", "images", "links"]
+    page_keys = ["url", "change", "status", "redirect", "text", "images", "links", "why", "by"]
     assert all(list(p) == page_keys for p in result["pages"])
-    assert all(list(s) == ["url", "kind", "page", "archived_in"] for s in result["scrubbed"])
+    scrub_keys = ["url", "kind", "page", "archived_in", "why", "by"]
+    assert all(list(s) == scrub_keys for s in result["scrubbed"])
     opened = LocalStore(str(store))
     assert Diff.from_dict(result) == diff_crawls(opened, "v1", "v2")
     pages = {p["url"]: p for p in result["pages"]}
@@ -264,9 +265,8 @@ def test_diff_json_is_unchanged_in_shape(store: Path) -> None:
     assert pages[SEARCH]["images"] == {"removed": [PHOTO], "added": []}
     assert CAPTION in pages[SEARCH]["text"]["removed"]
     assert pages[STORY]["redirect"] == {"to": MOVED}
-    assert {"url": PHOTO, "kind": "image-removed", "page": SEARCH, "archived_in": "v1"} in (
-        result["scrubbed"]
-    )
+    photo = {"url": PHOTO, "kind": "image-removed", "page": SEARCH, "archived_in": "v1"}
+    assert {**photo, "why": "off-page", "by": None} in result["scrubbed"]
 
 
 def test_report_reads_each_index_once(

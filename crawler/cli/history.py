@@ -104,4 +104,5 @@ def diff(
     summary = ", ".join(f"{n} {change}" for change, n in sorted(result.counts().items()))
     click.echo(f"{result.from_id} -> {result.to_id}: {summary or 'no pages'}")
     for item in result.scrubbed:
-        click.echo(f"  {item.kind:16} {item.url}  (archived in {item.archived_in})")
+        why = f"{item.why} by {item.by}" if item.by else item.why
+        click.echo(f"  {item.kind:16} {item.url}  ({why}; archived in {item.archived_in})")
