@@ -58,7 +58,10 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
     capture, body = get_payload(open_existing_store(store), url, crawl_id=crawl_id, at=at)
     if output:
         write_file(output, body)
-        what = f"status {capture.status}" if capture.status is not None else capture.mime
+        if capture.status is not None:
+            what = f"status {capture.status}"
+        else:  # a screenshot or DOM; an unchanged one is a revisit of the first
+            what = "unchanged, a revisit" if capture.is_revisit else capture.mime
         click.echo(
             f"{len(body)} bytes of {capture.url} from crawl {capture.crawl_id} "
             f"({what}) written to {output}",
