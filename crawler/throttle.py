@@ -92,8 +92,9 @@ class PoliteThrottle(AutoThrottle):
         if response.status in BACK_OFF:
             self._back_off(key, slot, request, response)
             return
+        before = slot.delay
         super()._response_downloaded(response, request, spider)
-        if slot.delay > max(self.startdelay, self.mindelay):
+        if slot.delay > max(before, self.startdelay, self.mindelay):
             slowed = self.slowed.get(key)
             if slowed is None or "latency" not in slowed.whys:
                 self._note(key, request, "latency", slot.delay)
