@@ -6,6 +6,8 @@ The crawls run in tests/netns.py's namespace (mark ``netns``), where names under
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from twisted.python.failure import Failure
 
 from crawler.deadhosts import DeadHost, DeadHostError, DeadHosts
 from crawler.failures import classify, is_dead_host, is_retryable
+from crawler.fetcherrors import ROBOTS_LOGGER, FetchFailuresAtInfo
 from crawler.jobs import load_jobs
 from crawler.jobstate import load_state
 from crawler.middlewares.deadhost import DeadHostMiddleware
@@ -171,6 +174,26 @@ def test_a_dead_hosts_failure_is_its_kind_retryable_and_dead_host() -> None:
     assert is_dead_host(failure) and is_retryable(kind, failure)
     plain = Failure(CannotResolveHostError("DNS lookup failed"))
     assert not is_dead_host(plain) and not is_retryable("dns", plain)
+
+
+def test_a_robots_txt_that_could_not_be_fetched_is_no_error_line() -> None:
+    """RobotsTxtMiddleware logs such a failure at ERROR with its traceback; it goes on as
+    if there were no robots.txt, and the pages' own failures are in the crawl log."""
+    quiet = FetchFailuresAtInfo()
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            info = sys.exc_info()
+        return logging.LogRecord(ROBOTS_LOGGER, logging.ERROR, "", 0, "Error downloading", (), info)
+
+    gone = record(CannotResolveHostError("DNS lookup failed"))
+    assert quiet.filter(gone) and (gone.levelname, gone.exc_info) == ("INFO", None)
+    reset = record(DownloadFailedError("Connection lost"))
+    assert quiet.filter(reset) and reset.levelno == logging.INFO
+    bug = record(ValueError("a bug"))
+    assert quiet.filter(bug) and bug.levelno == logging.ERROR and bug.exc_info is not None
 
 
 # --- crawls -----------------------------------------------------------------------------------
