@@ -8,15 +8,17 @@ wrong (seeds, store, crawl id) is checked here first, before anything is fetched
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.browser.chromium import check_browser
 from crawler.logs import skip_unlogged
+from crawler.middlewares.deadhost import DeadHostMiddleware
 from crawler.outlets import OutletRegistry
 from crawler.resume import (
     RESUME_COMPONENTS,
@@ -31,7 +33,9 @@ from crawler.resume import (
 )
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
-from crawler.summary import CrawlError, CrawlSummary
+from crawler.summary import CrawlError, CrawlSummary, no_seed_captured
+from crawler.throttle import PoliteThrottle
+from pipelines.crawllog import CrawlLogPipeline
 from pipelines.publish import PublishCrawl, check_new
 from pipelines.warc import WarcCapture
 from storage import (
@@ -47,6 +51,8 @@ from storage.layout import ARGS_NAME, LOCK_NAME, default_staging_dir, staged_cra
 from storage.publish import PublishError, publish_crawl, read_info
 from storage.resumable import prepare, resume_command
 from storage.stores import store_identity
+
+T = TypeVar("T")
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -228,6 +234,46 @@ def stop_error(crawler: Crawler) -> str | None:
     return (capture.error if capture else None) or (publisher.error if publisher else None)
 
 
+#: roles of the pages a crawl is for; requisites alone are not a capture of a seed
+PAGE_ROLES = ("seed", "cited", "linked")
+
+
+def nothing_captured(crawler: Crawler) -> str | None:
+    """The line saying why, when the crawl captured no page of its seeds.
+
+    Not for a crawl shared over Redis: the other processes' pages are not counted here.
+    """
+    assert crawler.stats is not None
+    settings = crawler.settings
+    seeds = settings.getlist("SEEDS")
+    if not seeds or settings.get("REDIS_URL"):
+        return None
+    if any(crawler.stats.get_value(f"crawl/items/{role}") for role in PAGE_ROLES):
+        return None
+    log = _component(crawler.get_item_pipeline, CrawlLogPipeline)
+    return no_seed_captured(seeds, log.start_failures if log else [])
+
+
+def _component(getter: Callable[[type[T]], T | None], cls: type[T]) -> T | None:
+    """A component of the crawl; None also when the crawl never made its engine."""
+    try:
+        return getter(cls)
+    except RuntimeError:
+        return None
+
+
+def hosts_report(crawler: Crawler) -> tuple[dict[str, str], dict[str, str]]:
+    """The hosts found dead and the hosts slowed, each with why."""
+    dead_hosts = _component(crawler.get_downloader_middleware, DeadHostMiddleware)
+    throttle = _component(crawler.get_extension, PoliteThrottle)
+    dead = {
+        host: f"{dead.kind}, {dead.skipped} not sent"
+        for host, dead in (dead_hosts.hosts.dead.items() if dead_hosts else ())
+    }
+    slowed = {host: s.text() for host, s in (throttle.slowed.items() if throttle else ())}
+    return dead, slowed
+
+
 def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
     """Run the ``cited`` spider with ``settings`` in this process; sum up what it did."""
     crawl_id = settings.get("CRAWL_ID")
@@ -252,6 +298,15 @@ def run_process(settings: Settings, store_uri: str) -> CrawlSummary:
         if not settings.get("REDIS_URL"):
             error += f": run `{resume_command(store_uri, crawl_id)}` to finish it"
     worker = crawler.settings.get("WORKER_ID") or None
+    dead, slowed = hosts_report(crawler)
     return CrawlSummary(
-        crawl_id, store_uri, stats, error=error, statuses=dict(statuses), worker=worker
+        crawl_id,
+        store_uri,
+        stats,
+        error=error,
+        statuses=dict(statuses),
+        worker=worker,
+        dead_hosts=dead,
+        slowed=slowed,
+        nothing_captured=nothing_captured(crawler) if error is None else None,
     )

@@ -6,6 +6,13 @@ private one when connected (DNS rebinding): the addresses the socket will use
 are the ones checked. A refused name yields no address, so the download fails
 with ``DNSLookupError``; the reason is kept in ``blocked_hosts`` for the crawl log.
 
+A name that yields no address (it does not resolve, or it is refused) is remembered for
+the resolver's life, which is the crawl's (a negative cache, as big as the positive one):
+its next lookups fail at once instead of asking again, which for a name whose servers do
+not answer means waiting for the system resolver's timeouts every time. A name that fails
+once for a passing reason stays failed for the crawl; the crawl log marks its URLs
+``dns``, which a later crawl tries again.
+
 Settings: ``SSRF_ALLOW_PRIVATE``, ``SSRF_ALLOWED_NETWORKS``, ``DNSCACHE_ENABLED``, ``DNSCACHE_SIZE``.
 """
 
@@ -15,7 +22,7 @@ import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.resolver import CachingHostnameResolver
+from scrapy.resolver import CachingHostnameResolver, HostResolution
 from scrapy.utils.datatypes import LocalCache
 from twisted.internet.interfaces import IResolutionReceiver
 from zope.interface import provider
@@ -74,8 +81,32 @@ class _GuardedReceiver:
         self.receiver.resolutionComplete()
 
 
+@provider(IResolutionReceiver)
+class _RememberUnresolved:
+    """Passes a resolution on; a name that yields no address goes into ``unresolved``."""
+
+    def __init__(self, receiver: Any, host: str, unresolved: LocalCache[str, bool]) -> None:
+        self.receiver = receiver
+        self.host = host
+        self.unresolved = unresolved
+        self.resolved = False
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
+        self.receiver.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IAddress) -> None:
+        self.resolved = True
+        self.receiver.addressResolved(address)
+
+    def resolutionComplete(self) -> None:
+        if not self.resolved:
+            self.unresolved[self.host] = True
+        self.receiver.resolutionComplete()
+
+
 class GuardedResolver(CachingHostnameResolver):
-    """IPv4 and IPv6 caching resolver that refuses non-public addresses."""
+    """IPv4 and IPv6 caching resolver that refuses non-public addresses and remembers
+    the names that yield none."""
 
     def __init__(
         self,
@@ -90,6 +121,9 @@ class GuardedResolver(CachingHostnameResolver):
         self.allow_private = allow_private
         self.allowed = allowed
         self.stats = stats
+        self.unresolved: LocalCache[str, bool] | None = (
+            LocalCache(cache_size) if cache_size else None
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:
@@ -113,8 +147,17 @@ class GuardedResolver(CachingHostnameResolver):
         transportSemantics: str = "TCP",
     ) -> IHostResolution:
         receiver: Any = resolutionReceiver
+        if self.unresolved is not None:
+            if hostName in self.unresolved:
+                if self.stats is not None:
+                    self.stats.inc_value("dns/unresolved_cached")
+                resolution: Any = HostResolution(hostName)
+                receiver.resolutionBegan(resolution)
+                receiver.resolutionComplete()
+                return resolution
+            receiver = _RememberUnresolved(receiver, hostName, self.unresolved)
         if not self.allow_private:
-            receiver = _GuardedReceiver(resolutionReceiver, hostName, self.stats, self.allowed)
+            receiver = _GuardedReceiver(receiver, hostName, self.stats, self.allowed)
         return super().resolveHostName(
             receiver, hostName, portNumber, addressTypes, transportSemantics
         )

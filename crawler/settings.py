@@ -38,17 +38,26 @@ CONCURRENT_ITEMS = 8
 # of a site bring in its shared requisites by the hundred, and the extraction workers waited.
 SCHEDULER_PRIORITY_QUEUE = "crawler.fetchorder.PagesAhead"
 PAGES_AHEAD = 16
+# AutoThrottle as crawler/throttle.py amends it: a host's delay comes down on any quick
+# answer (a 404 too) and backs off on 429 and 503 (to their Retry-After), up to the max.
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_TIMEOUT = 60
+# Failures in a row (the name does not resolve, the connection is refused, no answer in
+# DOWNLOAD_TIMEOUT) after which a host is dead for the crawl: its requests fail at once,
+# unsent (crawler/deadhosts.py). Any answer clears the count; 0: never dead.
+DEAD_HOST_FAILURES = 2
 # A body past DOWNLOAD_MAXSIZE is cut there and archived truncated (WARC-Truncated:
 # length), see crawler/middlewares/oversize.py; decoded past it, it is not decompressed.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# A URL that failed after its retries is a line of the crawl log and a count in the
+# summary, not an error of the crawl (Scrapy: ERROR).
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 # Every status reaches the spider: a 404 or a 410 is evidence, not an error.
 HTTPERROR_ALLOW_ALL = True
 COOKIES_ENABLED = False
@@ -81,10 +90,14 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.metarefresh.PageMetaRefresh": 580,
     "crawler.middlewares.compression.DecompressWithoutDetection": 590,
+    "crawler.middlewares.deadhost.DeadHostMiddleware": 955,
     "crawler.middlewares.oversize.TruncateOversize": 960,
 }
 
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.throttle.PoliteThrottle": 0,
+    "crawler.fetcherrors.QuietFetchErrors": 0,
     "pipelines.warc.WarcCapture": 100,
     "pipelines.publish.PublishCrawl": 200,
     "crawler.memory.ReleaseFreeMemory": 300,

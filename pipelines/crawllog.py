@@ -5,6 +5,9 @@ for one worker of a shared crawl; the format is :mod:`storage.crawllog`'s), put 
 store with the rest of the crawl. Nothing that was tried is silently dropped: failures
 (DNS, refused, timeout, too large, blocked, robots) are lines here too.
 
+The failures of seeds and of the pages files cite are kept too (the first
+:data:`START_FAILURES_KEPT`), so that a crawl that captured no page can say why in a line.
+
 Settings: ``CRAWL_ID``, ``STAGING_DIR``, ``WORKER_ID``.
 """
 
@@ -27,11 +30,15 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+START_ROLES = ("seed", "cited")
+START_FAILURES_KEPT = 1000
+
 
 class CrawlLogPipeline:
     def __init__(self, path: Path, stats: StatsCollector) -> None:
         self.log = CrawlLogWriter(path)
         self.stats = stats
+        self.start_failures: list[FailureItem] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -71,6 +78,12 @@ class CrawlLogPipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, PageItem):
             self.stats.inc_value(f"crawl/items/{item.role}")
+        elif (
+            isinstance(item, FailureItem)
+            and item.role in START_ROLES
+            and len(self.start_failures) < START_FAILURES_KEPT
+        ):
+            self.start_failures.append(item)
         if isinstance(item, PageItem | FailureItem) and self.log.is_open:
             self.log.write(item.log_entry())
         return item

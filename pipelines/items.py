@@ -32,6 +32,7 @@ class PageItem:
     browser: bool = False  # fetched for a browser rendering a page
     requested_range: str | None = None  # the Range the browser asked for; fetched whole
     row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
+    slowed: dict[str, Any] | None = None  # what its answer did to its host's delay, if anything
 
     @property
     def is_html(self) -> bool:
@@ -44,6 +45,8 @@ class PageItem:
         entry = asdict(self)
         for heavy in ("body", "headers", "row"):
             entry.pop(heavy)
+        if entry["slowed"] is None:
+            del entry["slowed"]
         entry["outcome"] = "captured"
         return entry
 
@@ -61,8 +64,12 @@ class FailureItem:
     outlet: str | None = None
     retryable: bool = False  # a later crawl may well get it (see crawler.failures.RETRYABLE)
     browser: bool = False  # asked for by a browser rendering a page
+    dead_host: bool = False  # not sent: its host failed before as gone (crawler.deadhosts)
+    slowed: dict[str, Any] | None = None  # what its last answer did to its host's delay
 
     def log_entry(self) -> dict[str, Any]:
         entry = asdict(self)
+        if entry["slowed"] is None:
+            del entry["slowed"]
         entry["outcome"] = "failed"
         return entry

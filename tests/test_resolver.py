@@ -101,3 +101,49 @@ def test_cdxj_keys_match_cdxj_indexer_and_ignore_scheme_and_www(
     assert key == url_key(url.replace("://", "://www.", 1))
     assert key == url_key(url.replace("https://", "http://"))
     assert " " not in key and key == key.lower()
+
+
+class CountingUpstream(FakeUpstream):
+    def __init__(self, table: dict[str, list[Any]]) -> None:
+        super().__init__(table)
+        self.asked: list[str] = []
+
+    def resolveHostName(self, receiver: Any, name: str, port: int = 0, *args: Any) -> Any:
+        self.asked.append(name)
+        return super().resolveHostName(receiver, name, port, *args)
+
+
+def test_a_name_that_yields_no_address_is_not_asked_for_again() -> None:
+    # names of their own: Scrapy's positive cache is the process's
+    upstream = CountingUpstream(
+        {
+            "lan-only.example": [IPv4Address("TCP", "10.9.8.7", 0)],
+            "out-there.example": [IPv4Address("TCP", "93.184.216.35", 0)],
+        }
+    )
+    resolver = GuardedResolver(FakeReactor(upstream), 100, allow_private=True)
+    for _ in range(3):
+        assert _resolve_with(resolver, "gone.invalid").addresses == []
+    assert upstream.asked == ["gone.invalid"]
+    # a refused name is remembered too; a name that resolves is not
+    guarded = GuardedResolver(FakeReactor(upstream), 100, allow_private=False)
+    for _ in range(2):
+        assert _resolve_with(guarded, "lan-only.example").addresses == []
+        assert len(_resolve_with(guarded, "out-there.example").addresses) == 1
+    assert upstream.asked.count("lan-only.example") == 1
+    assert guarded.unresolved is not None and "out-there.example" not in guarded.unresolved
+
+
+def test_no_negative_cache_without_a_dns_cache() -> None:
+    upstream = CountingUpstream(TABLE)
+    resolver = GuardedResolver(FakeReactor(upstream), 0, allow_private=True)
+    for _ in range(2):
+        _resolve_with(resolver, "gone.invalid")
+    assert upstream.asked == ["gone.invalid", "gone.invalid"]
+
+
+def _resolve_with(resolver: GuardedResolver, name: str) -> Collect:
+    receiver = Collect()
+    resolver.resolveHostName(receiver, name, 80)
+    assert receiver.done
+    return receiver

@@ -156,7 +156,9 @@ def crawl(
         )
     for line in summary.lines():
         click.echo(line)
-    if summary.error:
+    if summary.nothing_captured:
+        click.echo(summary.nothing_captured, err=True)
+    if summary.error or summary.nothing_captured:
         sys.exit(1)
 
 

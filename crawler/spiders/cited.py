@@ -35,13 +35,14 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.asyncio import run_in_thread
 
 from crawler.browser.pages import BrowserPages
-from crawler.failures import RETRYABLE, classify
+from crawler.failures import classify, is_dead_host, is_retryable
 from crawler.outlets import OutletRegistry
 from crawler.recent import RecentSet
 from crawler.replay import ArchiveReplay
 from crawler.requisites import html_tree, page_links, page_requisites
 from crawler.scope import same_site
 from crawler.seeds import Citation, citations_from_html, load_seed
+from crawler.throttle import SLOWED_META
 from history.snapshots import previous_requisites
 from pipelines.items import FailureItem, PageItem
 from pipelines.warc import Capture, WarcCapture
@@ -245,6 +246,7 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             depth=meta.get("hops", 0),
             redirected_from=list(meta.get("redirect_urls", [])),
             truncated=capture.truncated,
+            slowed=meta.get(SLOWED_META),
         )
 
     @cached_property
@@ -289,5 +291,7 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             time=_now(),
             cited_by=request.meta.get("cited_by"),
             outlet=request.meta.get("outlet"),
-            retryable=kind in RETRYABLE,
+            retryable=is_retryable(kind, reason),
+            dead_host=is_dead_host(reason),
+            slowed=request.meta.get(SLOWED_META),
         )
