@@ -193,15 +193,32 @@ class BrowserHandler(ScrapyPlaywrightDownloadHandler):
         with suppress(TimeoutError):
             await asyncio.wait_for(page.evaluate(_SETTLED), idle_ms / 1000)
         height = min(int(await page.evaluate(_HEIGHT) or 0), MAX_SCREENSHOT_HEIGHT)
-        width = page.viewport_size["width"] if page.viewport_size else 1280
-        request.meta[SCREENSHOT_META] = await page.screenshot(
-            type="png",
-            full_page=True,
-            clip={"x": 0, "y": 0, "width": width, "height": max(height, 1)},
-            # a video's controls draw a loading spinner whose frame depends on the
-            # moment: hidden, an unchanged video page gives the same PNG, a revisit
-            style=_STILL,
+        viewport = page.viewport_size or {"width": 1280, "height": 900}
+        request.meta[SCREENSHOT_META] = await self._steady_screenshot(
+            page, viewport, max(height, 1)
         )
+
+    @staticmethod
+    async def _steady_screenshot(page: Page, viewport: Any, height: int) -> bytes:
+        """The page as drawn twice running, the same (at most 3 captures): on a busy
+        machine Chromium at times draws a stale tile into a capture (the page again,
+        below itself), and an unchanged page must give the same PNG to be a revisit."""
+        options: dict[str, Any] = {
+            "type": "png",
+            # a page that fits the window is taken as the window shows it, without the
+            # resize a full-page capture makes first
+            "full_page": height > viewport["height"],
+            "clip": {"x": 0, "y": 0, "width": viewport["width"], "height": height},
+            # a video's controls draw a loading spinner whose frame depends on the moment
+            "style": _STILL,
+        }
+        shot = await page.screenshot(**options)
+        for _ in range(2):
+            again = await page.screenshot(**options)
+            if again == shot:
+                break
+            shot = again
+        return shot
 
     @staticmethod
     async def _idle(page: Page, timeout_ms: float) -> None:
