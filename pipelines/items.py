@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.searchparse import SearchPage
 
 
 @dataclass
@@ -12,7 +15,7 @@ class PageItem:
 
     url: str
     status: int
-    role: str  # "seed", "cited", "requisite" or "linked"
+    role: str  # "seed", "cited", "requisite", "linked" or "search"
     fetched_at: str  # RFC 3339, UTC
     content_type: str
     headers: dict[str, list[str]]
@@ -32,6 +35,7 @@ class PageItem:
     browser: bool = False  # fetched for a browser rendering a page
     requested_range: str | None = None  # the Range the browser asked for; fetched whole
     row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
+    search: SearchPage | None = None  # a page of a search's results (crawler.searches)
 
     @property
     def is_html(self) -> bool:
@@ -44,6 +48,10 @@ class PageItem:
         entry = asdict(self)
         for heavy in ("body", "headers", "row"):
             entry.pop(heavy)
+        if self.search is None:
+            del entry["search"]
+        else:
+            entry["search"] = self.search.log_fields()
         entry["outcome"] = "captured"
         return entry
 
@@ -61,8 +69,11 @@ class FailureItem:
     outlet: str | None = None
     retryable: bool = False  # a later crawl may well get it (see crawler.failures.RETRYABLE)
     browser: bool = False  # asked for by a browser rendering a page
+    search: dict[str, Any] | None = None  # a search's page: engine, query, page
 
     def log_entry(self) -> dict[str, Any]:
         entry = asdict(self)
+        if self.search is None:
+            del entry["search"]
         entry["outcome"] = "failed"
         return entry
