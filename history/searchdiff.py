@@ -119,8 +119,10 @@ def _side(by_number: dict[int, _Page]) -> SearchSide:
     side.count = next((p.count for p in ordered if p.count is not None), None)
     side.count_text = next((p.count_text for p in ordered if p.count_text), None)
     for page in ordered:
-        side.notices += [n for n in page.notices if n not in side.notices]
-        side.notice_texts += [t for t in page.notice_texts if t not in side.notice_texts]
+        for kind, text in zip(page.notices, page.notice_texts, strict=False):
+            if (kind, text) not in zip(side.notices, side.notice_texts, strict=True):
+                side.notices.append(kind)
+                side.notice_texts.append(text)
         side.results += page.results
     return side
 
@@ -199,7 +201,7 @@ def diff_searches(
             or entry.added
             or entry.moved
             or was.count != now.count
-            or was.notices != now.notices
+            or set(was.notices) != set(now.notices)
         ):
             entry.change = "changed"
     return diffs, scrubs

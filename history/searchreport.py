@@ -34,8 +34,9 @@ def _result(result: SearchResult, mark: str, note: str = "") -> str:
     title = escape(result.title or result.key)
     target = f"<small>{escape(result.key)}</small>" if result.key != result.title else ""
     snippet = f"<small>{escape(result.snippet)}</small>" if result.snippet else ""
+    marked = f' class="{mark}"' if mark else ""
     return (
-        f'<li value="{result.rank}" class="{mark}"><a href="{escape(result.url)}">{title}</a>'
+        f'<li value="{result.rank}"{marked}><a href="{escape(result.url)}">{title}</a>'
         f"{target}{snippet}{note}</li>"
     )
 
@@ -60,7 +61,10 @@ def _side(
         if side.count is not None
         else ""
     )
-    notices = "".join(f'<p class="notice">{escape(t)}</p>' for t in side.notice_texts)
+    notices = "".join(
+        f'<p class="notice">{escape(kind)}: {escape(text)}</p>'
+        for kind, text in zip(side.notices, side.notice_texts, strict=False)
+    )
     items = []
     for result in side.results:
         hit = result.key in marked

@@ -120,7 +120,10 @@ class SearchPageState:
 
 @dataclass
 class SearchSide:
-    """What one crawl saw of a search: its pages, count, notices and results in order."""
+    """What one crawl saw of a search: its pages, count, notices and results in order.
+
+    ``notices`` and ``notice_texts`` go in pairs: a notice's kind and its text as shown.
+    """
 
     pages: list[SearchPageState]
     count: int | None = None
