@@ -21,7 +21,7 @@ import hashlib
 from html import escape
 
 from history.diffresult import Diff, PageDiff
-from history.searchreport import SEARCH_STYLE, search_sections
+from history.searchreport import SEARCH_STYLE, SearchSections
 from history.timeline import get_payload
 from storage.captures import CaptureIndex, CaptureRef
 from storage.errors import StoreError
@@ -171,12 +171,16 @@ def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -
     shown = [p for p in diff.pages if p.change != "unchanged"]
     index = index if index is not None else CaptureIndex(store)
     screenshots = _Screenshots(index, diff)
+    archive: CaptureIndex = index
+    searches = SearchSections(
+        diff, screenshots, _anchor, lambda url: _data_uri(archive, url, diff.from_id)
+    )
     pages = "".join(_page(index, diff, p, screenshots) for p in shown)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>scrubwatch: {escape(diff.from_id)} → {escape(diff.to_id)}</title>"
         f"<style>{STYLE}{SEARCH_STYLE}</style></head><body>"
         f"<h1>What changed between {escape(diff.from_id)} and {escape(diff.to_id)}</h1>"
-        f"<h2>Scrubbed</h2>{_summary(diff)}{search_sections(diff, screenshots, _anchor)}"
+        f"<h2>Scrubbed</h2>{_summary(diff)}{searches.render()}"
         f"{pages}</body></html>\n"
     )

@@ -175,6 +175,7 @@ def test_diff_text_and_ranks(story: dict[str, Any]) -> None:
     done = run_cli("diff", "--store", str(story["store"]), "--ranks")
     assert done.returncode == 0, done.stderr
     assert f"search images '{QUERY}': changed, count 5 -> 3, 2 removed, 0 added" in done.stdout
+    assert f"search html '{QUERY}': changed, 2 removed, 0 added, 2 moved\n" in done.stdout
     assert "notice filtered" in done.stdout
     assert f"search guarded '{QUERY}': unreachable: crawl v2: page 1 captcha" in done.stdout
     # photo 4 and 5 moved up two places in the image results
@@ -200,6 +201,8 @@ def test_the_report_shows_both_lists_and_screenshots(story: dict[str, Any]) -> N
     assert "unreachable: crawl v2: page 1 captcha" in html
     sections = {s.split("</h2>")[0]: s for s in html.split("<section")[1:]}
     images = next(s for title, s in sections.items() if "Search images" in title)
-    assert images.count("data:image/png;base64,") == 2  # the result page's two screenshots
+    assert images.count('alt="screenshot in') == 2  # the result page's, from both crawls
+    assert images.count('alt="thumbnail in v1"') == 2  # the removed photos, from the archive
+    assert images.count("data:image/png;base64,") == 4
     guarded = next(s for title, s in sections.items() if "Search guarded" in title)
     assert "data:image/png;base64," not in guarded  # not rendered
