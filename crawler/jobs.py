@@ -64,7 +64,6 @@ _RESERVED_SETTINGS = {
     "BROWSER_MODE": "the job's browser",
     "SEARCHES": "the job's searches",
     "SEARCH_PAGES": "the job's search_pages",
-    "ROBOTSTXT_OBEY": "the job's ignore_robots",
 }
 
 

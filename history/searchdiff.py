@@ -65,33 +65,42 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _texts(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def load_searches(store: Store, crawl_id: str) -> dict[SearchKey, SearchSide]:
     """What crawl ``crawl_id`` saw of each of its searches."""
     pages: dict[SearchKey, dict[int, _Page]] = {}
     for row in _rows(store, crawl_id):
         key = (str(row["engine"]), str(row["query"]))
-        number = int(row["page"])  # type: ignore[call-overload]
+        number = _int(row["page"]) or 1
         page = pages.setdefault(key, {}).get(number)
         if page is None:
             state = SearchPageState(
                 number,
                 str(row["page_url"]),
                 str(row["outcome"]),
-                int(row["status"]) if row.get("status") is not None else None,  # type: ignore[call-overload]
+                _int(row.get("status")),
                 bool(row.get("rendered")),
                 _text(row.get("reason")),
             )
             page = pages[key][number] = _Page(
                 state,
-                int(row["result_count"]) if row.get("result_count") is not None else None,  # type: ignore[call-overload]
+                _int(row.get("result_count")),
                 _text(row.get("count_text")),
-                [str(n) for n in row.get("notices") or []],  # type: ignore[attr-defined]
-                [str(n) for n in row.get("notice_texts") or []],  # type: ignore[attr-defined]
+                _texts(row.get("notices")),
+                _texts(row.get("notice_texts")),
             )
-        if row.get("rank") is not None and row.get("url") is not None:
+        rank = _int(row.get("rank"))
+        if rank is not None and row.get("url") is not None:
             page.results.append(
                 SearchResult(
-                    int(row["rank"]),  # type: ignore[call-overload]
+                    rank,
                     str(row["url"]),
                     number,
                     _text(row.get("target")),
@@ -105,11 +114,11 @@ def load_searches(store: Store, crawl_id: str) -> dict[SearchKey, SearchSide]:
         if entry.get("outcome") != "failed" or not isinstance(search, dict):
             continue
         key = (str(search.get("engine")), str(search.get("query")))
-        number = int(search.get("page", 1))
+        number = _int(search.get("page")) or 1
         state = SearchPageState(
             number, str(entry["url"]), "failed", reason=f"{entry.get('kind')}: {entry.get('error')}"
         )
-        pages.setdefault(key, {}).setdefault(number, _Page(state))
+        pages.setdefault(key, {}).setdefault(number, _Page(state))  # a captured page's row wins
     return {key: _side(by_number) for key, by_number in pages.items()}
 
 

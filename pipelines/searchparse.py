@@ -79,6 +79,7 @@ _ATTRIBUTE = re.compile(r"[A-Za-z_:][-A-Za-z0-9_:.]*")
 _NUMBER = re.compile(r"\d+(?:[,.\u00a0\u202f' ]\d+)*\s*[万亿]?")
 _GROUPED = re.compile(r"\d{1,3}(?:([,.\u00a0\u202f' ])\d{3})(?:\1\d{3})*")
 _UNITS = {"万": 10_000, "亿": 100_000_000}
+_ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,6 @@ class _Page:
 
     def __init__(self, html: str, url: str, encoding: str) -> None:
         self.tree = LexborHTMLParser(html)
-        self.url = url
         self.encoding = encoding
         base = self.tree.css_first("base[href]")
         self.base = base_url(url, base.attributes.get("href") if base else None)
@@ -227,7 +227,9 @@ class _Page:
         url = link or thumbnail
         if url is None:
             return None
-        target = self.absolute(self.value(node, rules.target, attribute=None))
+        shown = self.value(node, rules.target, attribute=None)
+        # a URL as shown in text may lack its scheme ("www.example.org/a..."): not a target
+        target = absolute_url("", shown) if shown and _ABSOLUTE.match(shown) else None
         if target is None and link is not None and rules.target_param:
             target = _unwrapped(link, (rules.target_param,))
         title = self.value(node, rules.title, attribute=None)

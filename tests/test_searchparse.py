@@ -253,3 +253,15 @@ def test_selectors_and_attributes() -> None:
     check_selector("div.result:not(.ad) > h3 a@href")
     with pytest.raises(ValueError, match="not a CSS selector"):
         check_selector("div[@href")
+
+
+def test_a_target_shown_as_text_counts_only_as_a_whole_url() -> None:
+    rules = SearchRules(results=("div.r",), target=(".show",))
+    body = (
+        b"<div class=r><a href='/l?1'>one</a><span class=show>https://n.example/a</span></div>"
+        b"<div class=r><a href='/l?2'>two</a><span class=show>n.example/b...</span></div>"
+    )
+    parsed = parse_search_page(
+        body, url="https://e.example/s", content_type=HTML, status=200, rules=rules
+    )
+    assert [r.target for r in parsed.results] == ["https://n.example/a", None]
