@@ -1,8 +1,8 @@
 """Searches compared across two crawls: results removed and added, the count, the notices.
 
-Each crawl's searches come from its ``search_results`` dataset (a row per result, or one
-for a page without results) and, for a result page that was not captured (robots.txt, a
-DNS failure...), from its crawl log (role ``search``). Two crawls' lists are compared on
+Each crawl's searches come from its ``search_results`` dataset: a row per result, or one
+for a result page without results or not captured (robots.txt, a DNS failure...), so the
+crawl log is not read again. Two crawls' lists are compared on
 the result pages both asked for, results matched by target (:attr:`SearchResult.key`),
 rank changes left out unless asked for. Scrubs:
 
@@ -30,7 +30,6 @@ from history.searchresult import (
     SearchResult,
     SearchSide,
 )
-from storage.crawllog import read_crawl_log
 from storage.errors import StoreError, one_line
 from storage.layout import search_part_keys
 from storage.stores import Store
@@ -109,16 +108,6 @@ def load_searches(store: Store, crawl_id: str) -> dict[SearchKey, SearchSide]:
                     _text(row.get("thumbnail")),
                 )
             )
-    for entry in read_crawl_log(store, crawl_id):
-        search = entry.get("search")
-        if entry.get("outcome") != "failed" or not isinstance(search, dict):
-            continue
-        key = (str(search.get("engine")), str(search.get("query")))
-        number = _int(search.get("page")) or 1
-        state = SearchPageState(
-            number, str(entry["url"]), "failed", reason=f"{entry.get('kind')}: {entry.get('error')}"
-        )
-        pages.setdefault(key, {}).setdefault(number, _Page(state))  # a captured page's row wins
     return {key: _side(by_number) for key, by_number in pages.items()}
 
 

@@ -87,7 +87,7 @@ class SearchPageState:
 
     page: int
     url: str
-    outcome: str  # a search_results outcome, or "failed" (not captured: see reason)
+    outcome: str  # as in the search_results dataset: results, no-results, ..., failed
     status: int | None = None
     rendered: bool = False
     reason: str | None = None

@@ -8,7 +8,10 @@ Its rows (:mod:`pipelines.searchrows`) are written, as the text dataset's are, t
 Lines parts while the crawl runs and to Parquet parts when it closes, in
 ``datasets/search_results[-jsonl]/crawl_id=<id>/``; parsing and writing run in one thread
 of their own, off the reactor. Counted: ``search/pages``, ``search/results`` and
-``search/<outcome>`` (``search/unparsed``, ``search/captcha``...).
+``search/<outcome>`` (``search/unparsed``, ``search/captcha``...). A result page that could
+not be captured (a :class:`~pipelines.items.FailureItem` with ``search``) is a row of
+outcome ``failed``; a page the browser failed to render is not one: its HTML as fetched
+comes next and is read instead.
 
 Settings: ``CRAWL_ID``, ``STAGING_DIR``, ``WORKER_ID``, ``DATASET_*`` (as the text dataset).
 """
@@ -22,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.dataset import part_sizes
 from pipelines.datasetfile import DatasetWriter
-from pipelines.items import PageItem
-from pipelines.searchparse import ParsedPage, parse_search_page
-from pipelines.searchrows import FIELDS, search_rows
+from pipelines.items import FailureItem, PageItem
+from pipelines.searchparse import ParsedPage, SearchPage, parse_search_page
+from pipelines.searchrows import FIELDS, failed_row, search_rows
 from pipelines.staging import staging_root
 from storage.layout import staged_searches
 
@@ -73,6 +76,15 @@ class SearchResultsPipeline:
         return parsed
 
     async def process_item(self, item: Any) -> Any:
+        if isinstance(item, FailureItem) and item.search and not item.kind.startswith("browser-"):
+            search = SearchPage(
+                str(item.search["engine"]), str(item.search["query"]), item.search["page"], 0
+            )
+            row = failed_row(item, search, self.writer.crawl_id)
+            await asyncio.wrap_future(self.executor.submit(self.writer.write, row))
+            self.stats.inc_value("search/pages")
+            self.stats.inc_value("search/failed")
+            return item
         if not (isinstance(item, PageItem) and item.search is not None):
             return item
         parsed = await asyncio.wrap_future(self.executor.submit(self._write, item))

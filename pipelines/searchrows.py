@@ -4,7 +4,8 @@
 ``datasets/search_results-jsonl/``), written like the text dataset
 (:class:`~pipelines.datasetfile.DatasetWriter` with :data:`FIELDS`). A page with no result
 (no results, a CAPTCHA, an error, a page nothing could parse) is one row whose ``rank`` is
-null and whose ``outcome`` says why, so that every captured search page is in the
+null and whose ``outcome`` says why, and so is a result page that could not be captured
+(``failed``: robots.txt, DNS...; no WARC record): every result page asked for is in the
 dataset. Page columns (count, notices, where the page is archived) repeat on each row.
 """
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pipelines.datasetfile import Fields
-    from pipelines.items import PageItem
+    from pipelines.items import FailureItem, PageItem
     from pipelines.searchparse import ParsedPage, SearchPage
 
 # The dataset's columns: name, Arrow type (pipelines.datasetparquet.TYPES), nullable.
@@ -29,22 +30,22 @@ FIELDS: Fields = (
     ("title", "string", True),
     ("snippet", "string", True),
     ("thumbnail", "string", True),
-    ("outcome", "string", False),  # results, no-results, captcha, login, error, unparsed
+    ("outcome", "string", False),  # results, no-results, captcha, login, error, unparsed, failed
     ("parser", "string", True),  # rules, generic
-    ("reason", "string", True),  # why a page is in error or unparsed
+    ("reason", "string", True),  # why a page is in error, unparsed or failed
     ("result_count", "int64", True),  # the count the engine shows
     ("count_text", "string", True),
     ("notices", "list<string>", True),  # filtered, no-results, captcha, login
     ("notice_texts", "list<string>", True),
     ("page_url", "string", False),  # the result page as the search asked for it
-    ("final_url", "string", False),  # where it ended, after redirects
-    ("status", "int32", False),
-    ("fetched_at", "string", False),
+    ("final_url", "string", True),  # where it ended, after redirects (null: failed)
+    ("status", "int32", True),
+    ("fetched_at", "string", False),  # when it was captured, or failed
     ("rendered", "bool", False),  # read from a browser's rendered DOM
     ("payload_digest", "string", True),
-    ("warc_filename", "string", False),  # where what was read is (the DOM's record if rendered)
-    ("warc_offset", "int64", False),
-    ("warc_length", "int64", False),
+    ("warc_filename", "string", True),  # where what was read is (the DOM's record if rendered)
+    ("warc_offset", "int64", True),
+    ("warc_length", "int64", True),
 )
 COLUMNS = [name for name, _, _ in FIELDS]
 
@@ -89,3 +90,21 @@ def search_rows(
         }
         for number, result in enumerate(parsed.results, start=1)
     ]
+
+
+def failed_row(item: FailureItem, search: SearchPage, crawl_id: str) -> dict[str, Any]:
+    """The row of a result page that could not be captured: why, and no more."""
+    return {
+        "crawl_id": crawl_id,
+        "engine": search.engine,
+        "query": search.query,
+        "page": search.page,
+        "rank": None,
+        "outcome": "failed",
+        "reason": f"{item.kind}: {item.error}",
+        "notices": [],
+        "notice_texts": [],
+        "page_url": item.url,
+        "fetched_at": item.time,
+        "rendered": False,
+    }

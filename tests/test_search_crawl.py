@@ -52,7 +52,8 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Any:
         for version in (1, 2):
             engines.version = version
             done[version] = run_cli(
-                "crawl", str(seeds), "--search", f"guarded:{QUERY}", "--search-pages", "2",
+                "crawl", str(seeds), "--search", f"guarded:{QUERY}", "--search", f"blocked:{QUERY}",
+                "--search-pages", "2",
                 "--store", str(store), "--crawl-id", f"v{version}", "--outlets", str(registry),
                 "--allow-private", *FAST,
                 timeout=300,
@@ -94,6 +95,13 @@ def test_every_result_page_is_in_the_dataset(story: dict[str, Any]) -> None:
     [empty] = of(v1, "html", page=2)
     assert (empty["rank"], empty["outcome"], empty["url"]) == (None, "no-results", None)
     assert [r["rank"] for r in of(v1, "guarded")] == [1, 2]
+    [blocked] = of(v1, "blocked")
+    assert (blocked["outcome"], blocked["status"], blocked["warc_filename"]) == (
+        "failed",
+        None,
+        None,
+    )
+    assert blocked["reason"].startswith("robots: ")
     assert of(v1, "images", page=2) == [] and of(v1, "guarded", page=2) == []
 
 
@@ -125,6 +133,7 @@ def test_the_crawl_log_names_each_search_page(story: dict[str, Any]) -> None:
     entries = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
     searched = [e for e in entries if e["role"] == "search"]
     assert sorted((e["search"]["engine"], e["search"]["page"]) for e in searched) == [
+        ("blocked", 1),
         ("guarded", 1),
         ("html", 1),
         ("html", 2),
@@ -152,6 +161,8 @@ def test_the_diff_names_exactly_what_the_searches_lost(story: dict[str, Any]) ->
     assert html["results"]["added"] == []
     assert guarded["change"] == "unreachable"
     assert "crawl v2: page 1 captcha" in guarded["why"]
+    assert searches["blocked"]["change"] == "unreachable"
+    assert searches["blocked"]["why"].startswith("crawl v1: page 1 not captured (robots: ")
     images_page = engines.url("images", "/search/index?tn=baiduimage&ipn=r&word=")
     search_scrubs = {
         (s["url"], s["kind"], s["archived_in"])
