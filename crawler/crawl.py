@@ -17,6 +17,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.browser.chromium import check_browser
+from crawler.engines import EngineRegistry
 from crawler.logs import skip_unlogged
 from crawler.middlewares.deadhost import DeadHostMiddleware
 from crawler.outlets import OutletRegistry
@@ -31,6 +32,7 @@ from crawler.resume import (
     seed_paths,
     write_args,
 )
+from crawler.searches import all_searches, check_searches
 from crawler.seeds import load_seed
 from crawler.spiders.cited import CitedSpider, is_url
 from crawler.summary import CrawlError, CrawlSummary, no_seed_captured
@@ -168,10 +170,14 @@ def crawl_settings(crawl_id: str, args: CrawlArgs, overrides: dict[str, Any]) ->
     )
     use_outlets(settings, args.outlets)
     check_browser(settings)
-    registry = OutletRegistry.load(
-        settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")
-    )
-    check_seeds(args.seeds, registry)
+    registries = [settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")]
+    registry = OutletRegistry.load(*registries)
+    searches = all_searches(args.seeds, settings.getlist("SEARCHES"))
+    check_searches(searches, EngineRegistry.load(*registries))
+    if early_setting(settings, "SEARCH_PAGES", "int") < 1:
+        raise BadInput(f"--search-pages must be 1 or more, got {settings.get('SEARCH_PAGES')}")
+    if args.seeds or not searches:
+        check_seeds(args.seeds, registry)
     return settings
 
 

@@ -6,7 +6,10 @@ image search and its URL answering 404, an article edited, one deleted, one
 redirected to its outlet's home page, a photo gone from the results that script builds
 on the image search page); crawls again, the script-built pages through Chromium;
 prints the scrub report; then gets both removed photos back from the archive and shows
-that their SHA-256s are the originals'. Each crawl runs in its own process, as a user's would.
+that their SHA-256s are the originals'. Each crawl also watches a search for the name
+(``--search baidu-images:董经纬``, the local image search in the engine registry), whose
+version 2 lists two photos fewer, shows a lower count and says results were withheld.
+Each crawl runs in its own process, as a user's would.
 """
 
 from __future__ import annotations
@@ -20,23 +23,29 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.localweb import LocalWeb
+from crawler.localweb import LocalWeb, content
+from crawler.localweb.registry import ENGINE
 from crawler.summary import CrawlError
 from history.diff import diff_crawls
 from history.diffresult import Diff
 from history.report import render_report
+from history.searchresult import search_summary
 from history.timeline import get_payload
 from storage import Store, new_crawl_id, open_store
 from storage.captures import CaptureIndex
 from storage.errors import BadInput, one_line
-from storage.layout import dataset_root, local_path, report_key
+from storage.layout import dataset_root, local_path, report_key, search_root
 
 Echo = Callable[[str], object]
 
 
+#: the search the demo watches: the name on the local image search
+SEARCH = f"{ENGINE}:{content.NAME}"
+
+
 def crawl_command(seed: str, store: str, registry: Path, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "crawler", "crawl", seed,
+        sys.executable, "-m", "crawler", "crawl", seed, "--search", SEARCH,
         "--store", store, "--allow-private", "--outlets", str(registry), "--browser", "auto",
         *extra,
     ]  # fmt: skip
@@ -56,6 +65,8 @@ def print_scrubbed(diff: Diff, echo: Echo) -> None:
     echo(f"\n== scrubbed between {diff.from_id} and {diff.to_id}: {len(scrubbed)} item(s)")
     for item in scrubbed:
         echo(f"  {item.kind:16} {item.url}  (archived in {item.archived_in})")
+    for search in diff.searches:
+        echo(f"  search {search.engine} {search.query}: {search_summary(search)}")
 
 
 @contextmanager
@@ -89,6 +100,8 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         echo(f"\n== report: {report}")
         dataset = local_path(Path(store), dataset_root())
         echo(f"== dataset of both crawls: pandas.read_parquet({str(dataset)!r})")
+        searches = local_path(Path(store), search_root())
+        echo(f"== their search results: pandas.read_parquet({str(searches)!r})")
         truth = web.expected()
         photos = [
             ("the photo removed from the image search", truth["changes"]),

@@ -48,6 +48,12 @@ def crawl_command(job: Job, crawl_id: str) -> list[str]:
     command += ["--crawl-id", crawl_id, "--depth", str(job.depth)]
     if job.allow_private:
         command.append("--allow-private")
+    if job.ignore_robots:
+        command.append("--ignore-robots")
+    for search in job.searches:
+        command += ["--search", search]
+    if job.search_pages is not None:
+        command += ["--search-pages", str(job.search_pages)]
     if job.browser is not None:
         command += ["--browser", job.browser]
     if job.outlets is not None:

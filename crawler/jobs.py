@@ -4,6 +4,7 @@ A job is a named crawl with a schedule::
 
     [jobs.dong-jingwei]
     seeds = ["seeds/dong-jingwei/article.txt"]
+    searches = ["baidu:董经纬"]     # search seeds, ENGINE:QUERY (seeds or searches: one at least)
     store = "archive"
     schedule = { cron = "0 */6 * * *", timezone = "Europe/Berlin" }   # or { every = "6h" }
     depth = 1
@@ -27,7 +28,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawler.browser.policy import BROWSER_MODES, BrowserMode
+from crawler.outlets import SeedError
 from crawler.schedules import CronSchedule, IntervalSchedule
+from crawler.searches import parse_search
 from crawler.spiders.cited import is_url
 from storage import STORE_SCHEMES
 from storage.errors import BadInput
@@ -38,6 +41,9 @@ STATE_DIRNAME = ".scrubwatch-state"
 _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,46}")
 _JOB_FIELDS = {
     "seeds",
+    "searches",
+    "search_pages",
+    "ignore_robots",
     "store",
     "schedule",
     "depth",
@@ -56,6 +62,8 @@ _RESERVED_SETTINGS = {
     "SSRF_ALLOW_PRIVATE": "the job's allow_private",
     "OUTLETS_REGISTRY": "the job's outlets",
     "BROWSER_MODE": "the job's browser",
+    "SEARCHES": "the job's searches",
+    "SEARCH_PAGES": "the job's search_pages",
 }
 
 
@@ -78,6 +86,9 @@ class Job:
     outlets: Path | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     report_dir: Path | None = None
+    searches: tuple[str, ...] = ()  # ENGINE:QUERY
+    search_pages: int | None = None  # None: the SEARCH_PAGES setting's default
+    ignore_robots: bool = False
 
 
 class _JobReader:
@@ -98,20 +109,35 @@ class _JobReader:
             raise JobsError(f'{self.path}: job "{self.name}" must be a table ([jobs.{self.name}])')
         if unknown := sorted(set(table) - _JOB_FIELDS):
             raise self.fail(unknown[0], f"unknown field; use {', '.join(sorted(_JOB_FIELDS))}")
-        for required in ("seeds", "store", "schedule"):
+        for required in ("store", "schedule"):
             if required not in table:
                 raise self.fail(required, "missing")
+        if "seeds" not in table and "searches" not in table:
+            raise self.fail("seeds", "missing")  # or searches: one at least
         depth = table.get("depth", 0)
         if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
             raise self.fail("depth", f"must be a whole number, 0 or more, not {depth!r}")
         allow_private = table.get("allow_private", False)
         if not isinstance(allow_private, bool):
             raise self.fail("allow_private", f"must be true or false, not {allow_private!r}")
+        ignore_robots = table.get("ignore_robots", False)
+        if not isinstance(ignore_robots, bool):
+            raise self.fail("ignore_robots", f"must be true or false, not {ignore_robots!r}")
+        search_pages = table.get("search_pages")
+        if search_pages is not None and (
+            not isinstance(search_pages, int) or isinstance(search_pages, bool) or search_pages < 1
+        ):
+            raise self.fail(
+                "search_pages", f"must be a whole number, 1 or more, not {search_pages!r}"
+            )
         outlets = table.get("outlets")
         browser = table.get("browser")
+        searches = self.searches(table.get("searches", []))
+        if "seeds" not in table and not searches:
+            raise self.fail("searches", "must not be empty when the job has no seeds")
         return Job(
             name=self.name,
-            seeds=self.seeds(table["seeds"]),
+            seeds=self.seeds(table["seeds"]) if "seeds" in table else (),
             store=self.store(table["store"]),
             schedule=self.schedule(table["schedule"]),
             state_dir=self.base / STATE_DIRNAME,
@@ -121,6 +147,9 @@ class _JobReader:
             outlets=None if outlets is None else self.existing("outlets", outlets),
             settings=self.settings(table.get("settings", {})),
             report_dir=self.folder("report_dir", table.get("report_dir")),
+            searches=searches,
+            search_pages=search_pages,
+            ignore_robots=ignore_robots,
         )
 
     def text(self, field_name: str, value: Any) -> str:
@@ -142,6 +171,17 @@ class _JobReader:
             raise self.fail("seeds", "must be a non-empty list of URLs or files")
         seeds = [self.text("seeds", seed) for seed in value]
         return tuple(s if is_url(s) else str(self.existing("seeds", s)) for s in seeds)
+
+    def searches(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail("searches", 'must be a list of "ENGINE:QUERY" strings')
+        searches = []
+        for text in value:
+            try:
+                searches.append(str(parse_search(self.text("searches", text))))
+            except SeedError as exc:
+                raise self.fail("searches", str(exc)) from None
+        return tuple(searches)
 
     def store(self, value: Any) -> str:
         uri = self.text("store", value)

@@ -227,8 +227,9 @@ def _read_registry_file(path: Path) -> dict[str, dict[str, Any]]:
     except tomllib.TOMLDecodeError as exc:
         raise SeedError(f"{where}: invalid TOML ({exc})") from None
     outlets = data.pop("outlets", {})
+    data.pop("engines", None)  # crawler.engines reads them
     if data or not isinstance(outlets, dict):
-        raise SeedError(f"{where}: expected only [outlets.<key>] tables")
+        raise SeedError(f"{where}: expected only [outlets.<key>] tables and [engines.<key>] tables")
     for key, entry in outlets.items():
         if not _KEY.fullmatch(key) or not isinstance(entry, dict):
             raise SeedError(f"{where}: outlets.{key}: must be a table with a lowercase key")

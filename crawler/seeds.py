@@ -28,12 +28,13 @@ from trafilatura.settings import Document, Extractor
 from w3lib.encoding import html_to_unicode, read_bom
 
 from crawler.outlets import OutletRegistry, SeedError, normalise_space, sentence_finder
+from crawler.searches import SEARCH_LINE
 from pipelines.urls import absolute_url, base_url
 
 logger = logging.getLogger(__name__)
 
 Fetch = Callable[[str], bytes]
-CitationSource = Literal["link", "named", "url-in-text", "listed"]
+CitationSource = Literal["link", "named", "url-in-text", "listed", "search"]
 
 # Main content without comments or images. No url= on purpose: links stay as written
 # and are resolved here against the page's own base (trafilatura would use the host only).
@@ -98,8 +99,8 @@ def citations_from_list(
     """
     citations = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+        if not line.strip() or line.lstrip().startswith("#") or SEARCH_LINE.fullmatch(line.strip()):
+            continue  # a search is crawler.searches'
         match = _LIST_LINE.fullmatch(line.strip())
         url = absolute_url("", match[1]) if match else None
         if match is None or url is None:

@@ -112,6 +112,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
     "crawler.probe.SoftNotFound": 350,
     "pipelines.dataset.DatasetPipeline": 400,
+    "pipelines.searchresults.SearchResultsPipeline": 450,
 }
 
 # --- what to crawl ------------------------------------------------------------
@@ -121,6 +122,11 @@ CRAWL_DEPTH = 0
 SEEDS: list[str] = []
 OUTLETS_REGISTRY = str(Path(__file__).resolve().parents[1] / "seeds" / "outlets.toml")
 EXTRA_OUTLETS: list[str] = []
+# Search seeds as ENGINE:QUERY (`--search`; `search ENGINE QUERY` lines of a .seeds list
+# add to them), engines from the registry's [engines.<key>] tables, and the result pages
+# asked for of each (`--search-pages`; 1 where an engine's URL names no page).
+SEARCHES: list[str] = []
+SEARCH_PAGES = 1
 # Ask again for the requisites the previous crawl in the store fetched for a page,
 # so that an image taken off a page is on record as gone (404) or still there.
 RECHECK_REQUISITES = True
@@ -177,6 +183,7 @@ ADDONS = {
     "crawler.addon.CrawlIdentity": 0,
     "crawler.addon.SharedFrontier": 10,
     "crawler.browser.addon.BrowserCapture": 20,
+    "crawler.searchaddon.SearchEngines": 30,
 }
 
 # --- scale-out on Redis ---------------------------------------------------------

@@ -15,6 +15,7 @@ host refused (401, 403) is ``unreachable``, with what the crawl met as ``why``: 
 evidence of removal either way. The ``scrubbed`` list names each removed page (``why``),
 removed text (``edited``) and removed image (``off-page``, or the status its URL now
 answers), with the crawl that holds its archived bytes so ``scrubwatch get`` returns them.
+Searches are compared in :mod:`history.searchdiff`, and their scrubs join the list.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from history.diffresult import Change, Delta, Diff, PageDiff, Scrub, ScrubKind, Why
+from history.searchdiff import diff_searches, search_page_urls
 from history.snapshots import CrawlSnapshot, DatasetRows, PageSnapshot, load_snapshot
 from history.soft404 import By, Fingerprint, changed_a_lot, reads_not_found
 from history.textdiff import diff_text, paragraphs, similarity
@@ -217,9 +219,11 @@ def diff_crawls(
     *,
     url: str | None = None,
     index: CaptureIndex | None = None,
+    ranks: bool = False,
 ) -> Diff:
     """What changed between two crawls (default: the last two); ``index``: one shared with
-    the report, so that the store's indexes are read once per command."""
+    the report, so that the store's indexes are read once per command; ``ranks``: list
+    search results whose rank changed too (:mod:`history.searchdiff`)."""
     from_id, to_id = pick_crawls(store, from_id, to_id)
     index = index if index is not None else CaptureIndex(store)
     datasets = DatasetRows(store)
@@ -230,4 +234,10 @@ def diff_crawls(
     if url is not None:
         urls = [u for u in urls if u == url]
     pages = [differ.page(u) for u in urls]
-    return Diff(from_id, to_id, pages, differ.scrubbed)
+    searches, scrubs = diff_searches(
+        store, from_id, to_id, archived_in=differ.archived_in, ranks=ranks
+    )
+    if url is not None:
+        searches = [s for s in searches if url in search_page_urls(s)]
+        scrubs = [s for s in scrubs if s.page == url]
+    return Diff(from_id, to_id, pages, differ.scrubbed + scrubs, searches)

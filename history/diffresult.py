@@ -9,16 +9,37 @@ saved report), checking every field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from history.searchresult import SearchDiff
 
 from history.soft404 import BYS, By
 
 Change = Literal["unchanged", "changed", "removed", "unreachable", "added", "missing"]
-ScrubKind = Literal["page-removed", "page-redirected", "text-removed", "image-removed"]
+ScrubKind = Literal[
+    "page-removed",
+    "page-redirected",
+    "text-removed",
+    "image-removed",
+    "search-results-removed",
+    "search-filtered",
+]
 #: the evidence of a scrub: the URL now answers 404, 410 or 451; it redirects to another
 #: page; it is its host's "not found" (``by`` the probe or the wording); an image no longer
-#: on the page; text that left an edited page
-Why = Literal["http-404", "http-410", "http-451", "redirect", "soft-404", "off-page", "edited"]
+#: on the page; text that left an edited page; a result no longer in a search's results;
+#: the engine's notice that it withholds results
+Why = Literal[
+    "http-404",
+    "http-410",
+    "http-451",
+    "redirect",
+    "soft-404",
+    "off-page",
+    "edited",
+    "off-results",
+    "notice",
+]
 CHANGES: tuple[Change, ...] = get_args(Change)
 SCRUB_KINDS: tuple[ScrubKind, ...] = get_args(ScrubKind)
 WHYS: tuple[Why, ...] = get_args(Why)
@@ -165,12 +186,14 @@ class Scrub:
 
 @dataclass
 class Diff:
-    """Two crawls compared: every page either asked for, and what was scrubbed."""
+    """Two crawls compared: every page either asked for, every search either made
+    (:mod:`history.searchresult`), and what was scrubbed."""
 
     from_id: str
     to_id: str
     pages: list[PageDiff]
     scrubbed: list[Scrub]
+    searches: list[SearchDiff] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The diff as ``scrubwatch diff --json`` prints it (the README documents it)."""
@@ -179,16 +202,25 @@ class Diff:
             "to": self.to_id,
             "pages": [page.to_dict() for page in self.pages],
             "scrubbed": [scrub.to_dict() for scrub in self.scrubbed],
+            "searches": [search.to_dict() for search in self.searches],
         }
 
     @classmethod
     def from_dict(cls, data: object) -> Diff:
-        """A diff read back from its JSON; ValueError naming the first field that is wrong."""
+        """A diff read back from its JSON; ValueError naming the first field that is wrong.
+
+        A diff saved before searches were compared has no ``searches``: none were.
+        """
+        from history.searchresult import SearchDiff
+
+        saved_searches = isinstance(data, dict) and "searches" in data
+        searches = _field(data, "searches", list) if saved_searches else []
         return cls(
             from_id=_field(data, "from", str),
             to_id=_field(data, "to", str),
             pages=[PageDiff.from_dict(p) for p in _field(data, "pages", list)],
             scrubbed=[Scrub.from_dict(s) for s in _field(data, "scrubbed", list)],
+            searches=[SearchDiff.from_dict(s) for s in searches],
         )
 
     def counts(self) -> dict[Change, int]:

@@ -5,7 +5,8 @@ soft 404), then page by page (a page the later crawl could not reach says why): 
 version side by side, removed text highlighted on the left and added text on the
 right, thumbnails of removed images taken from the archive, and, for a page a
 browser rendered, its screenshots from the two crawls side by side (the ``urn:view:``
-capture of the page's URL, or of the URL it redirected to). Pictures are inlined as
+capture of the page's URL, or of the URL it redirected to). Each search's two result
+lists come after the summary (:mod:`history.searchreport`). Pictures are inlined as
 ``data:`` URIs, so the file needs nothing else, and read through one index of the
 store, so each of its indexes is read once however many there are.
 
@@ -21,6 +22,7 @@ import hashlib
 from html import escape
 
 from history.diffresult import Diff, PageDiff
+from history.searchreport import SEARCH_STYLE, SearchSections
 from history.timeline import get_payload
 from storage.captures import CaptureIndex, CaptureRef
 from storage.errors import StoreError
@@ -185,11 +187,16 @@ def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -
     shown = [p for p in diff.pages if p.change != "unchanged"]
     index = index if index is not None else CaptureIndex(store)
     screenshots = _Screenshots(index, diff)
+    archive: CaptureIndex = index
+    searches = SearchSections(
+        diff, screenshots, _anchor, lambda url: _data_uri(archive, url, diff.from_id)
+    )
     pages = "".join(_page(index, diff, p, screenshots) for p in shown)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>scrubwatch: {escape(diff.from_id)} → {escape(diff.to_id)}</title>"
-        f"<style>{STYLE}</style></head><body>"
+        f"<style>{STYLE}{SEARCH_STYLE}</style></head><body>"
         f"<h1>What changed between {escape(diff.from_id)} and {escape(diff.to_id)}</h1>"
-        f"<h2>Scrubbed</h2>{_summary(diff)}{pages}</body></html>\n"
+        f"<h2>Scrubbed</h2>{_summary(diff)}{searches.render()}"
+        f"{pages}</body></html>\n"
     )

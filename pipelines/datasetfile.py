@@ -59,8 +59,8 @@ FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("rendered", "bool", True),  # text, images and links from a browser's DOM, not the HTML
     ("soft_404", "string", True),  # "probe" or "wording": the page is its host's "not found"
 )
+Fields = tuple[tuple[str, str, bool], ...]
 COLUMNS = [name for name, _, _ in FIELDS]
-REQUIRED = [name for name, _, nullable in FIELDS if not nullable and name != PARTITION]
 JSONL_SUFFIX = ".jsonl.gz"
 PARQUET_SUFFIX = ".parquet"
 
@@ -126,7 +126,8 @@ class PartSizes:
 
 class DatasetWriter:
     """Writes rows into rolling parts: JSONL in ``jsonl_dir``, then Parquet in
-    ``parquet_dir``; not thread-safe (use one thread)."""
+    ``parquet_dir``; not thread-safe (use one thread). ``fields``: the dataset's columns
+    (:data:`FIELDS`, the text dataset's, unless another dataset's are given)."""
 
     def __init__(
         self,
@@ -136,7 +137,11 @@ class DatasetWriter:
         sizes: PartSizes,
         *,
         part_prefix: str = "part",
+        fields: Fields = FIELDS,
     ) -> None:
+        self.fields = fields
+        self.columns = [name for name, _, _ in fields]
+        self.required = [name for name, _, nullable in fields if not nullable and name != PARTITION]
         self.parquet_dir = parquet_dir
         self.jsonl_dir = jsonl_dir
         self.crawl_id = crawl_id
@@ -169,14 +174,15 @@ class DatasetWriter:
         self._part_rows = 0
 
     def write(self, row: dict[str, Any]) -> None:
-        """Add one row (a dict with the :data:`COLUMNS`; ``crawl_id`` is filled in)."""
-        if missing := [c for c in REQUIRED if row.get(c) is None]:
+        """Add one row (a dict with the writer's columns; ``crawl_id`` is filled in)."""
+        if missing := [c for c in self.required if row.get(c) is None]:
             raise ValueError(f"dataset row of {row.get('url')} lacks {', '.join(missing)}")
         if self._jsonl is None:
             self._open()
         assert self._jsonl is not None
         row = {**row, PARTITION: self.crawl_id}
-        line = json.dumps({c: row.get(c) for c in COLUMNS}, ensure_ascii=False).encode() + b"\n"
+        line = json.dumps({c: row.get(c) for c in self.columns}, ensure_ascii=False).encode()
+        line += b"\n"
         self._jsonl.write(line)
         self.rows += 1
         self._part_rows += 1
@@ -224,6 +230,7 @@ class DatasetWriter:
                         self.parquet_path(jsonl),
                         row_group_rows=self.row_group_rows,
                         row_group_bytes=self.row_group_bytes,
+                        fields=self.fields,
                     )
                 )
         return list(self.closed_files)

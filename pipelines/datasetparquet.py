@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from pipelines.datasetfile import FIELDS, complete
+from pipelines.datasetfile import FIELDS, Fields, complete
 from storage.layout import PARTITION, open_path
 
 BATCH_ROWS = 64
@@ -39,28 +39,30 @@ TYPES = {
 
 
 @cache
-def schema() -> pa.Schema:
-    """The dataset's Arrow schema, from :data:`pipelines.datasetfile.FIELDS`: the rows
-    of the JSONL parts, and of a Parquet part read with its folder's ``crawl_id``."""
-    return pa.schema([pa.field(name, TYPES[kind], nullable) for name, kind, nullable in FIELDS])
+def schema(fields: Fields = FIELDS) -> pa.Schema:
+    """A dataset's Arrow schema (the text dataset's, :data:`pipelines.datasetfile.FIELDS`,
+    by default): the rows of the JSONL parts, and of a Parquet part read with its folder's
+    ``crawl_id``."""
+    return pa.schema([pa.field(name, TYPES[kind], nullable) for name, kind, nullable in fields])
 
 
 @cache
-def parquet_schema() -> pa.Schema:
+def parquet_schema(fields: Fields = FIELDS) -> pa.Schema:
     """The schema of a Parquet part: :func:`schema` less the partition column."""
-    return schema().remove(schema().get_field_index(PARTITION))
+    return schema(fields).remove(schema(fields).get_field_index(PARTITION))
 
 
 class _RowGroups:
     """Parses JSON lines into record batches and writes them as bounded row groups."""
 
-    def __init__(self, writer: pq.ParquetWriter, rows: int, size: int) -> None:
+    def __init__(self, writer: pq.ParquetWriter, rows: int, size: int, fields: Fields) -> None:
         self.writer = writer
+        self.schema, self.parquet_schema = schema(fields), parquet_schema(fields)
         self.max_rows, self.max_bytes = rows, size
         # The reader makes every column nullable; each batch is cast to the schema,
         # which checks them.
         self.parse = pajson.ParseOptions(
-            explicit_schema=schema(), unexpected_field_behavior="error"
+            explicit_schema=self.schema, unexpected_field_behavior="error"
         )
         self.pending: list[bytes] = []  # lines not yet parsed
         self.pending_bytes = 0
@@ -83,7 +85,7 @@ class _RowGroups:
         if self.pending:
             lines = b"".join(self.pending)
             read = pajson.ReadOptions(use_threads=False, block_size=len(lines))
-            table = pajson.read_json(pa.BufferReader(lines), read, self.parse).cast(schema())
+            table = pajson.read_json(pa.BufferReader(lines), read, self.parse).cast(self.schema)
             table = table.drop_columns([PARTITION])
             self.batches.extend(table.to_batches())
             self.group_bytes += table.nbytes
@@ -92,14 +94,22 @@ class _RowGroups:
     def flush(self) -> None:
         self._parse()
         if self.batches:
-            table = pa.Table.from_batches(self.batches, schema=parquet_schema())
+            table = pa.Table.from_batches(self.batches, schema=self.parquet_schema)
             self.batches = []
             self.writer.write_table(table, row_group_size=self.group_rows)
             self.group_rows = self.group_bytes = 0
 
 
-def write_parquet(jsonl: Path, target: Path, *, row_group_rows: int, row_group_bytes: int) -> Path:
-    """Write ``target``, the Parquet part of the complete JSONL part ``jsonl``; returns it.
+def write_parquet(
+    jsonl: Path,
+    target: Path,
+    *,
+    row_group_rows: int,
+    row_group_bytes: int,
+    fields: Fields = FIELDS,
+) -> Path:
+    """Write ``target``, the Parquet part of the complete JSONL part ``jsonl`` (of a dataset
+    with ``fields``); returns it.
 
     A ``.parquet.open`` left by a process killed while writing it is written anew: an
     ``.open`` file is never published.
@@ -109,9 +119,9 @@ def write_parquet(jsonl: Path, target: Path, *, row_group_rows: int, row_group_b
     tmp = open_path(target)
     with (
         gzip.open(jsonl, "rb") as lines,
-        pq.ParquetWriter(str(tmp), parquet_schema(), compression="zstd") as writer,
+        pq.ParquetWriter(str(tmp), parquet_schema(fields), compression="zstd") as writer,
     ):
-        groups = _RowGroups(writer, row_group_rows, row_group_bytes)
+        groups = _RowGroups(writer, row_group_rows, row_group_bytes, fields)
         for line in lines:
             groups.add(line)
         groups.flush()

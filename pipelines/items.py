@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.searchparse import SearchPage
 
 
 @dataclass
@@ -12,7 +15,7 @@ class PageItem:
 
     url: str
     status: int
-    role: str  # "seed", "cited", "requisite" or "linked"
+    role: str  # "seed", "cited", "requisite", "linked" or "search"
     fetched_at: str  # RFC 3339, UTC
     content_type: str
     headers: dict[str, list[str]]
@@ -33,6 +36,7 @@ class PageItem:
     requested_range: str | None = None  # the Range the browser asked for; fetched whole
     row: dict[str, Any] | None = None  # the text dataset's row, set by pipelines.extract
     slowed: dict[str, Any] | None = None  # what its answer did to its host's delay, if anything
+    search: SearchPage | None = None  # a page of a search's results (crawler.searches)
 
     @property
     def is_html(self) -> bool:
@@ -47,6 +51,10 @@ class PageItem:
             entry.pop(heavy)
         if entry["slowed"] is None:
             del entry["slowed"]
+        if self.search is None:
+            del entry["search"]
+        else:
+            entry["search"] = self.search.log_fields()
         entry["outcome"] = "captured"
         return entry
 
@@ -66,10 +74,13 @@ class FailureItem:
     browser: bool = False  # asked for by a browser rendering a page
     dead_host: bool = False  # not sent: its host failed before as gone (crawler.deadhosts)
     slowed: dict[str, Any] | None = None  # what its last answer did to its host's delay
+    search: dict[str, Any] | None = None  # a search's page: engine, query, page
 
     def log_entry(self) -> dict[str, Any]:
         entry = asdict(self)
         if entry["slowed"] is None:
             del entry["slowed"]
+        if self.search is None:
+            del entry["search"]
         entry["outcome"] = "failed"
         return entry

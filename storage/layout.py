@@ -10,6 +10,7 @@ A store holds one folder per crawl, and the datasets made from them::
     crawls/<crawl id>/indexes/digests.jsonl.gz
     datasets/text/crawl_id=<crawl id>/part-NNNNN.parquet
     datasets/text-jsonl/crawl_id=<crawl id>/part-NNNNN.jsonl.gz
+    datasets/search_results/crawl_id=<crawl id>/part-NNNNN.parquet  (and -jsonl/)
     reports/<crawl id>--<crawl id>.html  (the scrub report ``scrubwatch demo`` leaves)
 
 The Parquet parts sit alone under a root of their own, Hive-partitioned by crawl, so
@@ -55,6 +56,9 @@ INDEX_FOLDER = "indexes"
 #: the text dataset's Parquet root and its JSON Lines copy's, under DATASETS
 TEXT_DATASET = "text"
 TEXT_JSONL_DATASET = "text-jsonl"
+#: the search results dataset's Parquet root and its JSON Lines copy's, under DATASETS
+SEARCH_DATASET = "search_results"
+SEARCH_JSONL_DATASET = "search_results-jsonl"
 #: the Hive partition column of every dataset: ``crawl_id=<crawl id>`` folders
 PARTITION = "crawl_id"
 #: the dataset's folder inside a crawl's, in stores written by earlier versions
@@ -196,6 +200,22 @@ def dataset_prefix(crawl_id: str, *, jsonl: bool = False, version: str | None = 
     return f"{root}/{PARTITION}={validate_crawl_id(crawl_id)}/"
 
 
+def search_root(*, jsonl: bool = False) -> str:
+    """The search results dataset's Parquet root (its JSON Lines copy's with ``jsonl``):
+    ``datasets/search_results``."""
+    return f"{DATASETS}/{SEARCH_JSONL_DATASET if jsonl else SEARCH_DATASET}"
+
+
+def search_prefix(crawl_id: str, *, jsonl: bool = False) -> str:
+    """Prefix of the crawl's Hive partition of the search results dataset, ending in '/'."""
+    return f"{search_root(jsonl=jsonl)}/{PARTITION}={validate_crawl_id(crawl_id)}/"
+
+
+def search_part_keys(store: Store, crawl_id: str) -> list[str]:
+    """Keys of the crawl's Parquet parts of the search results dataset, sorted."""
+    return sorted(k for k in store.list(search_prefix(crawl_id)) if k.endswith(".parquet"))
+
+
 def text_key(crawl_id: str, filename: str, *, version: str | None = None) -> str:
     """A Parquet part of the crawl's text dataset."""
     return f"{dataset_prefix(crawl_id, version=version)}{_check_filename(filename)}"
@@ -227,11 +247,14 @@ def report_key(from_id: str, to_id: str) -> str:
 
 
 def crawl_prefixes(crawl_id: str) -> list[str]:
-    """Prefixes of every key a crawl publishes: its folder, then its dataset partitions."""
+    """Prefixes of every key a crawl publishes: its folder, then its dataset partitions
+    (text, then search results)."""
     return [
         crawl_prefix(crawl_id),
         dataset_prefix(crawl_id),
         dataset_prefix(crawl_id, jsonl=True),
+        search_prefix(crawl_id),
+        search_prefix(crawl_id, jsonl=True),
     ]
 
 
@@ -244,12 +267,15 @@ def crawl_folder(crawl_id: str, key: str) -> str | None:
     """Which part of the crawl ``key`` is; None if it is no key of that crawl.
 
     ``""`` for a file at the top of the crawl's folder, :data:`TEXT_DATASET` for a part
-    of its dataset (either format, and the folder earlier versions kept it in), else
-    the name of the folder of ``crawls/<crawl id>/`` it is in (``warc``, ``indexes``).
+    of its dataset (either format, and the folder earlier versions kept it in),
+    :data:`SEARCH_DATASET` for a part of its search results, else the name of the folder
+    of ``crawls/<crawl id>/`` it is in (``warc``, ``indexes``).
     """
-    own, parquet, jsonl = crawl_prefixes(crawl_id)
+    own, parquet, jsonl, searches, searches_jsonl = crawl_prefixes(crawl_id)
     if key.startswith((parquet, jsonl)):
         return TEXT_DATASET
+    if key.startswith((searches, searches_jsonl)):
+        return SEARCH_DATASET
     if not key.startswith(own):
         return None
     folder, _, _ = key[len(own) :].rpartition("/")
@@ -334,6 +360,11 @@ def staged_warcs(staging_root: Path, crawl_id: str) -> Path:
 def staged_dataset(staging_root: Path, crawl_id: str, *, jsonl: bool = False) -> Path:
     """The folder the crawl's Parquet parts (its JSON Lines parts with ``jsonl``) are staged in."""
     return local_path(staging_root, dataset_prefix(crawl_id, jsonl=jsonl))
+
+
+def staged_searches(staging_root: Path, crawl_id: str, *, jsonl: bool = False) -> Path:
+    """The folder the crawl's search results parts (JSON Lines with ``jsonl``) are staged in."""
+    return local_path(staging_root, search_prefix(crawl_id, jsonl=jsonl))
 
 
 def staged_dirs(staging_root: Path, crawl_id: str) -> list[Path]:

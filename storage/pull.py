@@ -35,6 +35,7 @@ from storage.fixity import FileEntry
 from storage.hashing import sha256_file
 from storage.layout import (
     INDEX_FOLDER,
+    SEARCH_DATASET,
     TEXT_DATASET,
     WARC_FOLDER,
     crawl_exists,
@@ -49,7 +50,7 @@ from storage.stores import Store
 from storage.verify import Problem
 
 # the parts of a crawl (storage.layout.crawl_folder) each choice pulls; None: every part
-WHAT = {"text": {TEXT_DATASET}, "warc": {WARC_FOLDER, INDEX_FOLDER}, "all": None}
+WHAT = {"text": {TEXT_DATASET, SEARCH_DATASET}, "warc": {WARC_FOLDER, INDEX_FOLDER}, "all": None}
 
 
 class Progress(Protocol):

@@ -52,7 +52,7 @@ def _diff() -> Diff:
 
 def test_the_json_has_the_documented_shape_and_reads_back() -> None:
     data = _diff().to_dict()
-    assert list(data) == ["from", "to", "pages", "scrubbed"]
+    assert list(data) == ["from", "to", "pages", "scrubbed", "searches"]
     assert data["pages"][0] == {
         "url": PAGE,
         "change": "changed",

@@ -37,6 +37,7 @@ from storage.layout import (
     open_path,
     plain_crawl_log_key,
     report_key,
+    search_prefix,
     set_aside_dir,
     staged_args,
     staged_dataset,
@@ -100,6 +101,9 @@ def test_which_part_of_a_crawl_a_key_is() -> None:
     assert crawl_folder(CRAWL, text_key(CRAWL, "p.parquet")) == "text"
     assert crawl_folder(CRAWL, text_jsonl_key(CRAWL, "p.jsonl.gz")) == "text"
     assert crawl_folder(CRAWL, legacy_text_prefix(CRAWL) + "p.parquet") == "text"
+    assert crawl_folder(CRAWL, search_prefix(CRAWL) + "p.parquet") == "search_results"
+    assert crawl_folder(CRAWL, search_prefix(CRAWL, jsonl=True) + "p.jsonl.gz") == "search_results"
+    assert crawl_folder(CRAWL, search_prefix("other") + "p.parquet") is None
     assert crawl_folder(CRAWL, legacy_version_prefix(CRAWL, "2") + "p.parquet") == "_text-2"
     assert crawl_folder(CRAWL, text_key("other", "p.parquet")) is None
     assert crawl_folder(CRAWL, text_key(CRAWL, "p.parquet", version="2")) is None
@@ -176,6 +180,8 @@ def test_staged_files_mirror_the_store_layout(tmp_path: Path) -> None:
         tmp_path / "crawls" / CRAWL,
         tmp_path / "datasets" / "text" / f"crawl_id={CRAWL}",
         tmp_path / "datasets" / "text-jsonl" / f"crawl_id={CRAWL}",
+        tmp_path / "datasets" / "search_results" / f"crawl_id={CRAWL}",
+        tmp_path / "datasets" / "search_results-jsonl" / f"crawl_id={CRAWL}",
     ]
     assert staged_warcs(tmp_path, CRAWL) == tmp_path / "crawls" / CRAWL / "warc"
     assert staged_dataset(tmp_path, CRAWL, jsonl=True) == staged_dirs(tmp_path, CRAWL)[2]

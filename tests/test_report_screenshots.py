@@ -253,7 +253,8 @@ def test_diff_json_is_unchanged_in_shape(store: Path) -> None:
     done = CliRunner().invoke(main, ["diff", "--store", str(store), "--json"])
     assert done.exit_code == 0, done.output
     result = json.loads(done.stdout)
-    assert list(result) == ["from", "to", "pages", "scrubbed"]
+    assert list(result) == ["from", "to", "pages", "scrubbed", "searches"]
+    assert result["searches"] == []  # the crawls made none
     page_keys = ["url", "change", "status", "redirect", "text", "images", "links", "why", "by"]
     assert all(list(p) == page_keys for p in result["pages"])
     scrub_keys = ["url", "kind", "page", "archived_in", "why", "by"]

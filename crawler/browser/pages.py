@@ -50,7 +50,7 @@ PAGE_SLOT = "browser-pages"
 PAGE_META = "browser_page"
 VIEWPORT = {"width": 1280, "height": 900}
 # the request meta a rendered page inherits from the page as fetched
-_INHERITED = ("role", "hops", "outlet", "context", "cited_by", "redirect_urls")
+_INHERITED = ("role", "hops", "outlet", "context", "cited_by", "redirect_urls", "search")
 
 
 class BrowserPages:
@@ -74,9 +74,11 @@ class BrowserPages:
         if not item.is_html or item.status != 200 or item.rendered:
             return False
         outlet = self.registry.outlet_for_url(response.url)  # type: ignore[attr-defined]
+        search = self.search_page(response.meta)  # type: ignore[attr-defined]
+        flagged = search.browser if search is not None else bool(outlet and outlet.browser)
         return wants_browser(
             self.browser_mode,
-            bool(outlet and outlet.browser),
+            flagged,
             response.body,
             item.content_type,
         )
@@ -163,6 +165,7 @@ class BrowserPages:
             context=meta.get("context", ""),
             depth=meta.get("hops", 0),
             redirected_from=list(meta.get("redirect_urls", [])),
+            search=self.search_page(meta),  # type: ignore[attr-defined]
         )
         return replace(
             base,

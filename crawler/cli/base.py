@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -29,6 +29,9 @@ from crawler.outlets import OutletRegistry
 from crawler.settings import OUTLETS_REGISTRY
 from pipelines.malloc import limit_malloc_arenas
 from storage.errors import BadInput, ScrubwatchError, one_line
+
+if TYPE_CHECKING:
+    from crawler.engines import EngineRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,6 +124,12 @@ def echo_json_document(document: Mapping[str, Any]) -> None:
 
 def registry_of(outlets: tuple[str, ...]) -> OutletRegistry:
     return OutletRegistry.load(*(outlets or (OUTLETS_REGISTRY,)))
+
+
+def engines_of(outlets: tuple[str, ...]) -> EngineRegistry:
+    from crawler.engines import EngineRegistry
+
+    return EngineRegistry.load(*(outlets or (OUTLETS_REGISTRY,)))
 
 
 outlets_option = click.option(

@@ -10,6 +10,7 @@ from crawler.browser.policy import BROWSER_MODES
 from crawler.cli.base import (
     UsageFailure,
     echo_json_line,
+    engines_of,
     lock_mode_option,
     main,
     one_line_errors,
@@ -63,10 +64,13 @@ def seeds(
 ) -> None:
     """List what the SEEDS cite: URLs, .html, .txt/.md articles or .seeds lists."""
     from crawler.fetch import fetch_seed
+    from crawler.searches import check_searches, search_citations, seed_searches
     from crawler.seeds import load_seeds
 
-    registry = registry_of(outlets)
-    citations = load_seeds(
+    registry, engines, searches = registry_of(outlets), engines_of(outlets), seed_searches(seeds)
+    check_searches(searches, engines)
+    citations = search_citations(searches, engines, registry, pages=1)
+    citations += load_seeds(
         list(seeds), registry, fetch=lambda url: fetch_seed(url, allow_private=allow_private)
     )
     for citation in citations:
@@ -107,6 +111,19 @@ def seeds(
     metavar="URL",
     help="Share the crawl through Redis (redis://HOST:PORT/DB) with scrubwatch worker processes.",
 )
+@click.option(
+    "--search",
+    "searches",
+    multiple=True,
+    metavar="ENGINE:QUERY",
+    help="Also crawl a search's result pages (engines: the registry's [engines.<key>]); repeatable.",
+)
+@click.option(
+    "--search-pages",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Result pages of each search (setting SEARCH_PAGES, default 1).",
+)
 @browser_option
 @set_option
 @retain_days_option
@@ -129,15 +146,21 @@ def crawl(
     log_level: str,
     redis_url: str | None,
     browser: str | None,
+    searches: tuple[str, ...],
+    search_pages: int | None,
 ) -> None:
     """Crawl what the SEEDS cite, with requisites, into WARC files in the store."""
     from crawler.crawl import run_crawl
 
-    if not seeds and not resume and not crawl_id:
+    if not seeds and not searches and not resume and not crawl_id:
         raise UsageFailure(
-            "no seeds given: name a seed article (URL, .html, .txt) or a .seeds list"
+            "no seeds given: name a seed article (URL, .html, .txt), a .seeds list or a --search"
         )
     settings = scrapy_settings(overrides, log_level)
+    if searches:
+        settings["SEARCHES"] = list(searches)
+    if search_pages is not None:
+        settings["SEARCH_PAGES"] = search_pages
     with quiet_keyboard_interrupt():
         summary = run_crawl(
             list(seeds),

@@ -80,6 +80,7 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
 @click.option("--url", default=None, help="Only this page.")
 @click.option("--json", "as_json", is_flag=True, help="The whole diff as one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write an HTML report.")
+@click.option("--ranks", is_flag=True, help="Also list search results whose rank changed.")
 @one_line_errors
 def diff(
     store: str,
@@ -88,16 +89,18 @@ def diff(
     url: str | None,
     as_json: bool,
     html_path: str | None,
+    ranks: bool,
 ) -> None:
     """What changed between two crawls, and what was scrubbed."""
     from history.diff import diff_crawls
     from history.report import render_report
+    from history.searchresult import search_summary
     from storage.captures import CaptureIndex
     from storage.stores import open_existing_store
 
     opened = open_existing_store(store)
     index = CaptureIndex(opened)
-    result = diff_crawls(opened, from_id, to_id, url=url, index=index)
+    result = diff_crawls(opened, from_id, to_id, url=url, index=index, ranks=ranks)
     if html_path:
         write_file(html_path, render_report(opened, result, index).encode())
         click.echo(f"report written to {html_path}", err=True)
@@ -108,4 +111,7 @@ def diff(
     click.echo(f"{result.from_id} -> {result.to_id}: {summary or 'no pages'}")
     for item in result.scrubbed:
         why = f"{item.why} by {item.by}" if item.by else item.why
-        click.echo(f"  {item.kind:16} {item.url}  ({why}; archived in {item.archived_in})")
+        where = f"{why}; archived in" if why else "archived in"
+        click.echo(f"  {item.kind:16} {item.url}  ({where} {item.archived_in})")
+    for search in result.searches:
+        click.echo(f"  search {search.engine} {search.query!r}: {search_summary(search)}")

@@ -89,6 +89,26 @@ BAIDU_IMAGES_JSON = (
     "&word=%E8%91%A3%E7%BB%8F%E7%BA%AC%E7%85%A7%E7%89%87&pn=0&rn=30"
 )
 BAIDU_IMAGES_PHOTO = "/it/u/2563046281.png"
+# The image search for the name alone (word=董经纬), which the demo watches as a search
+# seed (`search baidu-images 董经纬`): the same shell, its own results; served for that word
+# only and outside the tables above (no page cites it: a crawl of the seed never meets it).
+NAME = "董经纬"
+BAIDU_NAME_SEARCH = "/search/index?tn=baiduimage&ipn=r&word=%E8%91%A3%E7%BB%8F%E7%BA%AC"
+BAIDU_NAME_JSON = (
+    "/search/acjson?tn=resultjson_com&ipn=rj&word=%E8%91%A3%E7%BB%8F%E7%BA%AC&pn=0&rn=30"
+)
+# (image, caption), in order: the scripted results' photos and the plain results' ones.
+BAIDU_NAME_RESULTS = (
+    (BAIDU_IMAGES_PHOTO, "董经纬 国家安全部副部长"),
+    (BAIDU_PHOTO, "董经纬 2020年9月 国家安全部"),
+    ("/it/u/1730582214.png", "国家安全部 反间谍宣传"),
+    ("/it/mss-building.png", "国家安全部"),
+    ("/it/u/3019558376.png", "国家安全工作座谈会 6月18日"),
+)
+# Version 2 of that search: two photos of him gone, the count lowered, and the notice that
+# results were withheld under the law.
+V2_NAME_REMOVED = (BAIDU_IMAGES_PHOTO, BAIDU_PHOTO)
+FILTERED_NOTICE = "根据相关法律法规和政策，部分搜索结果未予显示"
 TWEET = "/hanlianchao/status/1406215417937752066"
 TWEET_SCRIPT = "/responsive-web/client-web/main.js"
 TWEET_SCRIPT_FILE = "twitter/main.js"

@@ -2,16 +2,24 @@
 
 One ``[outlets.localweb-<key>]`` table per outlet, its domain being its loopback address;
 outlets whose pages script builds are flagged ``browser = true``, as the shipped ones are.
+Its image search is the engine ``baidu-images`` too, read by the shipped engine's rules.
 An outlet's first start URL is the page the seed cites on it, so a seed that only names
 the outlet (the plain-text seed) gets the same citation; its home page comes next.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.localweb import content
+from crawler.settings import OUTLETS_REGISTRY
+
+#: the shipped engine whose rules read the local image search, and the local engine's key
+ENGINE = "baidu-images"
 
 
 def registry_toml(bases: dict[str, str], port: int) -> str:
@@ -33,7 +41,26 @@ def registry_toml(bases: dict[str, str], port: int) -> str:
             lines.append(f"case_sensitive_aliases = {_list(outlet.case_sensitive_aliases)}")
         if outlet.browser:
             lines.append("browser = true")
+    lines += _engine(bases["baidu"])
     return "\n".join(lines) + "\n"
+
+
+def _engine(base: str) -> list[str]:
+    """The local image search as the engine ``baidu-images``, read by the shipped rules."""
+    shipped = tomllib.loads(Path(OUTLETS_REGISTRY).read_text(encoding="utf-8"))
+    engine: dict[str, Any] = shipped["engines"][ENGINE]
+    search = content.BAIDU_NAME_SEARCH.removesuffix(content.BAIDU_NAME_SEARCH.split("=")[-1])
+    lines = [
+        "",
+        f"[engines.{ENGINE}]",
+        f"name = {_string(engine['name'])}",
+        f"url = {_string(base + search + '{query}')}",
+        "browser = true",
+        f"[engines.{ENGINE}.rules]",
+    ]
+    for name, rule in engine["rules"].items():
+        lines.append(f"{name} = {_string(rule) if isinstance(rule, str) else _list(rule)}")
+    return lines
 
 
 def _string(value: str) -> str:

@@ -196,6 +196,33 @@ def _baidu_results(bases: dict[str, str], removed: set[str]) -> Response:
     return _json(results)
 
 
+def _name_results(bases: dict[str, str], version: int) -> Response:
+    """The name search's JSON: version 2 lists fewer photos and says results were withheld."""
+    sizes = {**{p: (w, h) for _, p, w, h, _ in content.IMAGES}, **_SCRIPTED_SIZES}
+    removed = content.V2_NAME_REMOVED if version == 2 else ()
+    data: list[dict[str, object]] = [
+        {
+            "thumbURL": bases["baidu"] + image,
+            "width": sizes[image][0],
+            "height": sizes[image][1],
+            "type": "png",
+            "fromPageTitleEnc": caption,
+        }
+        for image, caption in content.BAIDU_NAME_RESULTS
+        if image not in removed
+    ]
+    results: dict[str, object] = {
+        "queryExt": content.NAME,
+        "listNum": len(data),
+        "displayNum": len(data),
+        "bdFmtDispNum": f"约{len(data)}",
+        "data": [*data, {}],
+    }
+    if version == 2:
+        results["tip"] = content.FILTERED_NOTICE
+    return _json(results)
+
+
 def _tweet(bases: dict[str, str]) -> Response:
     """The post's JSON, as Twitter's API gives a status."""
     base = bases["twitter"]
@@ -251,6 +278,8 @@ class Site:
 
     ``browser_only``: what only a browser asks for (the scripted pages' scripts, JSON,
     inserted images and video), which no page links or names as a requisite.
+    ``name_search``: by version, the image search for the name alone (its shell and JSON),
+    which no page cites and the truth leaves out: the demo's search seed.
     """
 
     def __init__(self, bases: dict[str, str]) -> None:
@@ -288,7 +317,19 @@ class Site:
         removed = set(content.V2_SCRIPTED_IMAGE_REMOVED.values())
         v2["baidu", content.BAIDU_IMAGES_JSON] = _baidu_results(bases, removed)
         self.versions = {1: v1, 2: v2}
+        shell = v1["baidu", content.BAIDU_IMAGES]
+        self.name_search = {
+            version: {
+                ("baidu", content.BAIDU_NAME_SEARCH): shell,
+                ("baidu", content.BAIDU_NAME_JSON): _name_results(bases, version),
+            }
+            for version in (1, 2)
+        }
 
     def lookup(self, version: int, outlet: str, target: str) -> Response:
         """The response to ``target`` (path and query, as requested) on ``outlet``."""
-        return self.versions[version].get((outlet, target)) or self.not_found[outlet]
+        return (
+            self.versions[version].get((outlet, target))
+            or self.name_search[version].get((outlet, target))
+            or self.not_found[outlet]
+        )

@@ -17,8 +17,12 @@ a page, so a photo taken off a page is recorded as answering 404 (or still 200).
 In a crawl shared over Redis (``REDIS_URL``) only the coordinator starts from the seeds;
 a worker (``FRONTIER_ROLE = "worker"``) takes every request from the shared frontier.
 
-Settings: ``SEEDS``, ``CRAWL_DEPTH``, ``OUTLETS_REGISTRY``, ``EXTRA_OUTLETS``,
-``STORE_URI``, ``CRAWL_ID``, ``RECHECK_REQUISITES``, ``REDIS_URL``, ``FRONTIER_ROLE``.
+Search seeds (``search ENGINE QUERY`` lines, ``SEARCHES``) are asked for first, one
+request per result page (:mod:`crawler.searchpages`).
+
+Settings: ``SEEDS``, ``SEARCHES``, ``SEARCH_PAGES``, ``CRAWL_DEPTH``, ``OUTLETS_REGISTRY``,
+``EXTRA_OUTLETS``, ``STORE_URI``, ``CRAWL_ID``, ``RECHECK_REQUISITES``, ``REDIS_URL``,
+``FRONTIER_ROLE``.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from crawler.recent import RecentSet
 from crawler.replay import ArchiveReplay
 from crawler.requisites import html_tree, page_links, page_requisites
 from crawler.scope import same_site
+from crawler.searchpages import SearchPages
 from crawler.seeds import Citation, citations_from_html, load_seed
 from crawler.throttle import SLOWED_META
 from history.snapshots import previous_requisites
@@ -69,7 +74,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class CitedSpider(BrowserPages, scrapy.Spider):
+class CitedSpider(BrowserPages, SearchPages, scrapy.Spider):
     name = "cited"
 
     def __init__(self, *args: Any, seeds: str | None = None, depth: str | None = None, **kw: Any):
@@ -92,7 +97,8 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             spider.seeds = [s for s in spider._seeds_arg.split(",") if s]
         else:
             spider.seeds = settings.getlist("SEEDS")
-        if settings.get("REDIS_URL") and settings.get("FRONTIER_ROLE") == WORKER:
+        worker = bool(settings.get("REDIS_URL") and settings.get("FRONTIER_ROLE") == WORKER)
+        if worker:
             spider.seeds = []  # a worker takes its requests from the shared frontier
         depth = spider._depth_arg
         spider.depth = int(depth) if depth is not None else settings.getint("CRAWL_DEPTH")
@@ -100,6 +106,7 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             raise ValueError(f"depth must be 0 or more, got {spider.depth}")
         registries = [settings.get("OUTLETS_REGISTRY"), *settings.getlist("EXTRA_OUTLETS")]
         spider.registry = OutletRegistry.load(*(Path(p) for p in registries if p))
+        spider.setup_searches(settings, [p for p in registries if p], worker)
         spider.recheck = settings.getbool("RECHECK_REQUISITES")
         return spider
 
@@ -112,6 +119,8 @@ class CitedSpider(BrowserPages, scrapy.Spider):
         self.setup_browser()  # now: the crawler's extensions exist
         if self.recheck:
             self.previous = await run_in_thread(self._load_previous)
+        for request in self.search_requests():
+            yield request
         for seed in self.seeds:
             if is_url(seed):
                 yield scrapy.Request(
@@ -176,7 +185,7 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             if request.url not in fetched:
                 yield request
         depth = page.meta.get("hops", 0)
-        if depth < self.depth:
+        if depth < self.depth and page.meta.get("role") != "search":
             for url in page_links(page, tree):
                 if same_site(url, page.url):
                     yield page.follow(
@@ -247,6 +256,7 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             redirected_from=list(meta.get("redirect_urls", [])),
             truncated=capture.truncated,
             slowed=meta.get(SLOWED_META),
+            search=self.search_page(meta),
         )
 
     @cached_property
@@ -294,4 +304,5 @@ class CitedSpider(BrowserPages, scrapy.Spider):
             retryable=is_retryable(kind, reason),
             dead_host=is_dead_host(reason),
             slowed=request.meta.get(SLOWED_META),
+            search=request.meta.get("search"),
         )
