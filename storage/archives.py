@@ -335,12 +335,7 @@ class ArchiveClient:
         found = self._cdx(url, since, until) if self.cdx_url else self._timemap(url, since, until)
         collapsed: list[Memento] = []
         for memento in sorted(found, key=lambda m: m.timestamp):
-            last = collapsed[-1] if collapsed else None
-            if (
-                last
-                and memento.digest
-                and (last.digest, last.status) == (memento.digest, memento.status)
-            ):
+            if collapsed and memento.digest and collapsed[-1].digest == memento.digest:
                 continue
             collapsed.append(memento)
         return collapsed
