@@ -122,6 +122,9 @@ def test_diff_names_the_removed_photo_and_get_returns_its_original_bytes(
     scrubbed = json.loads(diff.stdout)["scrubbed"]
     hit = [s for s in scrubbed if s["url"] == expected["image"]]
     assert hit and hit[0]["kind"] == "image-removed" and hit[0]["archived_in"] == "c-import"
+    edited = [s for s in scrubbed if s["kind"] == "text-removed"]
+    # the old text is the import's, though the import's id sorts after the live crawl's
+    assert edited and {s["archived_in"] for s in edited} == {"c-import"}
     body = run_cli_bytes("get", "--store", store, expected["image"])
     assert hashlib.sha256(body).hexdigest() == expected["sha256"]
 
