@@ -332,9 +332,11 @@ class ArchiveClient:
     ) -> list[Memento]:
         """The captures of ``url`` between ``since`` and ``until`` (14 digits, inclusive),
         oldest first, one per run of the same payload (collapsed by digest)."""
-        found = self._cdx(url, since, until) if self.cdx_url else self._timemap(url, since, until)
+        found = self._cdx(url, since, until) if self.cdx_url else self._timemap(url)
         collapsed: list[Memento] = []
         for memento in sorted(found, key=lambda m: m.timestamp):
+            if (since and memento.timestamp < since) or (until and memento.timestamp > until):
+                continue  # a server that does not take from= and to= is filtered here
             if collapsed and memento.digest and collapsed[-1].digest == memento.digest:
                 continue
             collapsed.append(memento)
@@ -363,15 +365,13 @@ class ArchiveClient:
             )
         return found
 
-    def _timemap(self, url: str, since: str | None, until: str | None) -> list[Memento]:
+    def _timemap(self, url: str) -> list[Memento]:
         assert self.timemap_url is not None
         ask = self.timemap_url + quote(url, safe=":/?&=%#~+,;@!$'()*")
         text = self._ok(self._get(ask, "application/link-format"), ask, "TimeMap")
         found = []
         for memento_url, moment in parse_timemap(text):
             timestamp = moment.strftime("%Y%m%d%H%M%S")
-            if (since and timestamp < since) or (until and timestamp > until):
-                continue
             found.append(Memento(url=url, timestamp=timestamp, memento_url=memento_url))
         return found
 

@@ -167,6 +167,13 @@ def test_cdx_pages_are_followed_by_resume_key_and_runs_of_a_digest_collapsed(
     assert found[1].url == "http://rfa.org/mandarin/photo/dong-jingwei.jpg"
 
 
+def test_since_and_until_are_asked_for_and_applied(archive: str) -> None:
+    found = client(archive).captures(PHOTO, since="20210619000000", until="20210701000000")
+    assert [m.timestamp for m in found] == ["20210619020301"]
+    query = parse_qs(urlsplit(_Archive.asked[0][1]).query)
+    assert (query["from"], query["to"]) == (["20210619000000"], ["20210701000000"])
+
+
 def test_a_raw_capture_has_the_original_status_headers_bytes_and_date(archive: str) -> None:
     memento = client(archive).captures(PHOTO)[0]
     raw = client(archive).fetch(memento)
