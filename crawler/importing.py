@@ -19,6 +19,7 @@ Settings: ``ARCHIVE_*``, ``WARC_PREFIX``, ``WARC_MAX_SIZE``, ``WARC_DEDUP_MIN_SI
 from __future__ import annotations
 
 import logging
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ from storage.layout import (
     digests_key,
     local_path,
     staged_dataset,
+    staged_dirs,
     staged_warcs,
 )
 from storage.publish import publish_crawl, write_info
@@ -130,7 +132,7 @@ class _Page:
 
     item: PageItem
     body: bytes  # as archived (still content-encoded)
-    encoding: str
+    encoding: str  # its Content-Encoding
 
 
 def _now() -> str:
@@ -178,6 +180,7 @@ class Importer:
         self.log.open()
         self.pages: list[_Page] = []
         self.done: set[str] = set()
+        self.first_error: str | None = None
 
     def import_seed(self, seed: str) -> None:
         if not is_url(seed):
@@ -186,7 +189,7 @@ class Importer:
             page = self.import_url(seed, "seed")
             citations = []
             if page is not None:
-                citations = citations_from_html(page.item.body, page.item.url, self.registry)
+                citations = citations_from_html(page.body, page.url, self.registry)
         for citation in citations:
             self.import_url(
                 citation.url,
@@ -204,7 +207,7 @@ class Importer:
         cited_by: str | None = None,
         outlet: str | None = None,
         context: str = "",
-    ) -> _Page | None:
+    ) -> HtmlResponse | None:
         """Import every capture of ``url``, and the requisites of its pages; the latest
         HTML page imported (its body decoded), or None."""
         if url in self.done:
@@ -227,17 +230,15 @@ class Importer:
             page = self._import_memento(memento, role, cited_by, outlet, context)
             latest = page or latest
         if latest is not None and role != "requisite":
-            for requisite in page_requisites(
-                HtmlResponse(
-                    latest.item.url, body=latest.item.body, encoding=latest.encoding or None
-                )
-            ):
-                self.import_url(requisite, "requisite", cited_by=latest.item.url, outlet=outlet)
+            for requisite in page_requisites(latest):
+                self.import_url(requisite, "requisite", cited_by=latest.url, outlet=outlet)
         return latest
 
     def _import_memento(
         self, memento: Memento, role: str, cited_by: str | None, outlet: str | None, context: str
-    ) -> _Page | None:
+    ) -> HtmlResponse | None:
+        """Write the capture (and the redirects on its way); the page it is, decoded, if
+        it is an HTML page that answered 2xx."""
         chain: list[str] = []
         try:
             raw = self.client.fetch(memento)
@@ -248,9 +249,9 @@ class Importer:
                     if location
                     else None
                 )
-                self._write(raw)
                 if target is None:
-                    break
+                    break  # the redirect is the capture
+                self._write(raw)
                 chain.append(memento.url)
                 memento, raw = target, self.client.fetch(target)
         except ArchiveError as exc:
@@ -266,14 +267,12 @@ class Importer:
         if not (item.is_html and 200 <= item.status < 300):
             return None
         encoding = _header(raw.headers, "content-encoding")
-        page = _Page(item, raw.body, encoding)
-        self.pages.append(page)
+        self.pages.append(_Page(item, raw.body, encoding))
         try:
             decoded = decode_content(raw.body, encoding)
         except (ContentDecodingError, ContentTooLarge):
             return None
-        charset = HtmlResponse(item.url, body=decoded, headers={"Content-Type": item.content_type})
-        return _Page(PageItem(**{**item.__dict__, "body": decoded}), raw.body, charset.encoding)
+        return HtmlResponse(item.url, body=decoded, headers={"Content-Type": item.content_type})
 
     def _closest(self, url: str, timestamp: str) -> Memento | None:
         """The capture of a redirect's target nearest in time to the redirect's."""
@@ -341,6 +340,8 @@ class Importer:
     ) -> None:
         missing = kind == "not-archived"
         self.counts["import/failed"] += not missing
+        if not missing and self.first_error is None:
+            self.first_error = error
         (logger.info if missing else logger.warning)("import of %s: %s", url, error)
         entry = FailureItem(url, role, kind, error, _now(), cited_by=cited_by, outlet=outlet)
         self.log.write(entry.log_entry())
@@ -438,6 +439,10 @@ def run_import(
             importer.import_seed(seed)
     finally:
         importer.close()
+    if not importer.counts["import/captures"] and importer.first_error is not None:
+        for folder in staged_dirs(staging_root, crawl_id):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise CrawlError(f"nothing imported into crawl {crawl_id}: {importer.first_error}")
     importer.counts["dataset/rows"] = extract_rows(importer, staging_root, settings)
     info = CrawlInfo(
         crawl_id=crawl_id,

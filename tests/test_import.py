@@ -101,9 +101,23 @@ def test_records_carry_the_mementos_dates_and_sources(story: dict[str, Any]) -> 
         assert originals[uri][:19] == date[:19], uri
     revisits = [r for r in imported if r.rec_type == "revisit"]
     assert revisits and all(r.rec_headers.get_header("WARC-Refers-To-Target-URI") for r in revisits)
+    seen = [(r.rec_headers.get_header("WARC-Target-URI"), r.rec_headers.get_header("WARC-Date"))
+            for r in imported if r.rec_type != "warcinfo"]  # fmt: skip
+    assert len(seen) == len(set(seen))  # each capture once, redirects included
     image = photo(story["truth"])["image"]
     (full,) = [r for r in imported if r.rec_headers.get_header("WARC-Target-URI") == image]
     assert full.rec_type == "response"  # the live crawl no longer has its bytes
+
+
+def test_the_crawl_log_follows_redirects_within_the_archive(story: dict[str, Any]) -> None:
+    path = story["store"] / "crawls/c-import/crawl-log.jsonl.gz"
+    entries = [json.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    redirected = [e for e in entries if e.get("redirected_from")]
+    assert redirected, "version 1 cites a page that redirects"
+    for entry in redirected:
+        assert entry["status"] == 200 and entry["imported_from"].endswith("/" + entry["url"])
+    roles = {e["role"] for e in entries if e["outcome"] == "captured"}
+    assert roles == {"seed", "cited", "requisite"}
 
 
 def test_warcinfo_names_the_archive(story: dict[str, Any]) -> None:
