@@ -208,8 +208,8 @@ class Importer:
         outlet: str | None = None,
         context: str = "",
     ) -> HtmlResponse | None:
-        """Import every capture of ``url``, and the requisites of its pages; the latest
-        HTML page imported (its body decoded), or None."""
+        """Import every capture of ``url``, and the requisites of each; the latest HTML
+        page imported (its body decoded), or None."""
         if url in self.done:
             return None
         self.done.add(url)
@@ -225,14 +225,20 @@ class Importer:
                 url, role, "not-archived", f"{self.client.name} has no capture", cited_by, outlet
             )
             return None
-        latest = None
-        for memento in mementos:
-            page = self._import_memento(memento, role, cited_by, outlet, context)
-            latest = page or latest
-        if latest is not None and role != "requisite":
-            for requisite in page_requisites(latest):
-                self.import_url(requisite, "requisite", cited_by=latest.url, outlet=outlet)
-        return latest
+        pages = [
+            page
+            for memento in mementos
+            if (page := self._import_memento(memento, role, cited_by, outlet, context))
+        ]
+        if role != "requisite":
+            # every capture's: an image an earlier capture showed is what a scrub removes
+            requisites: dict[str, str] = {}  # requisite -> the page (final URL) citing it
+            for page in pages:
+                for requisite in page_requisites(page):
+                    requisites.setdefault(requisite, page.url)
+            for requisite, page_url in requisites.items():
+                self.import_url(requisite, "requisite", cited_by=page_url, outlet=outlet)
+        return pages[-1] if pages else None
 
     def _import_memento(
         self, memento: Memento, role: str, cited_by: str | None, outlet: str | None, context: str
@@ -363,9 +369,12 @@ def extract_rows(importer: Importer, staging_root: Path, settings: Settings) -> 
         part_sizes(settings),
     )
     if importer.pages and settings.getbool("EXTRACT_ENABLED"):
+        # The latest capture of a URL first: its row is the one readers take for the URL
+        # (history.snapshots), as its crawl-log line, written last, is.
+        latest_first = sorted(importer.pages, key=lambda page: page.item.fetched_at, reverse=True)
         pages = (
             (page.item, (page.body, page.item.url, page.item.content_type, page.encoding))
-            for page in importer.pages
+            for page in latest_first
         )
         with ExtractorPool(
             settings.getint("EXTRACT_WORKERS") or None,
