@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed-stamp
 
-.PHONY: venv pywb demo test test-fast lint typecheck bench clean services browser
+.PHONY: venv pywb demo demo-import test test-fast lint typecheck bench clean services browser
 
 venv: $(STAMP)
 
@@ -40,6 +40,11 @@ browser:
 
 demo: venv browser
 	$(BIN)/scrubwatch demo --store ./archive
+
+# The photo gone before the first crawl: a local pywb holds version 1 of the cited web,
+# version 2 is crawled live, and `scrubwatch import` brings the earlier capture back.
+demo-import: venv pywb
+	$(BIN)/scrubwatch demo --import --store ./archive-import --pywb $(PYWB_VENV)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crawler.alerts import NOTIFY_ON, NotifyOn, url_label
 from crawler.browser.policy import BROWSER_MODES, BrowserMode
 from crawler.outlets import SeedError
 from crawler.schedules import CronSchedule, IntervalSchedule
@@ -52,6 +53,8 @@ _JOB_FIELDS = {
     "outlets",
     "settings",
     "report_dir",
+    "notify",
+    "notify_on",
 }
 # A job sets these through its own fields; a settings override would make them disagree.
 _RESERVED_SETTINGS = {
@@ -89,6 +92,9 @@ class Job:
     searches: tuple[str, ...] = ()  # ENGINE:QUERY
     search_pages: int | None = None  # None: the SEARCH_PAGES setting's default
     ignore_robots: bool = False
+    #: apprise URLs told after a run (crawler/alerts.py); they hold secrets: not in repr
+    notify: tuple[str, ...] = field(default=(), repr=False)
+    notify_on: NotifyOn = "scrub"
 
 
 class _JobReader:
@@ -150,6 +156,8 @@ class _JobReader:
             searches=searches,
             search_pages=search_pages,
             ignore_robots=ignore_robots,
+            notify=self.notify(table.get("notify", [])),
+            notify_on=self.notify_on(table.get("notify_on", "scrub")),
         )
 
     def text(self, field_name: str, value: Any) -> str:
@@ -228,6 +236,22 @@ class _JobReader:
                 return mode
         choices = ", ".join(f'"{mode}"' for mode in BROWSER_MODES)
         raise self.fail("browser", f"must be one of {choices}, not {value!r}")
+
+    def notify(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail("notify", 'must be a list of apprise URLs, e.g. ["mailto://..."]')
+        urls = tuple(self.text("notify", url) for url in value)
+        for index, url in enumerate(urls):
+            if "://" not in url:  # named by position: a URL may hold a secret
+                raise self.fail("notify", f"{url_label(index, url)} is not a URL")
+        return urls
+
+    def notify_on(self, value: Any) -> NotifyOn:
+        for when in NOTIFY_ON:
+            if value == when:
+                return when
+        choices = ", ".join(f'"{when}"' for when in NOTIFY_ON)
+        raise self.fail("notify_on", f"must be one of {choices}, not {value!r}")
 
     def settings(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):

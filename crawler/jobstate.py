@@ -46,12 +46,16 @@ class JobState:
     last_ok_crawl_id: str | None = None
     report: str | None = None
     report_error: str | None = None
+    notify_sent: int = 0  # notify URLs the run's alert reached
+    notify_failed: int = 0  # notify URLs it did not (logged, by position: crawler/alerts.py)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for name in _TIMES:
             if data[name] is not None:
                 data[name] = data[name].isoformat(timespec="seconds")
+        if not (self.notify_sent or self.notify_failed):  # a run that sent no alert
+            del data["notify_sent"], data["notify_failed"]
         return data
 
     @classmethod

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crawler.alerts import alert_after_run
 from crawler.crontab import crontab_lines
 from crawler.jobrun import Runner, crawl_subprocess, job_crawl_id, write_report
 from crawler.jobs import Job, load_jobs
@@ -153,6 +154,17 @@ def _finish(job: Job, state: JobState, exit_code: int | None, ended: datetime) -
     crawl_id, last_ok = state.crawl_id, state.last_ok_crawl_id
     ok = exit_code == 0
     report, report_error = _report(job, last_ok, crawl_id) if ok else (None, None)
+    delivery = alert_after_run(
+        job=job.name,
+        store_uri=job.store,
+        urls=job.notify,
+        notify_on=job.notify_on,
+        crawl_id=crawl_id,
+        ok=ok,
+        exit_code=exit_code,
+        last_ok=last_ok,
+        report=str(report) if report else None,
+    )
     save_state(
         job,
         replace(
@@ -165,6 +177,8 @@ def _finish(job: Job, state: JobState, exit_code: int | None, ended: datetime) -
             last_ok_crawl_id=crawl_id if ok else last_ok,
             report=str(report) if report else None,
             report_error=report_error,
+            notify_sent=delivery.sent if delivery else 0,
+            notify_failed=len(delivery.failed) if delivery else 0,
         ),
     )
     log = logger.info if ok else logger.warning

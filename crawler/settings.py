@@ -221,3 +221,17 @@ DATASET_ROW_GROUP_BYTES = 32 * 1024 * 1024
 # Scrapy starts no new download (Scrapy: 5,000,000). The extraction workers are the
 # bound of an end-to-end crawl: pages waiting for them beyond a few are memory, not speed.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
+
+# --- imports from public web archives (scrubwatch import) ----------------------
+# Where `scrubwatch import` looks captures up: a CDX server (the Wayback Machine's, or
+# any pywb's /<coll>/cdx) whose mementos replay under ARCHIVE_REPLAY_URL, or a Memento
+# TimeMap endpoint (RFC 7089, link format) the URL is appended to (`--from memento`).
+ARCHIVE_CDX_URL = "https://web.archive.org/cdx/search/cdx"
+ARCHIVE_REPLAY_URL = "https://web.archive.org/web/"
+ARCHIVE_TIMEMAP_URL = "https://web.archive.org/web/timemap/link/"
+# Politeness towards the archive: one request at a time, this many seconds apart; on
+# 429/503 wait what Retry-After says (at most ARCHIVE_MAX_WAIT), ARCHIVE_RETRIES times.
+ARCHIVE_DELAY = 1.0
+ARCHIVE_RETRIES = 3
+ARCHIVE_MAX_WAIT = 120.0
+ARCHIVE_TIMEOUT = 60.0

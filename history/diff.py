@@ -135,7 +135,10 @@ class _Differ:
         ]
         if not captures:
             return None
-        last = captures[-1]
+        # the earlier crawl's own capture first: an imported crawl sorts after the crawls
+        # made before it was imported, but its captures are older than theirs
+        mine = [c for c in captures if c.crawl_id == self.old.crawl_id]
+        last = (mine or captures)[-1]
         if not last.is_revisit:
             return last.crawl_id
         original = self.index.reader.original(last.digest)

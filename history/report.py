@@ -26,6 +26,7 @@ from history.searchreport import SEARCH_STYLE, SearchSections
 from history.timeline import get_payload
 from storage.captures import CaptureIndex, CaptureRef
 from storage.errors import StoreError
+from storage.imported import ImportedCrawls
 from storage.rendered import view_uri
 from storage.stores import Store
 
@@ -47,6 +48,7 @@ h1{font-size:1.6em}h2{font-size:1.15em;margin-top:2em;word-break:break-all}
 .page-removed,.page-redirected{background:#f8d7da}.text-removed{background:#fff3cd}
 .image-removed{background:#e2d9f3}.change{font-size:.85em;color:#555}
 .why{font-size:.85em;color:#555;font-style:italic}
+.imported{font-size:.85em;background:#d1ecf1;padding:0 .4em;border-radius:3px}
 .sides{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 .side{border:1px solid #ddd;border-radius:4px;padding:.6em}
 del{background:#f8d7da;text-decoration:line-through}ins{background:#d4edda;text-decoration:none}
@@ -138,7 +140,14 @@ def _why(why: str | None, by: str | None) -> str:
     return f'<span class="why">{escape(why)}{f" (by {escape(by)})" if by else ""}</span>'
 
 
-def _summary(diff: Diff) -> str:
+def _imported(source: str | None) -> str:
+    """The mark of evidence that came from another archive (an imported crawl)."""
+    if source is None:
+        return ""
+    return f' <span class="imported">from another archive: {escape(source)}</span>'
+
+
+def _summary(diff: Diff, imported: ImportedCrawls) -> str:
     unreachable = sum(1 for p in diff.pages if p.change == "unreachable")
     note = (
         f"<p>{unreachable} page(s) could not be reached by the later crawl: no evidence of "
@@ -151,13 +160,20 @@ def _summary(diff: Diff) -> str:
     items = "".join(
         f'<li><span class="kind {escape(s.kind)}">{escape(s.kind)}</span> '
         f'<a href="#{_anchor(s.page)}">{escape(s.url)}</a> {_why(s.why, s.by)}'
-        f' <span class="change">archived in {escape(str(s.archived_in))}</span></li>'
+        f' <span class="change">archived in {escape(str(s.archived_in))}</span>'
+        f"{_imported(imported(s.archived_in) if s.archived_in else None)}</li>"
         for s in diff.scrubbed
     )
     return f'<ul class="summary">{items}</ul>{note}'
 
 
-def _page(index: CaptureIndex, diff: Diff, page: PageDiff, screenshots: _Screenshots) -> str:
+def _page(
+    index: CaptureIndex,
+    diff: Diff,
+    page: PageDiff,
+    screenshots: _Screenshots,
+    imported: ImportedCrawls,
+) -> str:
     url = page.url
     redirect = f" → redirected to {escape(page.redirect)}" if page.redirect is not None else ""
     removed = "".join(f"<del>{escape(p)}</del>" for p in page.text.removed)
@@ -171,14 +187,17 @@ def _page(index: CaptureIndex, diff: Diff, page: PageDiff, screenshots: _Screens
         archived_in = next((s.archived_in for s in diff.scrubbed if s.url == image), None)
         uri = _data_uri(index, image, archived_in)
         picture = f'<img src="{uri}" alt="removed image">' if uri else "(not archived)"
-        figures.append(f"<figure>{picture}<figcaption>{escape(image)}</figcaption></figure>")
+        mark = _imported(imported(archived_in) if archived_in else None)
+        figures.append(f"<figure>{picture}<figcaption>{escape(image)}{mark}</figcaption></figure>")
     images = f"<div>{''.join(figures)}</div>" if figures else ""
     return (
         f'<section id="{_anchor(url)}"><h2>{escape(url)}</h2>'
         f'<p class="change">{escape(page.change)}: status {page.status_from} → {page.status_to}'
         f"{redirect} {_why(page.why, page.by)}</p>"
-        f'<div class="sides"><div class="side"><b>{escape(diff.from_id)}</b>{removed or "<p>—</p>"}'
-        f'</div><div class="side"><b>{escape(diff.to_id)}</b>{added or "<p>—</p>"}</div></div>'
+        f'<div class="sides"><div class="side"><b>{escape(diff.from_id)}</b>'
+        f"{_imported(imported(diff.from_id))}{removed or '<p>—</p>'}</div>"
+        f'<div class="side"><b>{escape(diff.to_id)}</b>{_imported(imported(diff.to_id))}'
+        f"{added or '<p>—</p>'}</div></div>"
         f"{images}{screenshots.block(page)}</section>"
     )
 
@@ -191,12 +210,13 @@ def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -
     searches = SearchSections(
         diff, screenshots, _anchor, lambda url: _data_uri(archive, url, diff.from_id)
     )
-    pages = "".join(_page(index, diff, p, screenshots) for p in shown)
+    imported = ImportedCrawls(store)
+    pages = "".join(_page(index, diff, p, screenshots, imported) for p in shown)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>scrubwatch: {escape(diff.from_id)} → {escape(diff.to_id)}</title>"
         f"<style>{STYLE}{SEARCH_STYLE}</style></head><body>"
         f"<h1>What changed between {escape(diff.from_id)} and {escape(diff.to_id)}</h1>"
-        f"<h2>Scrubbed</h2>{_summary(diff)}{searches.render()}"
+        f"<h2>Scrubbed</h2>{_summary(diff, imported)}{searches.render()}"
         f"{pages}</body></html>\n"
     )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from storage.captures import ArchivedResponse, CaptureIndex, CaptureRef
 from storage.contentcoding import decode_content
 from storage.errors import BadInput, StoreError
+from storage.imported import ImportedCrawls
 from storage.stores import Store
 
 
@@ -27,9 +28,13 @@ class TimelineEntry:
     digest: str
     revisit: bool
     changed: bool | None  # against the capture before; None for the first
+    imported_from: str | None = None  # the archive of a crawl `scrubwatch import` made
 
     def to_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        if self.imported_from is None:
+            del data["imported_from"]
+        return data
 
 
 def rfc3339(timestamp: str) -> str:
@@ -45,6 +50,7 @@ def _captures(index: CaptureIndex, url: str) -> list[CaptureRef]:
 
 def timeline(store: Store, url: str) -> list[TimelineEntry]:
     entries: list[TimelineEntry] = []
+    imported = ImportedCrawls(store)
     previous: CaptureRef | None = None
     for capture in _captures(CaptureIndex(store), url):
         changed = None
@@ -59,6 +65,7 @@ def timeline(store: Store, url: str) -> list[TimelineEntry]:
                 digest=capture.digest,
                 revisit=capture.is_revisit,
                 changed=changed,
+                imported_from=imported(capture.crawl_id),
             )
         )
         previous = capture

@@ -73,6 +73,8 @@ class Exchange:
     date: datetime
     ip_address: str | None = None
     truncated: str | None = None
+    #: the memento URL of a capture imported from another archive (WARC-Source-URI)
+    source_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ def _warc_headers(
     }
     if exchange.ip_address:
         headers["WARC-IP-Address"] = exchange.ip_address
+    if exchange.source_uri:
+        headers["WARC-Source-URI"] = exchange.source_uri
     return headers
 
 

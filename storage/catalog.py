@@ -35,6 +35,7 @@ class CrawlEntry:
     bytes: int = 0
     files: int = 0
     note: str = ""
+    imported_from: str | None = None  # the archive an imported crawl came from
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as JSON-ready values (time in RFC 3339)."""
@@ -47,6 +48,7 @@ class CrawlEntry:
             "bytes": self.bytes,
             "files": self.files,
             "note": self.note,
+            **({"imported_from": self.imported_from} if self.imported_from else {}),
         }
 
 
@@ -74,6 +76,7 @@ def _complete(crawl_id: str, manifest: Manifest) -> CrawlEntry:
         pages=_pages(manifest.counts),
         bytes=sum(f.bytes for f in manifest.files),
         files=len(manifest.files),
+        imported_from=manifest.extra.get("imported_from"),
     )
 
 

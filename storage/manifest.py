@@ -160,6 +160,11 @@ def _previous(store: Store, crawl_id: str) -> Previous | None:
     return None
 
 
+#: crawl-info keys a manifest carries: ``imported_from``, the archive an imported crawl's
+#: captures came from (crawler/importing.py)
+CARRIED = ("imported_from",)
+
+
 def manifest_of(
     store: Store,
     crawl_id: str,
@@ -184,6 +189,7 @@ def manifest_of(
         seeds=list(info.seeds),
         extraction=dict(info.extraction),
         previous=_previous(store, crawl_id),
+        extra={k: info.extra[k] for k in CARRIED if k in info.extra},
     )
 
 

@@ -53,6 +53,8 @@ def crawls(store: str, as_json: bool) -> None:
         click.echo(
             f"{e.crawl_id:20} {when:20} {state:10} {e.pages:>6} {e.files:>6} {e.bytes:>14,}  {seeds}"
         )
+        if e.imported_from:
+            click.echo(f"{'':20} imported from {e.imported_from}")
         if e.note:
             click.echo(f"{'':20} {e.note}")
 

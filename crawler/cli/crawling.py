@@ -234,9 +234,31 @@ def worker(
     type=click.IntRange(0, 65535),
     help="Port of the local cited web (0: any free one).",
 )
+@click.option(
+    "--import",
+    "with_import",
+    is_flag=True,
+    help="Instead: a local pywb holds version 1, version 2 is crawled live, and "
+    "scrubwatch import brings the removed photo's earlier capture back (make demo-import).",
+)
+@click.option(
+    "--pywb",
+    "pywb_venv",
+    default=".venv-pywb",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The venv pywb is installed in (make pywb), for --import.",
+)
 @one_line_errors
-def demo(store: str, port: int) -> None:
+def demo(store: str, port: int, with_import: bool, pywb_venv: str) -> None:
     """Serve the local replay of the cited web on loopback and archive it."""
+    if with_import:
+        from pathlib import Path
+
+        from crawler.importdemo import run_import_demo
+
+        run_import_demo(store, pywb_venv=Path(pywb_venv), port=port, echo=click.echo)
+        return
     from crawler.demo import run_demo
 
     run_demo(store, port=port, echo=click.echo)

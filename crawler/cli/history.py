@@ -36,7 +36,10 @@ def timeline(store: str, url: str, as_json: bool) -> None:
             continue
         change = {None: "first", True: "changed", False: "same"}[e.changed]
         kind = "revisit" if e.revisit else "response"
-        click.echo(f"{e.crawl_id:24} {e.time} {e.status or '-':>4} {change:8} {kind:8} {e.digest}")
+        source = f"  from {e.imported_from}" if e.imported_from else ""
+        click.echo(
+            f"{e.crawl_id:24} {e.time} {e.status or '-':>4} {change:8} {kind:8} {e.digest}{source}"
+        )
 
 
 @main.command()
