@@ -55,6 +55,8 @@ def dataset_pages(store: Store, crawl_ids: list[str]) -> list[Page]:
             _remember(texts, found)
             missing -= texts.keys()
         for row in rows:
+            if not row.get("fetched_at"):
+                continue  # no time to replay it at
             title, text = row.get("title"), row.get("text")
             if row.get("extraction") == "unchanged":
                 title, text = texts.get(str(row.get("payload_digest")), (title, text))
