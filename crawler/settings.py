@@ -201,3 +201,10 @@ DATASET_ROW_GROUP_BYTES = 32 * 1024 * 1024
 # Scrapy starts no new download (Scrapy: 5,000,000). The extraction workers are the
 # bound of an end-to-end crawl: pages waiting for them beyond a few are memory, not speed.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
+
+# --- replay (scrubwatch replay) -------------------------------------------------
+# ReplayWeb.page's viewer (ui.js, sw.js) comes from its npm package, fetched with npm into
+# this cache at first use: it is AGPL-3.0, never part of scrubwatch. Empty cache:
+# ~/.cache/scrubwatch/replaywebpage.
+REPLAYWEBPAGE_VERSION = "2.5.3"
+REPLAYWEBPAGE_CACHE = ""

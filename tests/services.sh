@@ -28,6 +28,8 @@ browser() {
 case "${1:-all}" in
     all)
         command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+        # npm fetches ReplayWeb.page's viewer for tests/test_replay.py (below)
+        command -v npm >/dev/null 2>&1 || need+=(npm)
         browser
         ;;
     browser) browser ;;
@@ -45,4 +47,10 @@ if ((${#need[@]})); then
     echo "installing ${need[*]} from Debian's packages"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# ReplayWeb.page (AGPL-3.0: fetched, never committed) into its cache with npm, before
+# the suite runs in a namespace without a network (tests/test_replay.py).
+if [[ ${1:-all} == all && -x .venv/bin/scrubwatch ]]; then
+    .venv/bin/scrubwatch replay --fetch-viewer
 fi

@@ -4,7 +4,7 @@ Each command calls one library function; the modules here only parse flags and
 print. Commands are grouped by what they work on.
 """
 
-from crawler.cli import archive, crawling, history, schedule, wacz  # noqa: F401  (they register commands)
+from crawler.cli import archive, crawling, history, replay, schedule, wacz  # noqa: F401  (they register commands)
 from crawler.cli.base import main, run
 
 __all__ = ["main", "run"]

@@ -5,11 +5,17 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from crawler import __version__
 from crawler.cli.base import main, one_line_errors, store_option
+
+if TYPE_CHECKING:
+    from storage.stores import Store
+    from storage.wacz import Export
+    from storage.waczsign import Signer
 
 SOFTWARE = f"scrubwatch {__version__}"
 
@@ -53,36 +59,15 @@ def export(
     title: str | None,
 ) -> None:
     """Package crawls as a WACZ file that replays on its own (ReplayWeb.page, pywb)."""
-    from storage.errors import BadInput, StoreError
-    from storage.layout import list_crawl_ids
+    from storage.errors import BadInput
     from storage.stores import open_existing_store
-    from storage.wacz import write_wacz
-    from storage.waczpages import dataset_pages, main_page
     from storage.waczsign import Signer
 
     if not output.endswith(".wacz"):
         raise BadInput(f"-o {output}: a WACZ file's name ends in .wacz")
     opened = open_existing_store(store)
-    chosen = list(crawl_ids)
-    if not chosen:
-        known = list_crawl_ids(opened)
-        if not known:
-            raise StoreError(f"no crawls in store {opened.uri}")
-        chosen = known[-1:]
     signer = Signer.from_pem(Path(key_path), SOFTWARE) if key_path else None
-    pages = dataset_pages(opened, chosen)
-    result = write_wacz(
-        opened,
-        chosen,
-        Path(output),
-        pages=pages,
-        created=datetime.now(UTC),
-        software=SOFTWARE,
-        title=title or f"scrubwatch crawls {', '.join(chosen)}",
-        main_page=main_page(opened, chosen, pages),
-        urls=frozenset(urls) if urls else None,
-        signer=signer,
-    )
+    result = package_crawls(opened, crawl_ids, Path(output), urls=urls, signer=signer, title=title)
     originals = (
         f", {result.originals} original record(s) copied in from {', '.join(result.original_crawls)}"
         if result.originals
@@ -94,6 +79,39 @@ def export(
     )
     for digest in result.unresolved:
         click.echo(f"warning: no original archived for revisits of {digest}", err=True)
+
+
+def package_crawls(
+    store: Store,
+    crawl_ids: tuple[str, ...],
+    out: Path,
+    *,
+    urls: tuple[str, ...] = (),
+    signer: Signer | None = None,
+    title: str | None = None,
+) -> Export:
+    """Write the WACZ of ``crawl_ids`` (default: the latest crawl) to ``out``."""
+    from storage.errors import StoreError
+    from storage.layout import list_crawl_ids
+    from storage.wacz import write_wacz
+    from storage.waczpages import dataset_pages, main_page
+
+    chosen = list(crawl_ids) or list_crawl_ids(store)[-1:]
+    if not chosen:
+        raise StoreError(f"no crawls in store {store.uri}")
+    pages = dataset_pages(store, chosen)
+    return write_wacz(
+        store,
+        chosen,
+        out,
+        pages=pages,
+        created=datetime.now(UTC),
+        software=SOFTWARE,
+        title=title or f"scrubwatch crawls {', '.join(chosen)}",
+        main_page=main_page(store, chosen, pages),
+        urls=frozenset(urls) if urls else None,
+        signer=signer,
+    )
 
 
 def verify_wacz_files(paths: tuple[str, ...]) -> None:
