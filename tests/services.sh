@@ -17,9 +17,11 @@ browser() {
     # unshare(1) starts Chromium in a network namespace of its own (crawler/browser/chromium-netns).
     command -v unshare >/dev/null 2>&1 || need+=(util-linux)
     # Screenshots show text, not boxes: DejaVu for Latin, Greek and Cyrillic; WenQuanYi
-    # Micro Hei (the smallest of Debian's CJK fonts) for Chinese, Japanese and Korean pages.
+    # Micro Hei (the smallest of Debian's CJK fonts) for Chinese, Japanese and Korean pages;
+    # Noto Sans CJK, the first CJK font of the scrub report's stacks (history/report.py),
+    # which tests/test_report_fonts.py checks the report's Chinese paragraphs are drawn in.
     if command -v dpkg-query >/dev/null 2>&1; then
-        for font in fonts-dejavu-core fonts-wqy-microhei; do
+        for font in fonts-dejavu-core fonts-wqy-microhei fonts-noto-cjk; do
             installed "$font" || need+=("$font")
         done
     fi
