@@ -383,3 +383,21 @@ def test_the_story_package_holds_the_removed_photo_and_pywb_reads_it(
     # the seed did not change: its second capture is a revisit, which pywb resolves
     seed = found[story.expected["seed_url"]]
     assert len(seed) == 2 and len({c["sha256"] for c in seed}) == 1
+
+
+def test_a_package_of_some_urls_copies_their_records_only(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    result = _write(store, tmp_path / "some.wacz", urls=frozenset(URLS[1:4:2]))
+    with zipfile.ZipFile(tmp_path / "some.wacz") as zf:
+        assert [n for n in zf.namelist() if n.startswith("archive/")] == [
+            "archive/c1-selected.warc.gz"
+        ]
+        records = list(ArchiveIterator(io.BytesIO(zf.read("archive/c1-selected.warc.gz"))))
+        pages = [json.loads(line) for line in zf.read("pages/pages.jsonl").splitlines()[1:]]
+    assert sorted(r.rec_headers.get_header("WARC-Target-URI") for r in records) == [
+        URLS[1],
+        URLS[3],
+    ]
+    assert [p["url"] for p in pages] == [URLS[1], URLS[3]]
+    assert (result.captures, result.pages) == (2, 2)
+    assert verify_wacz(tmp_path / "some.wacz").problems == []

@@ -60,11 +60,12 @@ def replay(
 
 
 def _export(store: str, crawl_ids: tuple[str, ...], folder: Path) -> Path:
-    from crawler.cli.wacz import package_crawls
+    from crawler.cli.wacz import SOFTWARE
     from storage.stores import open_existing_store
+    from storage.waczexport import export_crawls
 
     opened = open_existing_store(store)
     out = folder / "replay.wacz"
-    result = package_crawls(opened, crawl_ids, out)
+    result = export_crawls(opened, crawl_ids, out, software=SOFTWARE)
     click.echo(f"packaged crawl(s) {', '.join(result.crawls)} of {opened.uri}", err=True)
     return out

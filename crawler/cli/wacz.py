@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from crawler import __version__
 from crawler.cli.base import main, one_line_errors, store_option
-
-if TYPE_CHECKING:
-    from storage.stores import Store
-    from storage.wacz import Export
-    from storage.waczsign import Signer
 
 SOFTWARE = f"scrubwatch {__version__}"
 
@@ -61,13 +54,16 @@ def export(
     """Package crawls as a WACZ file that replays on its own (ReplayWeb.page, pywb)."""
     from storage.errors import BadInput
     from storage.stores import open_existing_store
+    from storage.waczexport import export_crawls
     from storage.waczsign import Signer
 
     if not output.endswith(".wacz"):
         raise BadInput(f"-o {output}: a WACZ file's name ends in .wacz")
     opened = open_existing_store(store)
     signer = Signer.from_pem(Path(key_path), SOFTWARE) if key_path else None
-    result = package_crawls(opened, crawl_ids, Path(output), urls=urls, signer=signer, title=title)
+    result = export_crawls(
+        opened, crawl_ids, Path(output), software=SOFTWARE, urls=urls, signer=signer, title=title
+    )
     originals = (
         f", {result.originals} original record(s) copied in from {', '.join(result.original_crawls)}"
         if result.originals
@@ -79,39 +75,6 @@ def export(
     )
     for digest in result.unresolved:
         click.echo(f"warning: no original archived for revisits of {digest}", err=True)
-
-
-def package_crawls(
-    store: Store,
-    crawl_ids: tuple[str, ...],
-    out: Path,
-    *,
-    urls: tuple[str, ...] = (),
-    signer: Signer | None = None,
-    title: str | None = None,
-) -> Export:
-    """Write the WACZ of ``crawl_ids`` (default: the latest crawl) to ``out``."""
-    from storage.errors import StoreError
-    from storage.layout import list_crawl_ids
-    from storage.wacz import write_wacz
-    from storage.waczpages import dataset_pages, main_page
-
-    chosen = list(crawl_ids) or list_crawl_ids(store)[-1:]
-    if not chosen:
-        raise StoreError(f"no crawls in store {store.uri}")
-    pages = dataset_pages(store, chosen)
-    return write_wacz(
-        store,
-        chosen,
-        out,
-        pages=pages,
-        created=datetime.now(UTC),
-        software=SOFTWARE,
-        title=title or f"scrubwatch crawls {', '.join(chosen)}",
-        main_page=main_page(store, chosen, pages),
-        urls=frozenset(urls) if urls else None,
-        signer=signer,
-    )
 
 
 def verify_wacz_files(paths: tuple[str, ...]) -> None:
