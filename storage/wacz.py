@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -93,7 +94,7 @@ class Resource:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.path.rsplit("/", 1)[-1],
+            "name": resource_name(self.path),
             "path": self.path,
             "hash": self.hash,
             "bytes": self.bytes,
@@ -117,6 +118,12 @@ class Export:
     @property
     def bytes(self) -> int:
         return self.path.stat().st_size
+
+
+def resource_name(path: str) -> str:
+    """A resource's ``name``: its file name in the characters Frictionless allows
+    (lower case, digits, ``-._/``; crawl ids have capitals)."""
+    return re.sub(r"[^-a-z0-9._/]", "-", path.rsplit("/", 1)[-1].lower())
 
 
 def package_warc_name(crawl_id: str, filename: str) -> str:

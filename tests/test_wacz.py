@@ -401,3 +401,20 @@ def test_a_package_of_some_urls_copies_their_records_only(tmp_path: Path) -> Non
     assert [p["url"] for p in pages] == [URLS[1], URLS[3]]
     assert (result.captures, result.pages) == (2, 2)
     assert verify_wacz(tmp_path / "some.wacz").problems == []
+
+
+def test_resource_names_are_what_frictionless_allows(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "archive"))
+    crawl = "20260301T120000Z-v1"
+    store_crawl(
+        store, tmp_path / "staging", crawl, [Capture(URLS[0], None, "A.warc.gz")], created=CREATED
+    )
+    out = tmp_path / "caps.wacz"
+    write_wacz(store, [crawl], out, pages=[], created=CREATED, software="t", title="t")
+    with zipfile.ZipFile(out) as zf:
+        meta = json.loads(zf.read("datapackage.json"))
+    warc = next(r for r in meta["resources"] if r["path"].startswith("archive/"))
+    assert warc["path"] == f"archive/{crawl}-A.warc.gz"
+    assert warc["name"] == "20260301t120000z-v1-a.warc.gz"
+    done = wacz_validate(out)
+    assert done.returncode == 0, done.stdout + done.stderr
