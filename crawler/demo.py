@@ -9,7 +9,8 @@ prints the scrub report; then gets both removed photos back from the archive and
 that their SHA-256s are the originals'. Each crawl also watches a search for the name
 (``--search baidu-images:董经纬``, the local image search in the engine registry), whose
 version 2 lists two photos fewer, shows a lower count and says results were withheld.
-Each crawl runs in its own process, as a user's would.
+Then it packages both crawls as a WACZ file (``exports/story.wacz`` in the store) and
+prints the command that replays it. Each crawl runs in its own process, as a user's would.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from history.timeline import get_payload
 from storage import Store, new_crawl_id, open_store
 from storage.captures import CaptureIndex
 from storage.errors import BadInput, one_line
-from storage.layout import dataset_root, local_path, report_key, search_root
+from storage.layout import dataset_root, export_key, local_path, report_key, search_root
+from storage.waczexport import export_crawls
 
 Echo = Callable[[str], object]
 
@@ -110,6 +112,28 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         for what, changes in photos:
             photo = next(c for c in changes.values() if c["kind"] == "image-removed")
             _check_photo(archive, what, photo, echo)
+        _export(archive, Path(store), [first, second], echo)
+
+
+def _export(archive: Store, root: Path, crawl_ids: list[str], echo: Echo) -> None:
+    """Package the story's crawls as one WACZ file, and say how to replay it."""
+    from crawler import __version__
+
+    package = local_path(root, export_key("story"))
+    package.parent.mkdir(parents=True, exist_ok=True)
+    result = export_crawls(
+        archive,
+        crawl_ids,
+        package,
+        software=f"scrubwatch {__version__}",
+        title="scrubwatch demo: the story, before and after",
+    )
+    echo(
+        f"\n== the story's two crawls packaged: {package} ({result.captures} captures, "
+        f"{result.pages} pages, {result.bytes:,} bytes)\n"
+        f"  replay them as they looked:  scrubwatch replay {package}\n"
+        f"  check the package:           scrubwatch verify --wacz {package}"
+    )
 
 
 def _check_photo(archive: Store, what: str, photo: dict[str, str], echo: Echo) -> None:

@@ -235,3 +235,10 @@ ARCHIVE_DELAY = 1.0
 ARCHIVE_RETRIES = 3
 ARCHIVE_MAX_WAIT = 120.0
 ARCHIVE_TIMEOUT = 60.0
+
+# --- replay (scrubwatch replay) -------------------------------------------------
+# ReplayWeb.page's viewer (ui.js, sw.js) comes from its npm package, fetched with npm into
+# this cache at first use: it is AGPL-3.0, never part of scrubwatch. Empty cache:
+# ~/.cache/scrubwatch/replaywebpage.
+REPLAYWEBPAGE_VERSION = "2.5.3"
+REPLAYWEBPAGE_CACHE = ""

@@ -10,6 +10,11 @@ lists come after the summary (:mod:`history.searchreport`). Pictures are inlined
 ``data:`` URIs, so the file needs nothing else, and read through one index of the
 store, so each of its indexes is read once however many there are.
 
+Each text block says its language (``lang``, told by py3langid), and the fonts fall
+back to CJK ones for Chinese, Japanese and Korean, so a page in any script reads as
+text, not boxes. With ``replay_base`` (the URL ``scrubwatch replay`` prints), each
+scrubbed item links to its page replayed as the earlier crawl captured it.
+
 Pictures are inlined as archived, never re-encoded: a removed image or screenshot over
 :data:`MAX_THUMBNAIL_BYTES` is left out, and once :data:`MAX_SCREENSHOTS_BYTES` of
 screenshots are in, the later ones are too; each says how to ``get`` it.
@@ -20,8 +25,9 @@ from __future__ import annotations
 import base64
 import hashlib
 from html import escape
+from urllib.parse import quote
 
-from history.diffresult import Diff, PageDiff
+from history.diffresult import Diff, PageDiff, Scrub
 from history.searchreport import SEARCH_STYLE, SearchSections
 from history.timeline import get_payload
 from storage.captures import CaptureIndex, CaptureRef
@@ -41,8 +47,19 @@ IMAGE_TYPES = {
     b"RIFF": "image/webp",
 }
 
+SANS = 'system-ui,"Noto Sans","DejaVu Sans"'
+CJK_FONTS = {
+    "zh": '"Noto Sans CJK SC","Noto Sans CJK TC","WenQuanYi Micro Hei"',
+    "ja": '"Noto Sans CJK JP","WenQuanYi Micro Hei"',
+    "ko": '"Noto Sans CJK KR","WenQuanYi Micro Hei"',
+}
+#: every CJK font in the body's stack too, after the Latin ones: a block whose language
+#: was told wrong still finds glyphs for its characters
+FONT_STYLE = f"body{{font-family:{SANS},{CJK_FONTS['zh']},sans-serif}}" + "".join(
+    f":lang({lang}){{font-family:{fonts},{SANS},sans-serif}}" for lang, fonts in CJK_FONTS.items()
+)
 STYLE = """
-body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+body{font-size:15px;line-height:1.45;margin:2em auto;max-width:1100px;color:#222}
 h1{font-size:1.6em}h2{font-size:1.15em;margin-top:2em;word-break:break-all}
 .summary li{margin:.3em 0}.kind{font-weight:600;padding:0 .4em;border-radius:3px}
 .page-removed,.page-redirected{background:#f8d7da}.text-removed{background:#fff3cd}
@@ -61,6 +78,37 @@ figure img{max-width:200px;max-height:160px;border:2px solid #c00}
 .shots figure img{display:block;max-width:100%;max-height:none;border:0}
 .shots p{margin:.3em 0;color:#555}
 """
+
+
+def block_lang(text: str) -> str | None:
+    """The language of a block of text (ISO 639-1), None for one too short to tell.
+
+    Chinese, Japanese and Korean are told by their scripts (py3langid names some Chinese
+    text Wu or Cantonese, which a ``:lang(zh)`` rule would not match); others by py3langid.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    if any("\u3040" <= c <= "\u30ff" for c in letters):
+        return "ja"
+    if any("\uac00" <= c <= "\ud7af" for c in letters):
+        return "ko"
+    if 2 * sum("\u4e00" <= c <= "\u9fff" for c in letters) > len(letters):
+        return "zh"
+    import py3langid  # here: loading its model costs a reader of the archive that makes no report
+
+    return str(py3langid.classify(text)[0])
+
+
+def _block(tag: str, text: str) -> str:
+    lang = block_lang(text)
+    attribute = f' lang="{lang}"' if lang else ""
+    return f"<{tag}{attribute}>{escape(text)}</{tag}>"
+
+
+def replay_link(replay_base: str, url: str, timestamp: str) -> str:
+    """Where ``scrubwatch replay`` at ``replay_base`` shows ``url`` as captured at ``timestamp``."""
+    return f"{replay_base.split('?')[0]}?url={quote(url, safe='')}&ts={timestamp}"
 
 
 def _anchor(url: str) -> str:
@@ -147,7 +195,21 @@ def _imported(source: str | None) -> str:
     return f' <span class="imported">from another archive: {escape(source)}</span>'
 
 
-def _summary(diff: Diff, imported: ImportedCrawls) -> str:
+def _replay(index: CaptureIndex, diff: Diff, scrub: Scrub, replay_base: str | None) -> str:
+    """A link to the scrubbed item's page as the earlier crawl captured it; "" without one."""
+    if replay_base is None:
+        return ""
+    for url, crawl in ((scrub.page, diff.from_id), (scrub.url, scrub.archived_in)):
+        captures = index.captures(url, [crawl]) if crawl else []
+        if captures:
+            href = replay_link(replay_base, url, captures[0].timestamp)
+            return f' <a class="replay" href="{escape(href)}">replay</a>'
+    return ""
+
+
+def _summary(
+    diff: Diff, index: CaptureIndex, imported: ImportedCrawls, replay_base: str | None
+) -> str:
     unreachable = sum(1 for p in diff.pages if p.change == "unreachable")
     note = (
         f"<p>{unreachable} page(s) could not be reached by the later crawl: no evidence of "
@@ -161,7 +223,8 @@ def _summary(diff: Diff, imported: ImportedCrawls) -> str:
         f'<li><span class="kind {escape(s.kind)}">{escape(s.kind)}</span> '
         f'<a href="#{_anchor(s.page)}">{escape(s.url)}</a> {_why(s.why, s.by)}'
         f' <span class="change">archived in {escape(str(s.archived_in))}</span>'
-        f"{_imported(imported(s.archived_in) if s.archived_in else None)}</li>"
+        f"{_imported(imported(s.archived_in) if s.archived_in else None)}"
+        f"{_replay(index, diff, s, replay_base)}</li>"
         for s in diff.scrubbed
     )
     return f'<ul class="summary">{items}</ul>{note}'
@@ -176,8 +239,8 @@ def _page(
 ) -> str:
     url = page.url
     redirect = f" → redirected to {escape(page.redirect)}" if page.redirect is not None else ""
-    removed = "".join(f"<del>{escape(p)}</del>" for p in page.text.removed)
-    added = "".join(f"<ins>{escape(p)}</ins>" for p in page.text.added)
+    removed = "".join(_block("del", p) for p in page.text.removed)
+    added = "".join(_block("ins", p) for p in page.text.added)
     figures = []
     for image in page.images.removed + [
         s.url
@@ -202,7 +265,13 @@ def _page(
     )
 
 
-def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -> str:
+def render_report(
+    store: Store,
+    diff: Diff,
+    index: CaptureIndex | None = None,
+    *,
+    replay_base: str | None = None,
+) -> str:
     shown = [p for p in diff.pages if p.change != "unchanged"]
     index = index if index is not None else CaptureIndex(store)
     screenshots = _Screenshots(index, diff)
@@ -215,8 +284,8 @@ def render_report(store: Store, diff: Diff, index: CaptureIndex | None = None) -
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>scrubwatch: {escape(diff.from_id)} → {escape(diff.to_id)}</title>"
-        f"<style>{STYLE}{SEARCH_STYLE}</style></head><body>"
+        f"<style>{FONT_STYLE}{STYLE}{SEARCH_STYLE}</style></head><body>"
         f"<h1>What changed between {escape(diff.from_id)} and {escape(diff.to_id)}</h1>"
-        f"<h2>Scrubbed</h2>{_summary(diff, imported)}{searches.render()}"
+        f"<h2>Scrubbed</h2>{_summary(diff, index, imported, replay_base)}{searches.render()}"
         f"{pages}</body></html>\n"
     )

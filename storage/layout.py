@@ -64,6 +64,7 @@ PARTITION = "crawl_id"
 #: the dataset's folder inside a crawl's, in stores written by earlier versions
 LEGACY_TEXT_FOLDER = "text"
 REPORTS = "reports"
+EXPORTS = "exports"
 # Default staging folder inside a local store; LocalStore.list() never shows it.
 STAGING_DIRNAME = ".staging"
 #: where the staging folders of remote stores go, one per store, under the home folder
@@ -244,6 +245,11 @@ def legacy_version_prefix(crawl_id: str, version: str) -> str:
 def report_key(from_id: str, to_id: str) -> str:
     """The scrub report between two crawls that ``scrubwatch demo`` leaves in its store."""
     return f"{REPORTS}/{validate_crawl_id(from_id)}--{validate_crawl_id(to_id)}.html"
+
+
+def export_key(name: str) -> str:
+    """Where a WACZ package made of the store's crawls is kept (``exports/<name>.wacz``)."""
+    return f"{EXPORTS}/{_check_filename(name)}.wacz"
 
 
 def crawl_prefixes(crawl_id: str) -> list[str]:

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.localweb",
     "tests.fixtures.redis",
+    "tests.fixtures.story",
 ]
 
 # botocore's standard retries wait up to 20 s between attempts (a second's base for

@@ -17,9 +17,11 @@ browser() {
     # unshare(1) starts Chromium in a network namespace of its own (crawler/browser/chromium-netns).
     command -v unshare >/dev/null 2>&1 || need+=(util-linux)
     # Screenshots show text, not boxes: DejaVu for Latin, Greek and Cyrillic; WenQuanYi
-    # Micro Hei (the smallest of Debian's CJK fonts) for Chinese, Japanese and Korean pages.
+    # Micro Hei (the smallest of Debian's CJK fonts) for Chinese, Japanese and Korean pages;
+    # Noto Sans CJK, the first CJK font of the scrub report's stacks (history/report.py),
+    # which tests/test_report_fonts.py checks the report's Chinese paragraphs are drawn in.
     if command -v dpkg-query >/dev/null 2>&1; then
-        for font in fonts-dejavu-core fonts-wqy-microhei; do
+        for font in fonts-dejavu-core fonts-wqy-microhei fonts-noto-cjk; do
             installed "$font" || need+=("$font")
         done
     fi
@@ -28,6 +30,8 @@ browser() {
 case "${1:-all}" in
     all)
         command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+        # npm fetches ReplayWeb.page's viewer for tests/test_replay.py (below)
+        command -v npm >/dev/null 2>&1 || need+=(npm)
         browser
         ;;
     browser) browser ;;
@@ -45,4 +49,10 @@ if ((${#need[@]})); then
     echo "installing ${need[*]} from Debian's packages"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# ReplayWeb.page (AGPL-3.0: fetched, never committed) into its cache with npm, before
+# the suite runs in a namespace without a network (tests/test_replay.py).
+if [[ ${1:-all} == all && -x .venv/bin/scrubwatch ]]; then
+    .venv/bin/scrubwatch replay --fetch-viewer
 fi

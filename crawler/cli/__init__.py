@@ -10,7 +10,9 @@ from crawler.cli import (  # noqa: F401  (they register commands)
     crawling,
     history,
     imports,
+    replay,
     schedule,
+    wacz,
 )
 from crawler.cli.base import main, run
 

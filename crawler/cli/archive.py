@@ -69,9 +69,22 @@ def crawls(store: str, as_json: bool) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Check these WARC files instead of a store; repeatable.",
 )
+@click.option(
+    "--wacz",
+    "wacz_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Check these WACZ packages strictly instead of a store; repeatable.",
+)
 @one_line_errors
-def verify(store: str, crawl_id: str | None, warc_files: tuple[str, ...]) -> None:
+def verify(
+    store: str, crawl_id: str | None, warc_files: tuple[str, ...], wacz_files: tuple[str, ...]
+) -> None:
     """Re-hash and check every stored file against its manifest, and the chain of manifests."""
+    if wacz_files:
+        from crawler.cli.wacz import verify_wacz_files
+
+        verify_wacz_files(wacz_files)
     from storage.stores import open_existing_store
     from storage.verify import verify_crawls
     from storage.warcverify import check_warc

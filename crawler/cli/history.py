@@ -84,6 +84,12 @@ def get(store: str, url: str, crawl_id: str | None, at: str | None, output: str 
 @click.option("--json", "as_json", is_flag=True, help="The whole diff as one JSON document.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write an HTML report.")
 @click.option("--ranks", is_flag=True, help="Also list search results whose rank changed.")
+@click.option(
+    "--replay-base",
+    default=None,
+    metavar="URL",
+    help="Link each scrubbed item in the HTML report to its replay (the URL scrubwatch replay prints).",
+)
 @one_line_errors
 def diff(
     store: str,
@@ -93,6 +99,7 @@ def diff(
     as_json: bool,
     html_path: str | None,
     ranks: bool,
+    replay_base: str | None,
 ) -> None:
     """What changed between two crawls, and what was scrubbed."""
     from history.diff import diff_crawls
@@ -105,7 +112,9 @@ def diff(
     index = CaptureIndex(opened)
     result = diff_crawls(opened, from_id, to_id, url=url, index=index, ranks=ranks)
     if html_path:
-        write_file(html_path, render_report(opened, result, index).encode())
+        write_file(
+            html_path, render_report(opened, result, index, replay_base=replay_base).encode()
+        )
         click.echo(f"report written to {html_path}", err=True)
     if as_json:
         echo_json_document(result.to_dict())
