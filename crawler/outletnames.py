@@ -1,0 +1,267 @@
+"""Names of outlets in text: one pass of one compiled pattern over the whole text.
+
+:class:`NameMatcher` is built once from every name of every outlet (a few thousand) and
+finds them all in one ``finditer``: the names are folded into a trie, written out as a
+single regular expression, so a text is scanned once whatever the size of the registry.
+
+A name matches as whole words, ignoring case, accents on Latin letters, the kind of
+apostrophe, and whether its words are joined by spaces, line breaks or hyphens
+("Al-Jazeera" is "Al Jazeera"); a possessive ("the ABC's") or quotes around it do not
+hide it. Names in scripts written without spaces (Chinese, Japanese, Korean, Thai) need
+no word boundary, and a Latin name needs none next to them ("据BBC报道"). Three kinds of
+name:
+
+- ``any``: any case (``South China Morning Post``);
+- ``exact``: only as written (acronyms, ``Rumble``);
+- ``context``: only as written *and* in an outlet context (``told Time``, ``Time
+  magazine``, ``according to Mint``), for outlets whose name is a common word.
+
+:func:`unresolved_names` finds the sources a text cites that no outlet's name covers:
+"reported by X", "according to X", "X reported", "told X", "wrote in X", and their
+Chinese and Russian forms.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+NameKind = Literal["any", "exact", "context"]
+_KIND_RANK: dict[NameKind, int] = {"context": 0, "exact": 1, "any": 2}
+
+_APOSTROPHES = "'’‘ʼ"
+_HYPHENS = "-‐‑–"
+# Scripts written without spaces between words: CJK punctuation, kana, Han, Hangul, Thai.
+_UNSPACED = "\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
+# A letter or digit of a script written with spaces: what a word boundary is made of.
+_SPACED_WORD = rf"[^\W{_UNSPACED}]"
+_SEPARATOR = rf"(?:\s*[{_HYPHENS}]\s*|\s+)"
+_FOLD = str.maketrans({**dict.fromkeys(_APOSTROPHES, "'"), **dict.fromkeys(_HYPHENS, " ")})
+
+# What comes before a name in an outlet context ("told Time", "according to “Mint”").
+_CONTEXT_BEFORE = re.compile(
+    r"(?i)(?<!\w)(?:told|according\s+to|reported\s+by|reporting\s+by|reports?\s+in"
+    r"|wrote\s+(?:in|for)|writes?\s+(?:in|for)|writing\s+(?:in|for)|interview\s+with"
+    r"|interviewed\s+by|published\s+(?:by|in)|quoted\s+(?:by|in)|cited\s+(?:by|in)"
+    r"|(?:article|story|op-ed|editorial|column|piece|cover\s+story)\s+in|appeared\s+in"
+    r"|(?:spoke|speaking|talking|talked)\s+(?:to|with)|subscribe\s+to|on|via"
+    r"|(?:reporter|correspondent|editor|journalist|columnist|writer)s?\s+(?:for|at|of))"
+    r"\s+(?:the\s+)?[\"“‘«]?$"
+)
+# What comes after a name in an outlet context ("Time magazine", "Mint reported").
+_CONTEXT_AFTER = re.compile(
+    r"[\"”’»]?(?:['’]s?)?,?\s+(?:(?:an?|the)\s+(?:\w+\s+){0,2})?"
+    r"(?:magazine|newspaper|newsletter|news\s+(?:site|website|outlet|agency|service)"
+    r"|(?:first\s+|has\s+|had\s+)?(?:reported|reports|revealed|learned)|reporting"
+    r"|said|says|wrote|writes|published|quoted|cited|noted|interviewed|reporters?"
+    r"|correspondents?|editors?|journalists?|columnists?|report|article|story|investigation"
+    r"|podcast|website|weekly|daily)(?!\w)",
+    re.IGNORECASE,
+)
+
+# Words that make a capitalised phrase an outlet's name, not a person's or a body's.
+_OUTLET_WORDS = (
+    "news|times|post|daily|journal|herald|tribune|gazette|press|agency|radio|tv|television"
+    "|magazine|review|mail|star|sun|observer|guardian|telegraph|chronicle|standard|express"
+    "|monitor|network|media|broadcasting|broadcaster|channel|weekly|online|wire|digest"
+    "|insider|today|ilbo|shimbun|sinmun|zeitung|gazeta|gazzetta|diario|diário|jornal"
+    "|corriere|courier|nachrichten|nouvelles|noticias|notícias|le|la|el|al|il|der|die|das"
+)
+_CAPITALISED = r"[A-Z][\w&.'’-]*"
+_CONNECTOR = r"(?:of|the|and|de|del|di|du|la|le|el|al|am|für|&)"
+_PHRASE = rf"{_CAPITALISED}(?:[ \t]+(?:{_CONNECTOR}[ \t]+)?{_CAPITALISED}){{0,5}}"
+_QUOTED = r"[\"“‘«][^\"“”‘’«»\n]{2,60}[\"”’»]"
+_SOURCE = rf"(?P<source>{_QUOTED}|{_PHRASE})"
+_UNRESOLVED = re.compile(
+    rf"(?<!\w)(?:(?i:reported\s+by|according\s+to|told|wrote\s+(?:in|for)|writing\s+in)"
+    rf"\s+(?:the\s+)?{_SOURCE}"
+    rf"|{_SOURCE.replace('source', 'reporter')}"
+    r"\s+(?:(?:first|has|had)\s+)?reported(?!\w))"
+    # Chinese: 据《环球邮报》报道, 据共同社报道, 《朝日新闻》报道称
+    r"|(?:据|據|根据|根據)\s*(?:《(?P<zh_marked>[^》\n]{1,30})》"
+    r"|(?P<zh>[^\s，。、《》「」“”]{1,12}?(?:报|報|社|网|網|台|新闻|新聞|周刊|週刊|杂志|雜誌)))"
+    r"\s*(?:的)?(?:报道|報導|报导|報道|消息|称|稱)"
+    r"|《(?P<zh_title>[^》\n]{1,30})》\s*(?:报道|報導|报导|報道|引述|援引)"
+    # Russian: сообщает газета «Ведомости», «Фонтанка» пишет
+    r"|(?:сообщает|сообщила?|сообщило|пишет|передает|передаёт|по\s+данным|рассказала?\s+)"
+    r"\s+(?:газета|газеты|издание|издания|агентство|агентства|телеканал|телеканала|журнал"
+    r"|журнала|сайт|радиостанция)?\s*«(?P<ru>[^»\n]{1,40})»"
+    r"|«(?P<ru_after>[^»\n]{1,40})»\s+(?:сообщает|сообщила?|сообщило|пишет|передает|передаёт)"
+)
+
+
+def fold(name: str) -> str:
+    """A name as compared between outlets and looked up: lowercase, no accents on Latin
+    letters, one kind of apostrophe, hyphens and runs of whitespace as one space."""
+    return " ".join(_strip_accents(name.translate(_FOLD)).lower().split())
+
+
+def _fold_exact(name: str) -> str:
+    """:func:`fold` keeping the case, for names matched only as written."""
+    return " ".join(_strip_accents(name.translate(_FOLD)).split())
+
+
+def _strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(_base_letter(c) for c in text)
+
+
+def _base_letter(char: str) -> str:
+    """The Latin letter without its accent (``é`` -> ``e``); any other character as it is."""
+    if "\u00c0" <= char <= "\u024f":
+        return unicodedata.normalize("NFKD", char)[0]
+    return char
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str  # the outlet's key
+    kind: NameKind
+    forms: frozenset[str]  # for exact and context names: the forms as written (folded)
+
+
+class NameMatcher:
+    """Every name of every outlet, found in a text in one pass.
+
+    ``names`` gives, for each outlet key, its names and their kinds; a folded name given
+    twice keeps its first outlet (the registry makes names unique before this).
+    """
+
+    def __init__(self, names: Iterable[tuple[str, str, NameKind]]) -> None:
+        self._entries: dict[str, _Entry] = {}
+        for key, name, kind in names:
+            folded = fold(name)
+            if not folded:
+                continue
+            entry = self._entries.get(folded)
+            if entry is None:
+                forms = frozenset() if kind == "any" else frozenset({_fold_exact(name)})
+                self._entries[folded] = _Entry(key, kind, forms)
+            elif entry.key == key and entry.kind != "any":
+                # the same name twice: the more permissive kind wins
+                if _KIND_RANK[kind] > _KIND_RANK[entry.kind]:
+                    entry = _Entry(key, kind, entry.forms)
+                forms = frozenset() if entry.kind == "any" else entry.forms | {_fold_exact(name)}
+                self._entries[folded] = _Entry(key, entry.kind, forms)
+        self._pattern = _compile(self._entries)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, outlet key)`` of each name in ``text``, in order, never overlapping.
+
+        Where names overlap, the longest wins ("the Daily Telegraph in Sydney" is the
+        Sydney paper, not "the Daily Telegraph" followed by words); a name that does not
+        count where it stands (wrong case, no outlet context) hides no other.
+        """
+        if self._pattern is None:
+            return []
+        candidates = []
+        position = 0
+        while (match := self._pattern.search(text, position)) is not None:
+            start, end = match.span()
+            entry = self._entries.get(fold(match.group()))
+            if entry is not None and self._counts(entry, text, start, end):
+                candidates.append((start, end, entry.key))
+            position = start + 1
+        candidates.sort(key=lambda c: (-len(fold(text[c[0] : c[1]])), c[0]))
+        taken: list[tuple[int, int, str]] = []  # by start, never overlapping
+        for candidate in candidates:
+            i = bisect.bisect(taken, candidate[0], key=lambda t: t[0])
+            if (i and taken[i - 1][1] > candidate[0]) or (
+                i < len(taken) and taken[i][0] < candidate[1]
+            ):
+                continue
+            taken.insert(i, candidate)
+        return taken
+
+    @staticmethod
+    def _counts(entry: _Entry, text: str, start: int, end: int) -> bool:
+        if entry.kind == "any":
+            return True
+        if _fold_exact(text[start:end]) not in entry.forms:
+            return False
+        return entry.kind == "exact" or (
+            _CONTEXT_BEFORE.search(text, max(0, start - 40), start) is not None
+            or _CONTEXT_AFTER.match(text, end) is not None
+        )
+
+
+def unresolved_names(text: str, resolved: Iterable[tuple[int, int]]) -> Iterator[tuple[int, str]]:
+    """``(offset, name)`` of the sources that ``text`` cites by a phrase ("according to X",
+    "X reported", 据X报道, сообщает «X»), where X overlaps none of the ``resolved`` spans.
+
+    An English X must look like an outlet: quoted, or a phrase of capitalised words one
+    of which is an outlet word (News, Times, Post, Zeitung, Ilbo...), or a domain name.
+    """
+    spans = sorted(resolved)
+    for match in _UNRESOLVED.finditer(text):
+        group = next(g for g in match.groupdict() if match.group(g) is not None)
+        start, end = match.span(group)
+        name = match.group(group).strip('"“”‘’«» ')
+        if group in ("source", "reporter") and not _looks_like_outlet(match.group(group)):
+            continue
+        if not any(s < end and start < e for s, e in spans):
+            yield start, name
+
+
+def _looks_like_outlet(phrase: str) -> bool:
+    if phrase[0] in '"“‘«' or re.search(r"\w\.(?:com|org|net|co|io|news)\b", phrase):
+        return True
+    words = re.findall(r"[\w’']+", phrase)
+    return any(re.fullmatch(_OUTLET_WORDS, word.lower()) for word in words)
+
+
+def _compile(entries: dict[str, _Entry]) -> re.Pattern[str] | None:
+    """One pattern for all the folded names: a trie for those that begin in a spaced
+    script (after a word boundary), one for those that begin in an unspaced one."""
+    spaced: dict[str, dict] = {}
+    unspaced: dict[str, dict] = {}
+    for name in entries:
+        node = unspaced if _UNSPACED_CHAR.match(name) else spaced
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    branches = []
+    if spaced:
+        branches.append(f"(?<!{_SPACED_WORD}){_trie(spaced, '')}")
+    if unspaced:
+        branches.append(_trie(unspaced, ""))
+    return re.compile("|".join(branches), re.IGNORECASE) if branches else None
+
+
+def _trie(node: dict[str, dict], last: str) -> str:
+    """The regex of a trie node: its children, longest first, then the end of a name."""
+    alternatives = [_char(char) + _trie(child, char) for char, child in node.items() if char]
+    if "" in node:
+        alternatives.append("" if _UNSPACED_CHAR.match(last) else f"(?!{_SPACED_WORD})")
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+def _char(char: str) -> str:
+    if char == " ":
+        return _SEPARATOR
+    if char == "'":
+        return f"[{_APOSTROPHES}]"
+    accented = _ACCENTED.get(char)  # the folded name lost its accents: accept them back
+    return f"[{char}{accented}]" if accented else re.escape(char)
+
+
+def _accented_letters() -> dict[str, str]:
+    """Each ASCII letter, and its lowercase accented forms in Latin-1 to Latin Extended-B."""
+    accented: dict[str, str] = {}
+    for code in range(0xC0, 0x250):
+        letter = chr(code)
+        base = _base_letter(letter)
+        if base != letter and base.isascii() and letter.islower():
+            accented[base] = accented.get(base, "") + letter
+    return accented
+
+
+_ACCENTED = _accented_letters()
