@@ -40,8 +40,7 @@ _UNSPACED = "\u0e00-\u0e7f\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
 # A letter or digit of a script written with spaces: what a word boundary is made of.
 _SPACED_WORD = rf"[^\W{_UNSPACED}]"
-_SEPARATOR = rf"(?:\s*[{_HYPHENS}]\s*|\s+)"
-_FOLD = str.maketrans({**dict.fromkeys(_APOSTROPHES, "'"), **dict.fromkeys(_HYPHENS, " ")})
+_SEPARATOR = r"(?:\s*-\s*|\s+)"  # in flattened text, where every hyphen is "-"
 
 # What comes before a name in an outlet context ("told Time", "according to “Mint”").
 _CONTEXT_BEFORE = re.compile(
@@ -98,18 +97,19 @@ _UNRESOLVED = re.compile(
 def fold(name: str) -> str:
     """A name as compared between outlets and looked up: lowercase, no accents on Latin
     letters, one kind of apostrophe, hyphens and runs of whitespace as one space."""
-    return " ".join(_strip_accents(name.translate(_FOLD)).lower().split())
+    return " ".join(flatten(name).replace("-", " ").split())
 
 
-def _fold_exact(name: str) -> str:
+def flatten(text: str) -> str:
+    """``text`` lowercased, without accents on Latin letters, with one apostrophe and one
+    hyphen: character for character, so offsets into it are offsets into ``text``."""
+    return text.translate(_FLAT)
+
+
+def _fold_case(name: str) -> str:
     """:func:`fold` keeping the case, for names matched only as written."""
-    return " ".join(_strip_accents(name.translate(_FOLD)).split())
-
-
-def _strip_accents(text: str) -> str:
-    if text.isascii():
-        return text
-    return "".join(_base_letter(c) for c in text)
+    flat = "".join(_base_letter(c) for c in name.translate(_MARKS))
+    return " ".join(flat.replace("-", " ").split())
 
 
 def _base_letter(char: str) -> str:
@@ -117,6 +117,21 @@ def _base_letter(char: str) -> str:
     if "\u00c0" <= char <= "\u024f":
         return unicodedata.normalize("NFKD", char)[0]
     return char
+
+
+class _FlatTable(dict[int, str]):
+    """The character map of :func:`flatten`, filled in as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        lower = char.lower()
+        flat = _base_letter(lower if len(lower) == 1 else char)
+        self[code] = flat
+        return flat
+
+
+_MARKS = str.maketrans({**dict.fromkeys(_APOSTROPHES, "'"), **dict.fromkeys(_HYPHENS, "-")})
+_FLAT = _FlatTable({code: mark for code, mark in _MARKS.items() if isinstance(mark, str)})
 
 
 @dataclass(frozen=True)
@@ -141,15 +156,15 @@ class NameMatcher:
                 continue
             entry = self._entries.get(folded)
             if entry is None:
-                forms = frozenset() if kind == "any" else frozenset({_fold_exact(name)})
+                forms = frozenset() if kind == "any" else frozenset({_fold_case(name)})
                 self._entries[folded] = _Entry(key, kind, forms)
             elif entry.key == key and entry.kind != "any":
                 # the same name twice: the more permissive kind wins
                 if _KIND_RANK[kind] > _KIND_RANK[entry.kind]:
                     entry = _Entry(key, kind, entry.forms)
-                forms = frozenset() if entry.kind == "any" else entry.forms | {_fold_exact(name)}
+                forms = frozenset() if entry.kind == "any" else entry.forms | {_fold_case(name)}
                 self._entries[folded] = _Entry(key, entry.kind, forms)
-        self._pattern = _compile(self._entries)
+        self._patterns = _compile(self._entries)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, outlet key)`` of each name in ``text``, in order, never overlapping.
@@ -158,17 +173,17 @@ class NameMatcher:
         Sydney paper, not "the Daily Telegraph" followed by words); a name that does not
         count where it stands (wrong case, no outlet context) hides no other.
         """
-        if self._pattern is None:
-            return []
+        flat = flatten(text)
         candidates = []
-        position = 0
-        while (match := self._pattern.search(text, position)) is not None:
-            start, end = match.span()
-            entry = self._entries.get(fold(match.group()))
-            if entry is not None and self._counts(entry, text, start, end):
-                candidates.append((start, end, entry.key))
-            position = start + 1
-        candidates.sort(key=lambda c: (-len(fold(text[c[0] : c[1]])), c[0]))
+        for pattern in self._patterns:
+            position = 0
+            while (match := pattern.search(flat, position)) is not None:
+                start, end = match.span()
+                entry = self._entries.get(fold(match.group()))
+                if entry is not None and self._counts(entry, text, start, end):
+                    candidates.append((start, end, entry.key))
+                position = start + 1
+        candidates.sort(key=lambda c: (-len(fold(flat[c[0] : c[1]])), c[0]))
         taken: list[tuple[int, int, str]] = []  # by start, never overlapping
         for candidate in candidates:
             i = bisect.bisect(taken, candidate[0], key=lambda t: t[0])
@@ -183,7 +198,7 @@ class NameMatcher:
     def _counts(entry: _Entry, text: str, start: int, end: int) -> bool:
         if entry.kind == "any":
             return True
-        if _fold_exact(text[start:end]) not in entry.forms:
+        if _fold_case(text[start:end]) not in entry.forms:
             return False
         return entry.kind == "exact" or (
             _CONTEXT_BEFORE.search(text, max(0, start - 40), start) is not None
@@ -216,52 +231,35 @@ def _looks_like_outlet(phrase: str) -> bool:
     return any(re.fullmatch(_OUTLET_WORDS, word.lower()) for word in words)
 
 
-def _compile(entries: dict[str, _Entry]) -> re.Pattern[str] | None:
-    """One pattern for all the folded names: a trie for those that begin in a spaced
-    script (after a word boundary), one for those that begin in an unspaced one."""
-    spaced: dict[str, dict] = {}
-    unspaced: dict[str, dict] = {}
+def _compile(entries: dict[str, _Entry]) -> list[re.Pattern[str]]:
+    """Four patterns for all the folded names, a trie each, by the script they begin and
+    end in: a word boundary is asserted only at an end in a spaced script, and only once
+    per pattern (the regex engine backtracks to a shorter name when it fails)."""
+    tries: dict[tuple[bool, bool], dict[str, dict]] = {}
     for name in entries:
-        node = unspaced if _UNSPACED_CHAR.match(name) else spaced
+        shape = (bool(_UNSPACED_CHAR.match(name)), bool(_UNSPACED_CHAR.match(name[-1])))
+        node = tries.setdefault(shape, {})
         for char in name:
             node = node.setdefault(char, {})
         node[""] = {}
-    branches = []
-    if spaced:
-        branches.append(f"(?<!{_SPACED_WORD}){_trie(spaced, '')}")
-    if unspaced:
-        branches.append(_trie(unspaced, ""))
-    return re.compile("|".join(branches), re.IGNORECASE) if branches else None
+    patterns = []
+    for (unspaced_start, unspaced_end), trie in tries.items():
+        before = "" if unspaced_start else f"(?<!{_SPACED_WORD})"
+        after = "" if unspaced_end else f"(?!{_SPACED_WORD})"
+        patterns.append(re.compile(f"{before}{_trie(trie)}{after}"))
+    return patterns
 
 
-def _trie(node: dict[str, dict], last: str) -> str:
-    """The regex of a trie node: its children, longest first, then the end of a name."""
-    alternatives = [_char(char) + _trie(child, char) for char, child in node.items() if char]
+def _trie(node: dict[str, dict]) -> str:
+    """The regex of a trie node: its children, then the end of a name (longest first)."""
+    alternatives = [_char(char) + _trie(child) for char, child in node.items() if char]
     if "" in node:
-        alternatives.append("" if _UNSPACED_CHAR.match(last) else f"(?!{_SPACED_WORD})")
+        alternatives.append("")
     if len(alternatives) == 1:
         return alternatives[0]
     return "(?:" + "|".join(alternatives) + ")"
 
 
 def _char(char: str) -> str:
-    if char == " ":
-        return _SEPARATOR
-    if char == "'":
-        return f"[{_APOSTROPHES}]"
-    accented = _ACCENTED.get(char)  # the folded name lost its accents: accept them back
-    return f"[{char}{accented}]" if accented else re.escape(char)
-
-
-def _accented_letters() -> dict[str, str]:
-    """Each ASCII letter, and its lowercase accented forms in Latin-1 to Latin Extended-B."""
-    accented: dict[str, str] = {}
-    for code in range(0xC0, 0x250):
-        letter = chr(code)
-        base = _base_letter(letter)
-        if base != letter and base.isascii() and letter.islower():
-            accented[base] = accented.get(base, "") + letter
-    return accented
-
-
-_ACCENTED = _accented_letters()
+    """A character of a folded name, in flattened text (:func:`flatten`)."""
+    return _SEPARATOR if char == " " else re.escape(char)
