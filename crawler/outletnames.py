@@ -48,7 +48,9 @@ _CONTEXT_BEFORE = re.compile(
     r"|wrote\s+(?:in|for)|writes?\s+(?:in|for)|writing\s+(?:in|for)|interview\s+with"
     r"|interviewed\s+by|published\s+(?:by|in)|quoted\s+(?:by|in)|cited\s+(?:by|in)"
     r"|(?:article|story|op-ed|editorial|column|piece|cover\s+story)\s+in|appeared\s+in"
-    r"|(?:spoke|speaking|talking|talked)\s+(?:to|with)|subscribe\s+to|on|via"
+    r"|(?:spoke|speaking|talking|talked)\s+(?:to|with)|subscribes?\s+to|on|via|reads?|reading"
+    r"|(?:asked|reported|interviewed|quoted|cited|published)\s+by"
+    r"|(?:co-?)?founders?\s+of|publisher\s+of|editor-in-chief\s+(?:of|at)"
     r"|(?:reporter|correspondent|editor|journalist|columnist|writer)s?\s+(?:for|at|of))"
     r"\s+(?:the\s+)?[\"“‘«]?$"
 )
@@ -59,6 +61,7 @@ _CONTEXT_AFTER = re.compile(
     r"|(?:first\s+|has\s+|had\s+)?(?:reported|reports|revealed|learned)|reporting"
     r"|said|says|wrote|writes|published|quoted|cited|noted|interviewed|reporters?"
     r"|correspondents?|editors?|journalists?|columnists?|report|article|story|investigation"
+    r"|paper|news\s+site|business\s+paper"
     r"|podcast|website|weekly|daily)(?!\w)",
     re.IGNORECASE,
 )
@@ -71,14 +74,19 @@ _OUTLET_WORDS = (
     "|insider|today|ilbo|shimbun|sinmun|zeitung|gazeta|gazzetta|diario|diário|jornal"
     "|corriere|courier|nachrichten|nouvelles|noticias|notícias|le|la|el|al|il|der|die|das"
 )
-_CAPITALISED = r"[A-Z][\w&.'’-]*"
+_CAPITALISED = r"[A-ZÀ-ÖØ-Þ][\w&.'’-]*"
 _CONNECTOR = r"(?:of|the|and|de|del|di|du|la|le|el|al|am|für|&)"
 _PHRASE = rf"{_CAPITALISED}(?:[ \t]+(?:{_CONNECTOR}[ \t]+)?{_CAPITALISED}){{0,5}}"
 _QUOTED = r"[\"“‘«][^\"“”‘’«»\n]{2,60}[\"”’»]"
 _SOURCE = rf"(?P<source>{_QUOTED}|{_PHRASE})"
 _UNRESOLVED = re.compile(
-    rf"(?<!\w)(?:(?i:reported\s+by|according\s+to|told|wrote\s+(?:in|for)|writing\s+in)"
-    rf"\s+(?:the\s+)?{_SOURCE}"
+    rf"(?<!\w)(?:(?i:reported\s+by|according\s+to|told|wrote\s+(?:in|for)|writing\s+in"
+    r"|an?\s+(?:report|article|story|interview)\s+(?:in|with)|según|de\s+acuerdo\s+con"
+    rf"|informó|publicó)\s+(?:the\s+)?{_SOURCE}"
+    # named as an outlet by the words before it: the newspaper X, el diario mexicano X
+    r"|(?i:the\s+(?:newspaper|magazine|news\s+agency|news\s+site|broadcaster)"
+    r"|(?:el|un)\s+(?:diario|periódico|semanario|portal)|la\s+(?:agencia|revista|cadena))"
+    rf"\s+(?:[a-zé]+\s+)?{_SOURCE.replace('source', 'marked')}"
     rf"|{_SOURCE.replace('source', 'reporter')}"
     r"\s+(?:(?:first|has|had)\s+)?reported(?!\w))"
     # Chinese: 据《环球邮报》报道, 据共同社报道, 《朝日新闻》报道称
@@ -214,7 +222,7 @@ def unresolved_names(text: str, resolved: Iterable[tuple[int, int]]) -> Iterator
     of which is an outlet word (News, Times, Post, Zeitung, Ilbo...), or a domain name.
     """
     spans = sorted(resolved)
-    for match in _UNRESOLVED.finditer(text):
+    for match in _UNRESOLVED.finditer(text):  # groups: one per way of naming
         group = next(g for g in match.groupdict() if match.group(g) is not None)
         start, end = match.span(group)
         name = match.group(group).strip('"“”‘’«» ')

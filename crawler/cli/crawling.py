@@ -63,13 +63,13 @@ def seeds(
 ) -> None:
     """List what the SEEDS cite: URLs, .html, .txt/.md articles or .seeds lists."""
     from crawler.fetch import fetch_seed
-    from crawler.seeds import load_seeds
+    from crawler.seeds import read_seeds
 
     registry = registry_of(outlets)
-    citations = load_seeds(
+    reading = read_seeds(
         list(seeds), registry, fetch=lambda url: fetch_seed(url, allow_private=allow_private)
     )
-    for citation in citations:
+    for citation in reading.citations:
         if as_json:
             echo_json_line(citation.to_dict())
         else:
@@ -77,6 +77,11 @@ def seeds(
                 f"{citation.source:12} {citation.outlet or '-':24} {citation.url}\n"
                 f"{'':12} {citation.context[:110]}"
             )
+    for name in reading.unresolved:  # sources named that no registry holds: no URL
+        if as_json:
+            echo_json_line(name.to_dict())
+        else:
+            click.echo(f"named-unresolved {name.name}\n{'':12} {name.context[:110]}")
 
 
 @main.command()
