@@ -32,6 +32,7 @@ def test_articles_cover_languages_and_scripts() -> None:
     languages = {article["language"] for article in EXPECTED.values()}
     assert len(EXPECTED) >= 5
     assert {"Chinese (simplified)", "Chinese (traditional)", "Russian", "Arabic"} <= languages
+    assert {"Persian", "Korean", "Spanish", "English"} <= languages
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
