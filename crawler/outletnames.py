@@ -1,8 +1,10 @@
-"""Names of outlets in text: one pass of one compiled pattern over the whole text.
+"""Names of outlets in text, found by a few compiled patterns whatever the registry's size.
 
-:class:`NameMatcher` is built once from every name of every outlet (a few thousand) and
-finds them all in one ``finditer``: the names are folded into a trie, written out as a
-single regular expression, so a text is scanned once whatever the size of the registry.
+:class:`NameMatcher` is built once from every name of every outlet (a few thousand): the
+names are folded into tries, one for each shape of name (whether it begins and ends in a
+script written with spaces), each written out as one regular expression and run over a
+flattened copy of the text (lowercase, unaccented), so a text is scanned four times
+however many outlets there are.
 
 A name matches as whole words, ignoring case, accents on Latin letters, the kind of
 apostrophe, and whether its words are joined by spaces, line breaks or hyphens
@@ -41,6 +43,10 @@ _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
 # A letter or digit of a script written with spaces: what a word boundary is made of.
 _SPACED_WORD = rf"[^\W{_UNSPACED}]"
 _SEPARATOR = r"(?:\s*-\s*|\s+)"  # in flattened text, where every hyphen is "-"
+# A word boundary, where a name is not part of a host name or an e-mail address either
+# ("foo@yahoo.no", "gossamer-threads.com", "X.509"); "www.upi.com" names UPI.
+_BEFORE_SPACED = rf"(?<!{_SPACED_WORD})(?<![^\W_]-)(?<!@)"
+_AFTER_SPACED = rf"(?!{_SPACED_WORD})(?![.@][^\W_])"
 
 # What comes before a name in an outlet context ("told Time", "according to “Mint”").
 _CONTEXT_BEFORE = re.compile(
@@ -56,13 +62,15 @@ _CONTEXT_BEFORE = re.compile(
 )
 # What comes after a name in an outlet context ("Time magazine", "Mint reported").
 _CONTEXT_AFTER = re.compile(
-    r"[\"”’»]?(?:['’]s?)?,?\s+(?:(?:an?|the)\s+(?:\w+\s+){0,2})?"
-    r"(?:magazine|newspaper|newsletter|news\s+(?:site|website|outlet|agency|service)"
+    r"[\"”’»]?(?:['’]s?)?(?:\s+(?:magazine|newspaper|newsletter|podcast|website"
+    r"|news\s+(?:site|website|outlet|agency|service)"
     r"|(?:first\s+|has\s+|had\s+)?(?:reported|reports|revealed|learned)|reporting"
     r"|said|says|wrote|writes|published|quoted|cited|noted|interviewed|reporters?"
-    r"|correspondents?|editors?|journalists?|columnists?|report|article|story|investigation"
-    r"|paper|news\s+site|business\s+paper"
-    r"|podcast|website|weekly|daily)(?!\w)",
+    r"|correspondents?|editors?|journalists?|columnists?|report|article|story|investigation)"
+    # an apposition that says what it is: "Mint, the Indian business paper"
+    r"|,\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}(?:magazine|newspaper|newsletter|paper|daily"
+    r"|weekly|broadcaster|website|outlet|news\s+(?:site|website|outlet|agency|service)))"
+    r"(?!\w)",
     re.IGNORECASE,
 )
 
@@ -72,7 +80,7 @@ _OUTLET_WORDS = (
     "|magazine|review|mail|star|sun|observer|guardian|telegraph|chronicle|standard|express"
     "|monitor|network|media|broadcasting|broadcaster|channel|weekly|online|wire|digest"
     "|insider|today|ilbo|shimbun|sinmun|zeitung|gazeta|gazzetta|diario|diário|jornal"
-    "|corriere|courier|nachrichten|nouvelles|noticias|notícias|le|la|el|al|il|der|die|das"
+    "|corriere|courier|nachrichten|nouvelles|noticias|notícias"
 )
 _CAPITALISED = r"[A-ZÀ-ÖØ-Þ][\w&.'’-]*"
 _CONNECTOR = r"(?:of|the|and|de|del|di|du|la|le|el|al|am|für|&)"
@@ -95,7 +103,7 @@ _UNRESOLVED = re.compile(
     r"\s*(?:的)?(?:报道|報導|报导|報道|消息|称|稱)"
     r"|《(?P<zh_title>[^》\n]{1,30})》\s*(?:报道|報導|报导|報道|引述|援引)"
     # Russian: сообщает газета «Ведомости», «Фонтанка» пишет
-    r"|(?:сообщает|сообщила?|сообщило|пишет|передает|передаёт|по\s+данным|рассказала?\s+)"
+    r"|(?:сообщает|сообщила?|сообщило|пишет|передает|передаёт|по\s+данным|рассказала?)"
     r"\s+(?:газета|газеты|издание|издания|агентство|агентства|телеканал|телеканала|журнал"
     r"|журнала|сайт|радиостанция)?\s*«(?P<ru>[^»\n]{1,40})»"
     r"|«(?P<ru_after>[^»\n]{1,40})»\s+(?:сообщает|сообщила?|сообщило|пишет|передает|передаёт)"
@@ -115,9 +123,9 @@ def flatten(text: str) -> str:
 
 
 def _fold_case(name: str) -> str:
-    """:func:`fold` keeping the case, for names matched only as written."""
-    flat = "".join(_base_letter(c) for c in name.translate(_MARKS))
-    return " ".join(flat.replace("-", " ").split())
+    """A name matched only as written, compared keeping its case and accents (French
+    "Libération" is not English "Liberation"): one apostrophe, hyphens as spaces."""
+    return " ".join(name.translate(_MARKS).replace("-", " ").split())
 
 
 def _base_letter(char: str) -> str:
@@ -142,11 +150,11 @@ _MARKS = str.maketrans({**dict.fromkeys(_APOSTROPHES, "'"), **dict.fromkeys(_HYP
 _FLAT = _FlatTable({code: mark for code, mark in _MARKS.items() if isinstance(mark, str)})
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Entry:
     key: str  # the outlet's key
-    kind: NameKind
-    forms: frozenset[str]  # for exact and context names: the forms as written (folded)
+    any_case: bool  # some name of the outlet folds to this one and matches in any case
+    forms: dict[str, NameKind]  # otherwise: each form as written (case kept), its kind
 
 
 class NameMatcher:
@@ -162,16 +170,17 @@ class NameMatcher:
             folded = fold(name)
             if not folded:
                 continue
-            entry = self._entries.get(folded)
-            if entry is None:
-                forms = frozenset() if kind == "any" else frozenset({_fold_case(name)})
-                self._entries[folded] = _Entry(key, kind, forms)
-            elif entry.key == key and entry.kind != "any":
-                # the same name twice: the more permissive kind wins
-                if _KIND_RANK[kind] > _KIND_RANK[entry.kind]:
-                    entry = _Entry(key, kind, entry.forms)
-                forms = frozenset() if entry.kind == "any" else entry.forms | {_fold_case(name)}
-                self._entries[folded] = _Entry(key, entry.kind, forms)
+            entry = self._entries.setdefault(folded, _Entry(key, False, {}))
+            if entry.key != key:
+                continue
+            if kind == "any":
+                self._entries[folded] = _Entry(key, True, {})
+            elif not entry.any_case:
+                # one form given twice: the more permissive kind wins
+                form = _fold_case(name)
+                if _KIND_RANK[kind] > _KIND_RANK[entry.forms.get(form, "context")]:
+                    entry.forms[form] = kind
+                entry.forms.setdefault(form, kind)
         self._patterns = _compile(self._entries)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
@@ -204,11 +213,12 @@ class NameMatcher:
 
     @staticmethod
     def _counts(entry: _Entry, text: str, start: int, end: int) -> bool:
-        if entry.kind == "any":
+        if entry.any_case:
             return True
-        if _fold_case(text[start:end]) not in entry.forms:
+        kind = entry.forms.get(_fold_case(text[start:end]))
+        if kind is None:
             return False
-        return entry.kind == "exact" or (
+        return kind == "exact" or (
             _CONTEXT_BEFORE.search(text, max(0, start - 40), start) is not None
             or _CONTEXT_AFTER.match(text, end) is not None
         )
@@ -252,8 +262,8 @@ def _compile(entries: dict[str, _Entry]) -> list[re.Pattern[str]]:
         node[""] = {}
     patterns = []
     for (unspaced_start, unspaced_end), trie in tries.items():
-        before = "" if unspaced_start else f"(?<!{_SPACED_WORD})"
-        after = "" if unspaced_end else f"(?!{_SPACED_WORD})"
+        before = "" if unspaced_start else _BEFORE_SPACED
+        after = "" if unspaced_end else _AFTER_SPACED
         patterns.append(re.compile(f"{before}{_trie(trie)}{after}"))
     return patterns
 

@@ -116,6 +116,11 @@ def test_shipped_article_still_names_exactly_its_ten(registry: OutletRegistry) -
         ("posted on X yesterday; X marks the spot", ["twitter"]),
         ("по данным Интерфакса и «Коммерсанта»", ["interfax", "kommersant"]),
         ("Google said; Bing agreed; Microsoft too", []),
+        ("mail foo@yahoo.no; gossamer-threads.com; X.509; see www.spytalk.co", ["spytalk"]),
+        ("the Liberation Sans font", []),
+        ("selon Libération", ["liberation"]),
+        ("a Line; our Focus", []),
+        ("a LINE message, according to FOCUS", ["line", "focus-de"]),
     ],
 )
 def test_matching(registry: OutletRegistry, text: str, keys: list[str]) -> None:
