@@ -2,10 +2,12 @@
 
 The registry is read from TOML files (``seeds/outlets.toml`` and any extra files, as the
 ``OUTLETS_REGISTRY`` and ``EXTRA_OUTLETS`` settings list them; the caller passes the
-paths). It answers two questions: which outlet a URL belongs to (by registered domain,
-:func:`crawler.scope.registered_domain`) and which outlets a text names (whole words,
-the longest name winning). An outlet flagged ``browser = true`` builds its pages by
-script (image search, posts, video), so a crawl renders them in a browser.
+paths). It answers three questions: which outlet a URL belongs to (by registered domain,
+:func:`crawler.scope.registered_domain`), which outlets a text names (whole words, the
+longest name winning, names that are common words only in an outlet context:
+:mod:`crawler.outletnames`), and which sources a text cites that no outlet covers. An
+outlet flagged ``browser = true`` builds its pages by script (image search, posts,
+video), so a crawl renders them in a browser.
 ``seeds/README.md`` describes the file format.
 """
 
