@@ -215,9 +215,9 @@ def push_finished(store: Store, staging_root: Path, crawl_id: str) -> CrawlSumma
 
 
 def use_outlets(settings: Settings, outlets: list[str] | None) -> None:
-    if outlets:  # given registries replace the shipped one
-        settings.set("OUTLETS_REGISTRY", str(Path(outlets[0]).resolve()), priority="cmdline")
-        settings.set("EXTRA_OUTLETS", [str(Path(p).resolve()) for p in outlets[1:]], "cmdline")
+    if outlets:  # given registries go on top of the shipped one
+        extra = [*settings.getlist("EXTRA_OUTLETS"), *(str(Path(p).resolve()) for p in outlets)]
+        settings.set("EXTRA_OUTLETS", extra, priority="cmdline")
 
 
 def check_new_shared(redis_url: str, crawl_id: str) -> None:

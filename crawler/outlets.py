@@ -2,10 +2,12 @@
 
 The registry is read from TOML files (``seeds/outlets.toml`` and any extra files, as the
 ``OUTLETS_REGISTRY`` and ``EXTRA_OUTLETS`` settings list them; the caller passes the
-paths). It answers two questions: which outlet a URL belongs to (by registered domain,
-:func:`crawler.scope.registered_domain`) and which outlets a text names (whole words,
-the longest name winning). An outlet flagged ``browser = true`` builds its pages by
-script (image search, posts, video), so a crawl renders them in a browser.
+paths). It answers three questions: which outlet a URL belongs to (by registered domain,
+:func:`crawler.scope.registered_domain`), which outlets a text names (whole words, the
+longest name winning, names that are common words only in an outlet context:
+:mod:`crawler.outletnames`), and which sources a text cites that no outlet covers. An
+outlet flagged ``browser = true`` builds its pages by script (image search, posts,
+video), so a crawl renders them in a browser.
 ``seeds/README.md`` describes the file format.
 """
 
@@ -19,19 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.outletnames import NameKind, NameMatcher, fold, unresolved_names
 from crawler.scope import registered_domain
 from storage.errors import BadInput
 
-_LIST_FIELDS = ("aliases", "case_sensitive_aliases", "domains", "start_urls")
+_LIST_FIELDS = ("aliases", "case_sensitive_aliases", "context_aliases", "domains", "start_urls")
 _KINDS = {
     "name": "a non-empty string",
     "browser": "true or false",
     **{field: "a list of non-empty strings" for field in _LIST_FIELDS},
 }
 _KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
-_APOSTROPHES = "'’‘ʼ"
-# Han, kana and CJK punctuation: scripts written without spaces between words.
-_UNSPACED_SCRIPT = re.compile("[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _BLOCK_BREAK = re.compile(r"\n[ \t]*\n\s*|\n[ \t]*(?=[•◦▪*–-]\s)")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
 # Words whose full stop does not end a sentence: titles, months, initials (U.S.).
@@ -56,6 +56,21 @@ class Outlet:
     start_urls: tuple[str, ...] = ()
     case_sensitive_aliases: tuple[str, ...] = ()
     browser: bool = False  # its pages are built by script: a crawl renders them in a browser
+    context_aliases: tuple[str, ...] = ()  # common words: named only in an outlet context
+
+    def names(self) -> Iterator[tuple[str, NameKind]]:
+        """Every name with how it matches: exactly as written, only in an outlet context,
+        or in any case. Listing the ``name`` among the case-sensitive or context aliases
+        gives it that kind."""
+        special: dict[str, NameKind] = {
+            **dict.fromkeys(self.case_sensitive_aliases, "exact"),
+            **dict.fromkeys(self.context_aliases, "context"),
+        }
+        for name in (self.name, *self.aliases):
+            if name not in special:
+                yield name, "any"
+        for name, kind in special.items():
+            yield name, kind
 
 
 def normalise_space(text: str) -> str:
@@ -110,13 +125,17 @@ class OutletRegistry:
     def __init__(self, outlets: Iterable[Outlet]) -> None:
         self.outlets: dict[str, Outlet] = {outlet.key: outlet for outlet in outlets}
         self._by_domain = {d: o for o in self.outlets.values() for d in o.domains}
-        self._patterns: list[tuple[Outlet, re.Pattern[str]]] = []
+        named: list[Outlet] = []
         claimed: set[str] = set()
         for outlet in reversed(self.outlets.values()):
             names = _names(outlet)
             if not names & claimed:
-                self._patterns.insert(0, (outlet, _names_pattern(outlet)))
+                named.insert(0, outlet)
             claimed |= names
+        self._claimed = claimed
+        self._matcher = NameMatcher(
+            (outlet.key, name, kind) for outlet in named for name, kind in outlet.names()
+        )
 
     @classmethod
     def load(cls, *paths: Path | str) -> OutletRegistry:
@@ -165,54 +184,30 @@ class OutletRegistry:
         """Outlets named in ``text``, each with the sentence of its first mention, in order.
 
         Where names overlap ("The Daily Telegraph Australia" holds "Daily Telegraph"),
-        the longest match wins.
+        the longest match wins (:class:`crawler.outletnames.NameMatcher`).
         """
-        matches = [(m, o) for o, pattern in self._patterns for m in pattern.finditer(text)]
-        matches.sort(key=lambda mo: (-len(normalise_space(mo[0].group())), mo[0].start()))
-        taken: list[tuple[int, int, Outlet]] = []  # by start, never overlapping
-        for match, outlet in matches:
-            i = bisect.bisect(taken, match.start(), key=lambda t: t[0])
-            if (i and taken[i - 1][1] > match.start()) or (
-                i < len(taken) and taken[i][0] < match.end()
-            ):
-                continue
-            taken.insert(i, (match.start(), match.end(), outlet))
         sentence_at = sentence_finder(text)
         found: dict[str, tuple[Outlet, str]] = {}
-        for start, _, outlet in taken:
-            if outlet.key not in found:
-                found[outlet.key] = (outlet, sentence_at(start))
+        for start, _, key in self._matcher.find(text):
+            if key not in found:
+                found[key] = (self.outlets[key], sentence_at(start))
+        return list(found.values())
+
+    def find_unresolved(self, text: str) -> list[tuple[str, str]]:
+        """Sources ``text`` cites by a phrase ("according to X", "X reported", "told X")
+        that no outlet's name covers: ``(X, sentence)``, each X once, in order."""
+        resolved = [(start, end) for start, end, _ in self._matcher.find(text)]
+        sentence_at = sentence_finder(text)
+        found: dict[str, tuple[str, str]] = {}
+        for offset, name in unresolved_names(text, resolved):
+            if fold(name) not in self._claimed:
+                found.setdefault(fold(name), (name, sentence_at(offset)))
         return list(found.values())
 
 
 def _names(outlet: Outlet) -> set[str]:
-    """The outlet's names as compared between outlets: whitespace normalised, casefolded."""
-    names = (outlet.name, *outlet.aliases, *outlet.case_sensitive_aliases)
-    return {normalise_space(name).casefold() for name in names}
-
-
-def _names_pattern(outlet: Outlet) -> re.Pattern[str]:
-    """One regex for all of an outlet's names: whole words, any whitespace, any apostrophe.
-
-    A name that begins or ends in Chinese or Japanese script needs no word boundary
-    there: those scripts put no spaces between words.
-    """
-    exact = set(outlet.case_sensitive_aliases)
-    names = [(n, True) for n in exact] + [
-        (n, False) for n in {outlet.name, *outlet.aliases} - exact
-    ]
-    alternatives = []
-    for name, case_sensitive in sorted(names, key=lambda n: -len(n[0])):
-        words = (
-            "".join(f"[{_APOSTROPHES}]" if c in _APOSTROPHES else re.escape(c) for c in word)
-            for word in name.split()
-        )
-        body = r"\s+".join(words)
-        body = body if case_sensitive else f"(?i:{body})"
-        before = "" if _UNSPACED_SCRIPT.match(name) else r"(?<!\w)"
-        after = "" if _UNSPACED_SCRIPT.match(name[-1]) else r"(?!\w)"
-        alternatives.append(f"{before}{body}{after}")
-    return re.compile("|".join(alternatives))
+    """The outlet's names as compared between outlets (:func:`crawler.outletnames.fold`)."""
+    return {fold(name) for name, _ in outlet.names()}
 
 
 def _read_registry_file(path: Path) -> dict[str, dict[str, Any]]:
@@ -272,4 +267,5 @@ def _build_outlet(path: Path, key: str, entry: dict[str, Any]) -> Outlet:
         lists["start_urls"],
         lists["case_sensitive_aliases"],
         entry.get("browser", False),
+        lists["context_aliases"],
     )

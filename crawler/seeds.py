@@ -27,6 +27,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document, Extractor
 from w3lib.encoding import html_to_unicode, read_bom
 
+from crawler.outletnames import fold
 from crawler.outlets import OutletRegistry, SeedError, normalise_space, sentence_finder
 from crawler.searches import SEARCH_LINE
 from pipelines.urls import absolute_url, base_url
@@ -52,6 +53,33 @@ _SUFFIXES = (".html", ".htm", ".txt", ".md", ".seeds")
 
 
 @dataclass(frozen=True)
+class UnresolvedName:
+    """A source a seed cites by name ("according to X") that no registry outlet has: no
+    URL to crawl, shown so that the user can add X to a registry of their own."""
+
+    name: str
+    context: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        """As a citation without URL or outlet, the name kept (for JSON)."""
+        return {
+            "url": None,
+            "outlet": None,
+            "source": "named-unresolved",
+            "name": self.name,
+            "context": self.context,
+        }
+
+
+@dataclass(frozen=True)
+class SeedReading:
+    """What seeds cite: citations to crawl, and the names the registry could not resolve."""
+
+    citations: list[Citation]
+    unresolved: list[UnresolvedName]
+
+
+@dataclass(frozen=True)
 class Citation:
     """A URL a seed cites: linked, written out, listed, or an outlet it names."""
 
@@ -66,27 +94,34 @@ class Citation:
 
 
 def citations_from_html(
-    html: bytes | str, page_url: str, registry: OutletRegistry
+    html: bytes | str,
+    page_url: str,
+    registry: OutletRegistry,
+    unresolved: list[UnresolvedName] | None = None,
 ) -> list[Citation]:
     """Links in the main content of a page, then outlets its text names without a link.
 
     Bytes are decoded by BOM, then the charset the page declares, then UTF-8. Relative
     links resolve against the page's ``<base href>``, else ``page_url``; links to the
     page itself, fragments, and anything that is not http(s) are dropped
-    (:func:`pipelines.urls.absolute_url`).
+    (:func:`pipelines.urls.absolute_url`). Names the registry cannot resolve are
+    appended to ``unresolved`` when it is given.
     """
-    return _page_citations(*_parse_html(page_url, html), page_url, registry)
+    return _page_citations(*_parse_html(page_url, html), page_url, registry, unresolved)
 
 
-def citations_from_text(text: str, registry: OutletRegistry) -> list[Citation]:
-    """URLs written in the text, then outlets it names that no URL already cites."""
+def citations_from_text(
+    text: str, registry: OutletRegistry, unresolved: list[UnresolvedName] | None = None
+) -> list[Citation]:
+    """URLs written in the text, then outlets it names that no URL already cites (and
+    names the registry cannot resolve appended to ``unresolved`` when it is given)."""
     sentence_at = sentence_finder(text)
     citations = []
     for match in _URL_IN_TEXT.finditer(text):
         url = absolute_url("", _strip_trailing_punctuation(match.group()))
         if url:
             citations.append(_cite(registry, url, "url-in-text", sentence_at(match.start())))
-    return _unique(citations + _named(text, registry, citations))
+    return _unique(citations + _named(text, registry, citations, unresolved))
 
 
 def citations_from_list(
@@ -115,15 +150,39 @@ def load_seed(seed: str, registry: OutletRegistry, fetch: Fetch | None = None) -
     A ``.txt``/``.md`` file whose every line (blank lines and ``#`` comments aside) is a
     URL is a seed list, any other is article text. Bad input raises :class:`SeedError`.
     """
+    return _load_seed(seed, registry, fetch, None)
+
+
+def read_seeds(
+    seeds: Sequence[str], registry: OutletRegistry, fetch: Fetch | None = None
+) -> SeedReading:
+    """The citations of all seeds (as :func:`load_seeds`), and the sources they name that
+    the registry lacks, each name once (its first sentence kept)."""
+    citations: list[Citation] = []
+    unresolved: list[UnresolvedName] = []
+    for seed in seeds:
+        found = _load_seed(seed, registry, fetch, unresolved)
+        logger.info("seed %s: %d citations", seed, len(found))
+        citations.extend(found)
+    names = {fold(name.name): name for name in reversed(unresolved)}
+    return SeedReading(_unique(citations), [n for n in unresolved if names[fold(n.name)] is n])
+
+
+def _load_seed(
+    seed: str,
+    registry: OutletRegistry,
+    fetch: Fetch | None,
+    unresolved: list[UnresolvedName] | None,
+) -> list[Citation]:
     if _URL_SEED.match(seed):
-        return _url_seed_citations(seed, registry, fetch)
+        return _url_seed_citations(seed, registry, fetch, unresolved)
     path = Path(seed)
     data = _read_seed_file(seed, path)
     if path.suffix.lower() in (".html", ".htm"):
         tree, encoding = _parse_html(seed, data)
         file_uri = path.resolve().as_uri()
         page_url = next(iter(_declared_urls(tree, file_uri, encoding)), file_uri)
-        return _page_citations(tree, encoding, page_url, registry)
+        return _page_citations(tree, encoding, page_url, registry, unresolved)
     bom_encoding, bom = read_bom(data)
     try:
         text = data[len(bom or b"") :].decode(bom_encoding or "utf-8")
@@ -135,19 +194,14 @@ def load_seed(seed: str, registry: OutletRegistry, fetch: Fetch | None = None) -
         raise SeedError(f"seed {seed}: empty file (only comments)")
     if path.suffix.lower() == ".seeds" or all(_LIST_LINE.fullmatch(line) for line in content):
         return citations_from_list(text, registry, name=seed)
-    return citations_from_text(text, registry)
+    return citations_from_text(text, registry, unresolved)
 
 
 def load_seeds(
     seeds: Sequence[str], registry: OutletRegistry, fetch: Fetch | None = None
 ) -> list[Citation]:
     """The citations of all seeds, each URL once (its first citation wins)."""
-    citations = []
-    for seed in seeds:
-        found = load_seed(seed, registry, fetch)
-        logger.info("seed %s: %d citations", seed, len(found))
-        citations.extend(found)
-    return _unique(citations)
+    return read_seeds(seeds, registry, fetch).citations
 
 
 def _read_seed_file(seed: str, path: Path) -> bytes:
@@ -170,7 +224,12 @@ def _read_seed_file(seed: str, path: Path) -> bytes:
     return data
 
 
-def _url_seed_citations(seed: str, registry: OutletRegistry, fetch: Fetch | None) -> list[Citation]:
+def _url_seed_citations(
+    seed: str,
+    registry: OutletRegistry,
+    fetch: Fetch | None,
+    unresolved: list[UnresolvedName] | None,
+) -> list[Citation]:
     try:
         parts = urlsplit(seed)
     except ValueError:
@@ -187,7 +246,7 @@ def _url_seed_citations(seed: str, registry: OutletRegistry, fetch: Fetch | None
         raise SeedError(f"seed {seed}: cannot fetch ({exc})") from None
     if not body.strip():
         raise SeedError(f"seed {seed}: empty response")
-    return citations_from_html(body, seed, registry)
+    return citations_from_html(body, seed, registry, unresolved)
 
 
 def _parse_html(seed: str, html: bytes | str) -> tuple[HtmlElement, str]:
@@ -207,7 +266,11 @@ def _cite(registry: OutletRegistry, url: str, source: CitationSource, context: s
 
 
 def _page_citations(
-    tree: HtmlElement, encoding: str, page_url: str, registry: OutletRegistry
+    tree: HtmlElement,
+    encoding: str,
+    page_url: str,
+    registry: OutletRegistry,
+    unresolved: list[UnresolvedName] | None = None,
 ) -> list[Citation]:
     """Main-content links of a parsed page, then the outlets its main text names."""
     base = base_url(
@@ -225,7 +288,8 @@ def _page_citations(
         url = absolute_url(base, href, encoding)
         if url and url not in itself:
             citations.append(_cite(registry, url, "link", text))
-    return _unique(citations + _named(_plain_text(document.body), registry, citations))
+    text = _plain_text(document.body)
+    return _unique(citations + _named(text, registry, citations, unresolved))
 
 
 def _main_links(tree: HtmlElement, body: _Element) -> list[tuple[str, str]]:
@@ -274,8 +338,16 @@ def _declared_urls(tree: HtmlElement, page_url: str, encoding: str) -> list[str]
     return [url for url in (absolute_url(page_url, d, encoding) for d in declared) if url]
 
 
-def _named(text: str, registry: OutletRegistry, cited: Iterable[Citation]) -> list[Citation]:
-    """Citations of the outlets ``text`` names, except those already cited."""
+def _named(
+    text: str,
+    registry: OutletRegistry,
+    cited: Iterable[Citation],
+    unresolved: list[UnresolvedName] | None = None,
+) -> list[Citation]:
+    """Citations of the outlets ``text`` names, except those already cited; the names it
+    cites that the registry lacks go to ``unresolved`` when it is given."""
+    if unresolved is not None:
+        unresolved += [UnresolvedName(n, c) for n, c in registry.find_unresolved(text)]
     cited_outlets = {citation.outlet for citation in cited}
     return [
         Citation(outlet.start_urls[0], outlet.key, "named", sentence)

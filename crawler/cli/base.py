@@ -123,7 +123,7 @@ def echo_json_document(document: Mapping[str, Any]) -> None:
 
 
 def registry_of(outlets: tuple[str, ...]) -> OutletRegistry:
-    return OutletRegistry.load(*(outlets or (OUTLETS_REGISTRY,)))
+    return OutletRegistry.load(OUTLETS_REGISTRY, *outlets)
 
 
 def engines_of(outlets: tuple[str, ...]) -> EngineRegistry:
@@ -137,7 +137,7 @@ outlets_option = click.option(
     "outlets",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Outlet registry (TOML) to use instead of seeds/outlets.toml; repeatable.",
+    help="Outlet registry (TOML) of your own, on top of seeds/outlets.toml; repeatable.",
 )
 
 

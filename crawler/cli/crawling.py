@@ -65,14 +65,14 @@ def seeds(
     """List what the SEEDS cite: URLs, .html, .txt/.md articles or .seeds lists."""
     from crawler.fetch import fetch_seed
     from crawler.searches import check_searches, search_citations, seed_searches
-    from crawler.seeds import load_seeds
+    from crawler.seeds import read_seeds
 
     registry, engines, searches = registry_of(outlets), engines_of(outlets), seed_searches(seeds)
     check_searches(searches, engines)
-    citations = search_citations(searches, engines, registry, pages=1)
-    citations += load_seeds(
+    reading = read_seeds(
         list(seeds), registry, fetch=lambda url: fetch_seed(url, allow_private=allow_private)
     )
+    citations = search_citations(searches, engines, registry, pages=1) + reading.citations
     for citation in citations:
         if as_json:
             echo_json_line(citation.to_dict())
@@ -81,6 +81,11 @@ def seeds(
                 f"{citation.source:12} {citation.outlet or '-':24} {citation.url}\n"
                 f"{'':12} {citation.context[:110]}"
             )
+    for name in reading.unresolved:  # sources named that no registry holds: no URL
+        if as_json:
+            echo_json_line(name.to_dict())
+        else:
+            click.echo(f"named-unresolved {name.name}\n{'':12} {name.context[:110]}")
 
 
 @main.command()
