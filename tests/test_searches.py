@@ -150,7 +150,7 @@ def test_the_seeds_command_lists_searches(tmp_path: Path) -> None:
     first, second = (json.loads(line) for line in done.stdout.splitlines())
     assert first == {
         "url": "https://html.duckduckgo.com/html/?q=Dong+Jingwei&s=0",
-        "outlet": None,
+        "outlet": "duckduckgo",  # the shipped registry knows the engine's domain
         "source": "search",
         "context": "search duckduckgo Dong Jingwei",
     }
