@@ -8,10 +8,15 @@ spider: in the callback, each response goes into a warcio ``WARCWriter`` and eac
 page through ``trafilatura.extract`` (metadata on, JSON) into a JSON Lines file, all in
 one process.
 
+With ``--no-requisites`` (figure 2 on the like-for-like site, which has none) both
+follow the site's pages only, as a user's spider for a site's articles does: no
+requisite rule, so no page is parsed for requisites.
+
 Both use the project's politeness settings (``crawler/settings.py``) with the overrides
 the benchmarks give the project's crawl (:data:`BENCH_OVERRIDES`).
 
-Usage: ``python bench/baselines.py bare|naive SEEDS_FILE --out DIR --stats FILE``.
+Usage: ``python bench/baselines.py bare|naive SEEDS_FILE --out DIR --stats FILE
+[--no-requisites]``.
 """
 
 from __future__ import annotations
@@ -98,8 +103,10 @@ class SeededCrawlSpider(CrawlSpider):
     through the chain would be fetched twice; the project's seeds are filtered.)
     """
 
-    def __init__(self, seeds: list[str], **kwargs: Any) -> None:
+    def __init__(self, seeds: list[str], requisites: bool = True, **kwargs: Any) -> None:
         self.start_urls = seeds
+        if not requisites:
+            self.rules = self.rules[:1]  # the pages' rule: CrawlSpider compiles rules next
         super().__init__(**kwargs)
 
     async def start(self) -> AsyncIterator[Request]:
@@ -119,8 +126,8 @@ class NaiveSpider(SeededCrawlSpider):
         Rule(REQUISITES, callback="archive", follow=False),
     )
 
-    def __init__(self, seeds: list[str], out: str, **kwargs: Any) -> None:
-        super().__init__(seeds, **kwargs)
+    def __init__(self, seeds: list[str], out: str, requisites: bool = True, **kwargs: Any) -> None:
+        super().__init__(seeds, requisites, **kwargs)
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         self.warc_file = (folder / "crawl.warc.gz").open("wb")
@@ -162,13 +169,18 @@ def main() -> None:
     parser.add_argument("seeds", type=Path, help="a file of start URLs, one a line")
     parser.add_argument("--out", default=".", help="folder for the naive spider's files")
     parser.add_argument("--stats", type=Path, help="write Scrapy's stats here as JSON")
+    parser.add_argument(
+        "--no-requisites",
+        action="store_true",
+        help="follow the site's pages only (the like-for-like site has no requisites)",
+    )
     args = parser.parse_args()
     seeds = [line.strip() for line in args.seeds.read_text().splitlines() if line.strip()]
     process = CrawlerProcess(SHARED)
     spider = BareSpider if args.spider == "bare" else NaiveSpider
     crawler = process.create_crawler(spider)
     extra = {"out": args.out} if args.spider == "naive" else {}
-    process.crawl(crawler, seeds=seeds, **extra)
+    process.crawl(crawler, seeds=seeds, requisites=not args.no_requisites, **extra)
     process.start()
     if args.stats and crawler.stats is not None:
         args.stats.write_text(json.dumps(crawler.stats.get_stats(), default=str, indent=1))
