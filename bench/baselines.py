@@ -8,9 +8,10 @@ spider: in the callback, each response goes into a warcio ``WARCWriter`` and eac
 page through ``trafilatura.extract`` (metadata on, JSON) into a JSON Lines file, all in
 one process.
 
-With ``--no-requisites`` (figure 2 on the like-for-like site, which has none) both
-follow the site's pages only, as a user's spider for a site's articles does: no
-requisite rule, so no page is parsed for requisites.
+With ``--no-requisites`` (figure 2 on the like-for-like site, which has none) both are
+what a user writes for a site's articles: index pages followed, articles archived and
+not searched for links (a ``Rule`` with ``follow=False``), no requisite rule; so an
+article is parsed only by trafilatura (the naive spider) or not at all (bare).
 
 Both use the project's politeness settings (``crawler/settings.py``) with the overrides
 the benchmarks give the project's crawl (:data:`BENCH_OVERRIDES`).
@@ -78,6 +79,8 @@ SHARED = (
 # The site's pages (see newssite.py); an article links no other page of the site, so
 # following these from the index pages is what the project's ``--depth 1`` does.
 PAGES = LinkExtractor(allow=(r"/index/\d+\.html$", r"/p/\d+/[0-9a-f]+\.html$"))
+INDEXES = LinkExtractor(allow=r"/index/\d+\.html$")
+ARTICLES = LinkExtractor(allow=r"/p/\d+/[0-9a-f]+\.html$")
 
 
 class RequisiteLinks(LinkExtractor):
@@ -105,8 +108,12 @@ class SeededCrawlSpider(CrawlSpider):
 
     def __init__(self, seeds: list[str], requisites: bool = True, **kwargs: Any) -> None:
         self.start_urls = seeds
-        if not requisites:
-            self.rules = self.rules[:1]  # the pages' rule: CrawlSpider compiles rules next
+        if not requisites:  # before CrawlSpider compiles the rules
+            callback = self.rules[0].callback
+            self.rules = (
+                Rule(INDEXES, callback=callback, follow=True),
+                Rule(ARTICLES, callback=callback, follow=False),
+            )
         super().__init__(**kwargs)
 
     async def start(self) -> AsyncIterator[Request]:
