@@ -26,10 +26,11 @@ data, not script) and either
 
 Server-rendered pages of the same frameworks fill their root, so they stay with Scrapy's
 downloader: no news page of ``tests/data/extraction-sample`` (React, Next, Nuxt and
-Angular ones among them) looks script-built. The page is parsed once with Lexbor
-(selectolax), as a browser's HTML5 parser builds it; its bytes are read as UTF-8, so a
-page in a legacy encoding (GBK, Shift JIS) counts a character per byte at most, which
-the thresholds are coarse enough to bear.
+Angular ones among them) looks script-built. The page is parsed with Lexbor
+(selectolax), as a browser's HTML5 parser builds it. The crawl passes the tree it built
+from the page's decoded text for its requisites; given bytes, the rule reads them as
+UTF-8, so a page in a legacy encoding (GBK, Shift JIS) counts a character per byte at
+most, which the thresholds are coarse enough to bear.
 """
 
 from __future__ import annotations
