@@ -8,10 +8,16 @@ spider: in the callback, each response goes into a warcio ``WARCWriter`` and eac
 page through ``trafilatura.extract`` (metadata on, JSON) into a JSON Lines file, all in
 one process.
 
+With ``--no-requisites`` (figure 2 on the like-for-like site, which has none) both are
+what a user writes for a site's articles: index pages followed, articles archived and
+not searched for links (a ``Rule`` with ``follow=False``), no requisite rule; so an
+article is parsed only by trafilatura (the naive spider) or not at all (bare).
+
 Both use the project's politeness settings (``crawler/settings.py``) with the overrides
 the benchmarks give the project's crawl (:data:`BENCH_OVERRIDES`).
 
-Usage: ``python bench/baselines.py bare|naive SEEDS_FILE --out DIR --stats FILE``.
+Usage: ``python bench/baselines.py bare|naive SEEDS_FILE --out DIR --stats FILE
+[--no-requisites]``.
 """
 
 from __future__ import annotations
@@ -73,6 +79,8 @@ SHARED = (
 # The site's pages (see newssite.py); an article links no other page of the site, so
 # following these from the index pages is what the project's ``--depth 1`` does.
 PAGES = LinkExtractor(allow=(r"/index/\d+\.html$", r"/p/\d+/[0-9a-f]+\.html$"))
+INDEXES = LinkExtractor(allow=r"/index/\d+\.html$")
+ARTICLES = LinkExtractor(allow=r"/p/\d+/[0-9a-f]+\.html$")
 
 
 class RequisiteLinks(LinkExtractor):
@@ -98,8 +106,14 @@ class SeededCrawlSpider(CrawlSpider):
     through the chain would be fetched twice; the project's seeds are filtered.)
     """
 
-    def __init__(self, seeds: list[str], **kwargs: Any) -> None:
+    def __init__(self, seeds: list[str], requisites: bool = True, **kwargs: Any) -> None:
         self.start_urls = seeds
+        if not requisites:  # before CrawlSpider compiles the rules
+            callback = self.rules[0].callback
+            self.rules = (
+                Rule(INDEXES, callback=callback, follow=True),
+                Rule(ARTICLES, callback=callback, follow=False),
+            )
         super().__init__(**kwargs)
 
     async def start(self) -> AsyncIterator[Request]:
@@ -119,8 +133,8 @@ class NaiveSpider(SeededCrawlSpider):
         Rule(REQUISITES, callback="archive", follow=False),
     )
 
-    def __init__(self, seeds: list[str], out: str, **kwargs: Any) -> None:
-        super().__init__(seeds, **kwargs)
+    def __init__(self, seeds: list[str], out: str, requisites: bool = True, **kwargs: Any) -> None:
+        super().__init__(seeds, requisites, **kwargs)
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         self.warc_file = (folder / "crawl.warc.gz").open("wb")
@@ -162,13 +176,18 @@ def main() -> None:
     parser.add_argument("seeds", type=Path, help="a file of start URLs, one a line")
     parser.add_argument("--out", default=".", help="folder for the naive spider's files")
     parser.add_argument("--stats", type=Path, help="write Scrapy's stats here as JSON")
+    parser.add_argument(
+        "--no-requisites",
+        action="store_true",
+        help="follow the site's pages only (the like-for-like site has no requisites)",
+    )
     args = parser.parse_args()
     seeds = [line.strip() for line in args.seeds.read_text().splitlines() if line.strip()]
     process = CrawlerProcess(SHARED)
     spider = BareSpider if args.spider == "bare" else NaiveSpider
     crawler = process.create_crawler(spider)
     extra = {"out": args.out} if args.spider == "naive" else {}
-    process.crawl(crawler, seeds=seeds, **extra)
+    process.crawl(crawler, seeds=seeds, requisites=not args.no_requisites, **extra)
     process.start()
     if args.stats and crawler.stats is not None:
         args.stats.write_text(json.dumps(crawler.stats.get_stats(), default=str, indent=1))

@@ -8,6 +8,12 @@ bound of what they hold. With ``pss=True`` the tree's proportional set size (PSS
 shared by n processes counts 1/n in each, so each page once) is polled beside it; only
 the memory benchmark asks, since reading it costs the kernel about 8 ms a process a poll
 (16% of a core for a crawl and its 3 helpers), which would bias timed figures.
+CPU seconds are exact for the command's own process: when it exits it is left a zombie
+for a moment (``waitid`` with ``WNOWAIT``) and its ``/proc/<pid>/stat`` read, which holds
+its own user and system time and those of the descendants it has reaped (the fork
+server, the extraction workers); the descendants' figure is the larger of that and the
+sum of what the poller last saw of each (a descendant nobody reaped counts only there).
+Each run notes the 1-minute load average when it starts and ends.
 :func:`profile` runs a command under py-spy (sampling, all threads, child processes
 too) and :func:`summarize` reduces py-spy's collapsed stacks to where the time goes,
 per process.
@@ -51,6 +57,13 @@ class Run:
     # [seconds since start, CPU seconds of the process, of its descendants], every
     # TIMELINE_SECONDS: when the cores were busy, and with what
     timeline: list[tuple[float, float, float]] = field(default_factory=list)
+    load_before: float = 0.0  # 1-minute load average when the run started
+    load_after: float = 0.0  # and when it ended
+    ended: float = 0.0  # when it ended, seconds since the epoch
+
+    @property
+    def cpu_total(self) -> float:
+        return self.cpu_main + self.cpu_children
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,6 +90,24 @@ def _poll(process: psutil.Process, cpu: dict[int, float], pss: bool) -> tuple[in
     return (rss[0] if rss else 0), sum(rss), len(rss), proportional
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` (a child) has exited, leaving it unreaped."""
+    found = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    return found is not None and found.si_pid == pid
+
+
+def _zombie_cpu(pid: int) -> tuple[float, float]:
+    """(own CPU seconds, reaped descendants' CPU seconds) of an exited, unreaped child."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # after the command: state is field 3, utime 14, stime 15, cutime 16, cstime 17
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime) / _TICKS, (cutime + cstime) / _TICKS
+
+
 def run(
     command: list[str],
     *,
@@ -87,6 +118,7 @@ def run(
 ) -> Run:
     """Run ``command`` to its end, polling its memory; output goes to ``log`` (or is kept)."""
     out = log.open("w") if log else subprocess.PIPE
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     try:
         child = subprocess.Popen(
@@ -101,7 +133,12 @@ def run(
         peak_main = peak_total = peak_count = peak_pss = 0
         cpu: dict[int, float] = {}
         timeline: list[tuple[float, float, float]] = []
-        while child.poll() is None:
+        exact: tuple[float, float] | None = None
+        while True:
+            if _exited(child.pid):
+                exact = _zombie_cpu(child.pid)
+                child.wait()
+                break
             main, total, count, proportional = _poll(watched, cpu, pss)
             elapsed = time.monotonic() - started
             if elapsed >= len(timeline) * TIMELINE_SECONDS:
@@ -109,17 +146,18 @@ def run(
                 timeline.append((round(elapsed, 1), own, round(sum(cpu.values()) - own, 2)))
             peak_main, peak_total = max(peak_main, main), max(peak_total, total)
             peak_count, peak_pss = max(peak_count, count), max(peak_pss, proportional)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(POLL_SECONDS)
+            time.sleep(POLL_SECONDS)
         seconds = time.monotonic() - started
+        ended = time.time()
         output = child.stdout.read() if child.stdout else ""
     finally:
         if log:
             out.close()  # type: ignore[union-attr]
     if log:
         output = log.read_text()
-    # CPU as last seen (at most POLL_SECONDS before each process ended).
-    cpu_main = cpu.pop(child.pid, 0.0)
+    cpu.pop(child.pid, None)
+    assert exact is not None
+    cpu_main, reaped = exact
     return Run(
         seconds,
         child.returncode,
@@ -128,9 +166,12 @@ def run(
         peak_count,
         peak_pss,
         cpu_main,
-        sum(cpu.values()),
+        max(reaped, sum(cpu.values())),
         output,
         timeline=timeline,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+        ended=ended,
     )
 
 

@@ -11,7 +11,11 @@ The pages' requisites (images, stylesheets, icons, ``og:image``) point at hosts 
 do not resolve here; they are rewritten to ``/x/<host>/<path>`` (resolved against the
 page's original URL, so every copy of a page shares them, as pages of one site share
 their images) and nginx answers them all with one 1x1 GIF. No request leaves loopback,
-not even a DNS query.
+not even a DNS query. A site built with ``requisites=False`` (the like-for-like site of
+figure 2) has none to fetch: every requisite reference is ``data:,x`` (the elements stay,
+so the pages parse and extract as before), and a crawl of it fetches its pages and
+robots.txt, nothing else, whoever crawls it. ``serve(..., access_log=True)`` logs every
+request nginx answers, so a benchmark can count what each contender asked for.
 
 HTML goes out as ``text/html`` without charset, gzip-encoded by nginx's gzip module
 (``Accept-Encoding`` permitting). nginx runs from Debian's package with its own config
@@ -60,7 +64,8 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    log_format bench '$msec $request_uri';
+    access_log {access_log};
     client_body_temp_path {tmp}/client_body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -118,15 +123,21 @@ def _base(tree: lxml_html.HtmlElement, url: str) -> tuple[str, str | None]:
     return (urljoin(url, href) if href else url), href
 
 
-def localize(page: bytes, url: str) -> bytes:
-    """The page with its requisites' URLs (and its ``<base href>``) on this site."""
+#: What a requisite's reference becomes on a site without requisites: not http(s), so
+#: no crawler fetches it, and a URL still in the ``src``, ``href`` or ``srcset``.
+ABSENT = b"data:,x"
+
+
+def localize(page: bytes, url: str, *, requisites: bool = True) -> bytes:
+    """The page with its requisites' URLs (and its ``<base href>``) on this site; with
+    ``requisites=False``, each requisite's URL is :data:`ABSENT` instead."""
     tree = lxml_html.fromstring(page)
     base, href = _base(tree, url)
     replacements: dict[bytes, bytes] = {}
     if href:
         replacements[href.encode()] = _local(base).encode()
     for ref in _requisite_refs(page):
-        new = _local(urljoin(base, ref)).encode()
+        new = _local(urljoin(base, ref)).encode() if requisites else ABSENT
         for raw in (ref, html.escape(ref, quote=False), html.escape(ref)):
             replacements.setdefault(raw.encode(), new)
     if not replacements:
@@ -146,6 +157,14 @@ def check_local(page: bytes, base: str) -> list[str]:
     return sorted(r for r in _requisite_refs(page) if urlsplit(urljoin(base, r)).netloc != host)
 
 
+def fetchable_requisites(page: bytes, base: str) -> list[str]:
+    """Requisites of ``page`` (served at ``base``) that a crawler could fetch: http(s)."""
+    tree = lxml_html.fromstring(page)
+    base = _base(tree, base)[0]
+    resolved = (urljoin(base, r) for r in _requisite_refs(page))
+    return sorted(u for u in resolved if urlsplit(u).scheme in ("http", "https"))
+
+
 @dataclass(frozen=True)
 class Site:
     """A built site: its files, its size, and (once served) its address."""
@@ -154,6 +173,16 @@ class Site:
     pages: int
     stems: list[str]
     base: str = ""
+    requisites: bool = True
+    access_log: Path | None = None
+
+    def requests_logged(self) -> list[tuple[float, str]]:
+        """(when, path) of each request nginx has answered so far, if served with
+        ``access_log`` (else none)."""
+        if self.access_log is None or not self.access_log.exists():
+            return []
+        lines = self.access_log.read_text().splitlines()
+        return [(float(when), path) for when, _, path in (x.partition(" ") for x in lines)]
 
     @property
     def index_count(self) -> int:
@@ -176,20 +205,23 @@ class Site:
         return self.pages + self.index_count
 
 
-def build_site(root: Path, pages: int) -> Site:
-    """Write the site's files (61 localized pages, the index pages, a pixel) under ``root``."""
+def build_site(root: Path, pages: int, *, requisites: bool = True) -> Site:
+    """Write the site's files (61 localized pages, the index pages, a pixel) under ``root``;
+    ``requisites=False``: the pages name no requisite a crawler could fetch."""
     sample = load_sample()
     (root / "pages").mkdir(parents=True, exist_ok=True)
     (root / "index").mkdir(exist_ok=True)
     for stem, (page, url) in sample.items():
-        local = localize(page, url)
-        leaks = check_local(local, f"http://127.0.0.1/p/0/{stem}.html")
-        if leaks:
+        local = localize(page, url, requisites=requisites)
+        served_at = f"http://127.0.0.1/p/0/{stem}.html"
+        if requisites and (leaks := check_local(local, served_at)):
             raise SystemExit(f"page {stem}: requisites still off the site: {leaks[:5]}")
+        if not requisites and (left := fetchable_requisites(local, served_at)):
+            raise SystemExit(f"page {stem}: requisites still fetchable: {left[:5]}")
         (root / "pages" / f"{stem}.html").write_bytes(local)
     (root / "pixel.gif").write_bytes(PIXEL)
     (root / "robots.txt").write_text("User-agent: *\nAllow: /\n")
-    site = Site(root, pages, list(sample))
+    site = Site(root, pages, list(sample), requisites=requisites)
     for k in range(site.index_count):
         numbers = range(k * LINKS_PER_INDEX, min((k + 1) * LINKS_PER_INDEX, pages))
         items = "".join(
@@ -248,13 +280,22 @@ def _check_readable(site: Site) -> None:
 
 
 @contextmanager
-def serve(site: Site) -> Iterator[Site]:
-    """Serve ``site`` with nginx on a free loopback port for the duration of the block."""
+def serve(site: Site, *, access_log: bool = False) -> Iterator[Site]:
+    """Serve ``site`` with nginx on a free loopback port for the duration of the block;
+    ``access_log``: nginx logs each request it answers (:meth:`Site.requests_logged`)."""
     nginx = ensure_nginx()
     with tempfile.TemporaryDirectory(prefix="bench-nginx-") as tmp:
         port = free_port()
         conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=site.root))
+        logged = Path(tmp) / "access.log" if access_log else None
+        conf.write_text(
+            NGINX_CONF.format(
+                tmp=tmp,
+                port=port,
+                root=site.root,
+                access_log=f"{logged} bench" if logged else "off",
+            )
+        )
         log = Path(tmp) / "error.log"
         process = subprocess.Popen(
             [nginx, "-p", tmp, "-c", str(conf), "-e", str(log)],
@@ -263,7 +304,14 @@ def serve(site: Site) -> Iterator[Site]:
         )
         try:
             _wait_listening(port, process, log)
-            live = Site(site.root, site.pages, site.stems, f"http://127.0.0.1:{port}")
+            live = Site(
+                site.root,
+                site.pages,
+                site.stems,
+                f"http://127.0.0.1:{port}",
+                site.requisites,
+                logged,
+            )
             _check_readable(live)
             yield live
         finally:

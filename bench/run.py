@@ -12,6 +12,13 @@ Benchmarks (``--only NAME[,NAME...]``; the default runs the first four):
   Scrapy ``CrawlSpider`` (``baselines.py bare``). Target >= 0.85x.
 - ``e2e``: crawl, WARC, extraction, dataset written to the store: wall time against a
   naive one-process spider (``baselines.py naive``). Target >= 2.5x faster.
+- ``like``: figure 2 re-based, like for like (see ``bench_like``): on a site of
+  ``--like-pages`` real news pages with no requisite to fetch, the project's end-to-end
+  crawl (the baselines' concurrency, no AutoThrottle) against the spider a user writes
+  (``baselines.py naive --no-requisites``) and bare Scrapy; every contender's wall time,
+  CPU of all its processes, and the requests the server saw; the two-core limit from the
+  project's own CPU; the tail (last request to exit); and the project with its default
+  settings beside them.
 - ``e2e-fast``: ``e2e`` with the project's ``EXTRACT_FAST`` (trafilatura without its
   fallback extractors), against the same naive spider: not figure 2, which compares the
   same work; what the fast mode buys.
@@ -87,6 +94,9 @@ class Context:
     work: Path
     stack: ExitStack
     sites: dict[int, newssite.Site] = field(default_factory=dict)
+    like_sites: dict[int, newssite.Site] = field(default_factory=dict)
+    like_pages: int = 1000
+    defaults_runs: int = 1
     e2e_stores: list[Path] = field(default_factory=list)
     summary: list[tuple[str, str, str, str]] = field(default_factory=list)
 
@@ -99,6 +109,17 @@ class Context:
             # earlier run names that run's port
             self.sites[pages].write_seeds(self._seeds_path(pages))
         return self.sites[pages]
+
+    def like_site(self, pages: int) -> tuple[newssite.Site, Path]:
+        """The like-for-like site (no requisites to fetch), served with an access log,
+        and its seeds file."""
+        seeds = self.work / f"like-{pages}.seeds"
+        if pages not in self.like_sites:
+            built = newssite.build_site(self.work / f"like-{pages}", pages, requisites=False)
+            served = self.stack.enter_context(newssite.serve(built, access_log=True))
+            self.like_sites[pages] = served
+            served.write_seeds(seeds)
+        return self.like_sites[pages], seeds
 
     def seeds(self, pages: int) -> Path:
         self.site(pages)
@@ -146,9 +167,12 @@ def project_command(
     return command + overrides(**extra)
 
 
-def baseline_command(kind: str, seeds: Path, out: Path) -> list[str]:
+def baseline_command(kind: str, seeds: Path, out: Path, *, requisites: bool = True) -> list[str]:
     script = str(BENCH / "baselines.py")
-    return [PYTHON, script, kind, str(seeds), "--out", str(out), "--stats", str(out / "stats.json")]
+    command = [PYTHON, script, kind, str(seeds), "--out", str(out)]
+    return (
+        command + ["--stats", str(out / "stats.json")] + ([] if requisites else ["--no-requisites"])
+    )
 
 
 def crawl_info(store: Path, crawl_id: str) -> dict[str, Any]:
@@ -350,6 +374,170 @@ def bench_e2e(ctx: Context, *, fast: bool = False) -> dict[str, Any]:
         },
         "runs": {"project": [describe(r) for r in ours], "naive": [describe(r) for r in naive]},
     }
+
+
+# Figure 2, like for like: who runs, and how.
+LIKE_CONTENDERS = ("project", "naive", "bare")
+
+
+def rendered_rows(store: Path, crawl_id: str) -> tuple[int, int]:
+    """(rows, rows rendered in the browser) of a crawl's dataset."""
+    import pyarrow.parquet as pq
+
+    folder = store / "datasets" / "text" / f"crawl_id={crawl_id}"
+    table = pq.read_table(sorted(folder.glob("*.parquet")), columns=["rendered"])
+    return table.num_rows, sum(bool(v) for v in table.column("rendered").to_pylist())
+
+
+def per_page_ms(seconds: float, pages: int) -> float:
+    return 1000 * seconds / pages
+
+
+def bench_like(ctx: Context) -> dict[str, Any]:
+    """Figure 2 re-based: the same pages fetched by every contender, and nothing else.
+
+    The site: ``ctx.like_pages`` distinct real news pages (the sample's 61, copied under
+    distinct URLs) whose requisites are all ``data:,x`` (``newssite``), served by nginx
+    with an access log, so what each contender asked the server for is counted. The
+    contenders, in an order that rotates from run to run: the project's end-to-end crawl
+    (``CONCURRENT_REQUESTS_PER_DOMAIN=16`` and no AutoThrottle, as the baselines),
+    the naive spider a user writes (Scrapy, warcio, ``trafilatura.extract(...,
+    with_metadata=True)`` in the callback, one process) and bare Scrapy following the
+    same pages; then ``ctx.defaults_runs`` crawls of the project with its defaults
+    (AutoThrottle, 4 requests at a time to a host). Each run: wall time, CPU of the
+    command's process and of its descendants (exact, see ``measure.py``), the load
+    average, the requests the server answered; for the project, the two-core limit
+    ((crawl process + extraction CPU) / 2), the tail (from the last request the server
+    answered to the crawl's exit) and a check that no page was rendered.
+    """
+    site, seeds = ctx.like_site(ctx.like_pages)
+    pages = site.html_pages
+    runs: dict[str, list[measure.Run]] = {name: [] for name in (*LIKE_CONTENDERS, "defaults")}
+
+    def one(name: str, number: int) -> None:
+        folder = ctx.fresh(f"like-{name}")
+        before = len(site.requests_logged())
+        if name in ("project", "defaults"):
+            store = folder / "store"
+            more: dict[str, Any] = {} if name == "project" else {"defaults": True}
+            command = like_project_command(seeds, store, folder / "staging", **more)
+            result = measure.check(measure.run(command, cwd=ROOT), f"project crawl ({name})")
+            result.extra = project_counts(crawl_info(store, CRAWL_ID_FIRST))
+            check_pages(site, result.extra, f"project crawl ({name})")
+            rows, rendered = rendered_rows(store, CRAWL_ID_FIRST)
+            if rows != pages or rendered:
+                raise SystemExit(f"{name}: {rows} rows, {rendered} rendered; want {pages}, 0")
+            result.extra["dataset/rendered"] = rendered
+        else:
+            command = baseline_command(name, seeds, folder, requisites=False)
+            result = measure.check(measure.run(command, cwd=ROOT), f"{name} spider")
+            stats = json.loads((folder / "stats.json").read_text())
+            result.extra = {
+                k: int(stats.get(k, 0))
+                for k in ("downloader/request_count", "downloader/response_count")
+            }
+        asked = site.requests_logged()[before:]
+        result.extra["server/requests"] = len(asked)
+        result.extra["server/tail_seconds"] = round(result.ended - max(t for t, _ in asked), 2)
+        runs[name].append(result)
+        print(
+            f"  {name:9s} run {number + 1}: {result.seconds:6.1f}s wall, CPU "
+            f"{result.cpu_main:5.1f}s + {result.cpu_children:5.1f}s in children, "
+            f"{len(asked)} requests, tail {result.extra['server/tail_seconds']:.2f}s, "
+            f"load {result.load_before:.1f}-{result.load_after:.1f}",
+            flush=True,
+        )
+
+    for number in range(ctx.runs):
+        turn = number % len(LIKE_CONTENDERS)
+        for name in LIKE_CONTENDERS[turn:] + LIKE_CONTENDERS[:turn]:
+            one(name, number)
+    for number in range(ctx.defaults_runs):
+        one("defaults", number)
+
+    asked = {name: sorted({r.extra["server/requests"] for r in rs}) for name, rs in runs.items()}
+    if len({tuple(a) for a in asked.values()}) != 1 or len(asked["project"]) != 1:
+        raise SystemExit(f"the contenders asked the server for different numbers: {asked}")
+
+    def med(name: str, value: Callable[[measure.Run], float]) -> float:
+        return measure.median([value(r) for r in runs[name]])
+
+    figures: dict[str, dict[str, float]] = {}
+    for name, done in runs.items():
+        if not done:
+            continue
+        figures[name] = {
+            "wall_s": med(name, lambda r: r.seconds),
+            "cpu_main_s": med(name, lambda r: r.cpu_main),
+            "cpu_children_s": med(name, lambda r: r.cpu_children),
+            "cpu_total_s": med(name, lambda r: r.cpu_total),
+            "cpu_main_ms_per_page": per_page_ms(med(name, lambda r: r.cpu_main), pages),
+            "cpu_children_ms_per_page": per_page_ms(med(name, lambda r: r.cpu_children), pages),
+            "tail_s": med(name, lambda r: r.extra["server/tail_seconds"]),
+            "load_min": min(min(r.load_before, r.load_after) for r in done),
+            "load_max": max(max(r.load_before, r.load_after) for r in done),
+        }
+    project, naive, bare = (figures[n] for n in LIKE_CONTENDERS)
+    limits = sorted(r.cpu_total / 2 for r in runs["project"])
+    limit = measure.median(limits)
+    of_limit = sorted(
+        (r.cpu_total / 2) / r.seconds for r in runs["project"]
+    )  # 1.0: the two cores full from start to exit
+    speedup = naive["wall_s"] / project["wall_s"]
+    paired = sorted(
+        n.seconds / p.seconds for n, p in zip(runs["naive"], runs["project"], strict=True)
+    )
+    load = f"load {min(f['load_min'] for f in figures.values()):.1f}-" + (
+        f"{max(f['load_max'] for f in figures.values()):.1f}"
+    )
+    ctx.summary.append(
+        (
+            f"2. like for like, {pages} pages, every contender {asked['project'][0]} requests",
+            f"project {project['wall_s']:.1f}s (CPU {project['cpu_main_s']:.1f}s crawl + "
+            f"{project['cpu_children_s']:.1f}s extraction; two-core limit {limit:.1f}s), "
+            f"naive {naive['wall_s']:.1f}s (CPU {naive['cpu_total_s']:.1f}s), bare Scrapy "
+            f"{bare['wall_s']:.1f}s (CPU {bare['cpu_total_s']:.1f}s); {load}",
+            f"{speedup:.2f}x naive (runs {paired[0]:.2f}-{paired[-1]:.2f}); at "
+            f"{measure.median(of_limit):.0%} of the limit; limit {naive['wall_s'] / limit:.2f}x "
+            "naive",
+            f"within 10% of the limit: {verdict(measure.median(of_limit) >= 0.9)}; crawl "
+            f"{project['cpu_main_ms_per_page']:.1f} ms/page <= 4: "
+            f"{verdict(project['cpu_main_ms_per_page'] <= 4)}; tail {project['tail_s']:.2f}s "
+            f"<= 1.5: {verdict(project['tail_s'] <= 1.5)}",
+        )
+    )
+    if "defaults" in figures:
+        d = figures["defaults"]
+        ctx.summary.append(
+            (
+                f"2d. the project with its default settings, {pages} pages on one host",
+                f"{d['wall_s']:.1f}s (CPU {d['cpu_main_s']:.1f}s + {d['cpu_children_s']:.1f}s)",
+                f"{d['wall_s'] / project['wall_s']:.2f}x the like-for-like project crawl",
+                "reported",
+            )
+        )
+    return {
+        "pages": pages,
+        "server_requests": asked,
+        "figures": figures,
+        "two_core_limit_s": limit,
+        "share_of_limit": of_limit,
+        "speedup_vs_naive": speedup,
+        "paired_speedups": paired,
+        "runs": {name: [describe(r) for r in rs] for name, rs in runs.items()},
+    }
+
+
+def like_project_command(
+    seeds: Path, store: Path, staging: Path, *, defaults: bool = False
+) -> list[str]:
+    """The project's crawl of the like-for-like site: with the baselines' overrides, or
+    with the project's defaults (politeness on) but for where its files go."""
+    if not defaults:
+        return project_command(seeds, str(store), CRAWL_ID_FIRST, staging)
+    command = [PYTHON, "-m", "crawler", "crawl", str(seeds), "--store", str(store)]
+    command += ["--crawl-id", CRAWL_ID_FIRST, "--allow-private", "--depth", "1"]
+    return [*command, "-s", f"STAGING_DIR={staging}"]
 
 
 def crawl_bytes(files: dict[str, int], crawl_id: str) -> dict[str, int]:
@@ -593,6 +781,7 @@ def bench_extraction(ctx: Context) -> dict[str, Any]:
 BENCHMARKS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "crawl": bench_crawl,
     "e2e": bench_e2e,
+    "like": bench_like,
     "e2e-fast": lambda ctx: bench_e2e(ctx, fast=True),
     "recrawl": bench_recrawl,
     "s3": bench_s3,
@@ -646,6 +835,15 @@ def main() -> None:
     parser.add_argument(
         "--memory-pages", default="5000,20000", help="site sizes for the memory benchmark"
     )
+    parser.add_argument(
+        "--like-pages", type=int, default=1000, help="article pages of the like-for-like site"
+    )
+    parser.add_argument(
+        "--defaults-runs",
+        type=int,
+        default=1,
+        help="crawls of the like-for-like site with the project's default settings",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the crawls here (default: a temp dir)")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(DEFAULT)
@@ -666,6 +864,8 @@ def main() -> None:
             [int(p) for p in args.memory_pages.split(",")],
             work,
             stack,
+            like_pages=args.like_pages,
+            defaults_runs=args.defaults_runs,
         )
         for name in names:
             started = time.monotonic()

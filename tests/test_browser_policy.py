@@ -181,3 +181,28 @@ def test_browser_mode() -> None:
             browser_mode(bad)
     with pytest.raises(BadInput, match=r"^--browser: 'x' is not one of auto, always, never$"):
         browser_mode("x", name="--browser")
+
+
+def test_a_tree_parsed_already_gets_the_same_answer_without_a_second_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The crawl parses a page once, for its requisites and for the rule."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    import crawler.browser.policy as policy
+
+    pages = [REACT_SHELL, sample_page(SAMPLE_STEMS[0]), ARTICLE.encode()]
+    trees = [LexborHTMLParser(page.decode("utf-8")) for page in pages]
+    parsed: list[bytes] = []
+
+    class Counting(LexborHTMLParser):
+        def __init__(self, html: bytes) -> None:
+            parsed.append(html)
+            super().__init__(html)
+
+    monkeypatch.setattr(policy, "LexborHTMLParser", Counting)
+    assert [looks_script_built(tree) for tree in trees] == [True, False, False]
+    assert wants_browser("auto", False, LexborHTMLParser(REACT_SHELL.decode()), "text/html")
+    assert parsed == []
+    assert [looks_script_built(page) for page in pages] == [True, False, False]
+    assert len(parsed) == 3

@@ -42,6 +42,7 @@ from storage.rendered import dom_uri, view_uri
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from selectolax.lexbor import LexborHTMLParser
     from twisted.python.failure import Failure
 
 #: the download slot of page requests (its concurrency: BROWSER_PAGES)
@@ -68,7 +69,14 @@ class BrowserPages:
         #: page URL -> its item as fetched, kept while the page is being rendered
         self.rendering: dict[str, PageItem] = {}
 
-    def wants_render(self, response: Response, item: PageItem | FailureItem) -> bool:
+    def wants_render(
+        self,
+        response: Response,
+        item: PageItem | FailureItem,
+        tree: LexborHTMLParser | None = None,
+    ) -> bool:
+        """Whether the page is rendered; ``tree``: the page parsed already, if it was
+        (the rule strips it of its hidden elements)."""
         if self.browser_mode == "never" or not isinstance(item, PageItem):
             return False
         if not item.is_html or item.status != 200 or item.rendered:
@@ -79,7 +87,7 @@ class BrowserPages:
         return wants_browser(
             self.browser_mode,
             flagged,
-            response.body,
+            tree if tree is not None else response.body,
             item.content_type,
         )
 

@@ -26,10 +26,11 @@ data, not script) and either
 
 Server-rendered pages of the same frameworks fill their root, so they stay with Scrapy's
 downloader: no news page of ``tests/data/extraction-sample`` (React, Next, Nuxt and
-Angular ones among them) looks script-built. The page is parsed once with Lexbor
-(selectolax), as a browser's HTML5 parser builds it; its bytes are read as UTF-8, so a
-page in a legacy encoding (GBK, Shift JIS) counts a character per byte at most, which
-the thresholds are coarse enough to bear.
+Angular ones among them) looks script-built. The page is parsed with Lexbor
+(selectolax), as a browser's HTML5 parser builds it. The crawl passes the tree it built
+from the page's decoded text for its requisites; given bytes, the rule reads them as
+UTF-8, so a page in a legacy encoding (GBK, Shift JIS) counts a character per byte at
+most, which the thresholds are coarse enough to bear.
 """
 
 from __future__ import annotations
@@ -80,14 +81,15 @@ def is_html_type(content_type: str | bytes) -> bool:
 def wants_browser(
     mode: BrowserMode,
     outlet_flag: bool,
-    html: bytes | None = None,
+    html: bytes | LexborHTMLParser | None = None,
     content_type: str | bytes | None = None,
 ) -> bool:
     """Whether a page (never a requisite) is rendered in the browser.
 
     ``outlet_flag`` is its outlet's ``browser`` flag; ``html`` and ``content_type`` are
-    its fetched body and ``Content-Type``, or None before it is fetched (then ``auto``
-    answers for the outlet only, and the HTML is judged once it is in).
+    its fetched body (or its tree, as :func:`looks_script_built` takes it) and
+    ``Content-Type``, or None before it is fetched (then ``auto`` answers for the outlet
+    only, and the HTML is judged once it is in).
     """
     if mode == "never" or (content_type and not is_html_type(content_type)):
         return False
@@ -111,9 +113,13 @@ def _text_length(node: LexborNode | None) -> int:
     return len(" ".join(text.split()))
 
 
-def looks_script_built(html: bytes) -> bool:
-    """Whether ``html`` is a page that script builds in the browser (the rule: module doc)."""
-    tree = LexborHTMLParser(html)
+def looks_script_built(html: bytes | LexborHTMLParser) -> bool:
+    """Whether ``html`` is a page that script builds in the browser (the rule: module doc).
+
+    ``html``: the page's bytes, or its Lexbor tree when the caller has parsed it already
+    (the crawl has, for its requisites); the rule strips that tree of its hidden elements.
+    """
+    tree = LexborHTMLParser(html) if isinstance(html, bytes) else html
     if not _runs_script(tree):
         return False
     tree.strip_tags(HIDDEN_TAGS)

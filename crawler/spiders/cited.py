@@ -153,53 +153,75 @@ class CitedSpider(BrowserPages, SearchPages, scrapy.Spider):
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         item = await self.page_item(response)
-        if self.wants_render(response, item):
+        page = tree = found = None
+        if (
+            isinstance(response, TextResponse)
+            and isinstance(item, PageItem)
+            and (item.is_html or item.role == "seed")
+        ):
+            # Parsed on a copy: a TextResponse keeps its decoded text (several times its
+            # body) once read, and Scrapy keeps ``response`` until its item is through the
+            # pipelines, extraction included; the copy and its text go when this callback
+            # ends. The copy finds its encoding again, from the same headers and body;
+            # ``replace()`` would ask ``response`` for it, which can decode and keep the
+            # text there.
+            page = type(response)(**{n: getattr(response, n) for n in Response.attributes})
+            if page.meta.get("role") != "seed":
+                # one parse for what the page names and for the browser rule, which
+                # strips the tree: so what the page names is read first
+                tree = html_tree(page)
+                found = self.page_urls(page, tree)
+        if self.wants_render(response, item, tree):
             assert isinstance(item, PageItem)
             yield self.render_request(response, item, await self.capture(response))
             return
         yield item
-        if not (isinstance(response, TextResponse) and isinstance(item, PageItem)):
-            return
-        if not (item.is_html or item.role == "seed"):
-            return
-        # Parsed on a copy: a TextResponse keeps its decoded text (several times its body)
-        # once read, and Scrapy keeps ``response`` until its item is through the pipelines,
-        # extraction included; the copy and its text go when this callback ends. The copy
-        # finds its encoding again, from the same headers and body; ``replace()`` would ask
-        # ``response`` for it, which can decode and keep the text there.
-        page = type(response)(**{name: getattr(response, name) for name in Response.attributes})
-        for request in self.after_page(page, item, set()):
-            yield request
+        if page is not None:
+            for request in self.after_page(page, item, set(), found):  # type: ignore[arg-type]
+                yield request
+
+    def page_urls(
+        self, page: TextResponse, tree: LexborHTMLParser | None = None
+    ) -> tuple[list[str], list[str]]:
+        """What a page names: its requisites and, within ``CRAWL_DEPTH``, its links."""
+        tree = tree if tree is not None else html_tree(page)
+        links = page_links(page, tree) if page.meta.get("hops", 0) < self.depth else []
+        return page_requisites(page, tree), links
 
     def after_page(
-        self, page: TextResponse, item: PageItem, fetched: set[str]
+        self,
+        page: TextResponse,
+        item: PageItem,
+        fetched: set[str],
+        found: tuple[list[str], list[str]] | None = None,
     ) -> Iterator[scrapy.Request]:
         """What a page leads to: a seed's citations; a page's requisites (less those a
-        browser ``fetched`` for it already) and, within ``CRAWL_DEPTH``, its links."""
+        browser ``fetched`` for it already) and, within ``CRAWL_DEPTH``, its links;
+        ``found``: :meth:`page_urls` of the page, if read already."""
         if page.meta.get("role") == "seed":
             for citation in citations_from_html(page.body, page.url, self.registry):
                 yield self.cite(citation, cited_by=page.url)
             return
-        tree = html_tree(page)
-        for request in self.requisites(page, tree):
+        requisites, links = found if found is not None else self.page_urls(page)
+        for request in self.requisites(page, requisites):
             if request.url not in fetched:
                 yield request
         depth = page.meta.get("hops", 0)
-        if depth < self.depth and page.meta.get("role") != "search":
-            for url in page_links(page, tree):
-                if same_site(url, page.url):
-                    yield page.follow(
-                        url,
-                        callback=self.parse_page,
-                        errback=self.failed,
-                        # after what is cited, the nearer hops first (Scrapy would put a
-                        # linked page before the start requests of the same priority)
-                        priority=-(depth + 1),
-                        meta={"role": "linked", "hops": depth + 1, "cited_by": page.url},
-                    )
+        # a search's result pages are read, never followed
+        for url in links if page.meta.get("role") != "search" else []:
+            if same_site(url, page.url):
+                yield page.follow(
+                    url,
+                    callback=self.parse_page,
+                    errback=self.failed,
+                    # after what is cited, the nearer hops first (Scrapy would put a
+                    # linked page before the start requests of the same priority)
+                    priority=-(depth + 1),
+                    meta={"role": "linked", "hops": depth + 1, "cited_by": page.url},
+                )
 
     def requisites(
-        self, response: TextResponse, tree: LexborHTMLParser | None = None
+        self, response: TextResponse, urls: list[str] | None = None
     ) -> Iterator[scrapy.Request]:
         """Requests for the page's requisites, less those this spider asked for lately.
 
@@ -208,9 +230,10 @@ class CitedSpider(BrowserPages, SearchPages, scrapy.Spider):
         middlewares, fingerprinted and dropped by the dupefilter (a fifth of the crawl
         process's CPU on news pages). The same URL makes the same request here (GET,
         no body), so the dupefilter would drop it anyway; what is not recent is left to
-        the dupefilter, which knows every request.
+        the dupefilter, which knows every request. ``urls``: the page's requisites, if
+        read already.
         """
-        urls = page_requisites(response, tree)
+        urls = list(urls if urls is not None else page_requisites(response))
         urls += [u for u in self.previous.get(response.url, ()) if u not in urls]
         for url in urls:
             if not self.requested.add(url):
