@@ -92,6 +92,12 @@ class SharedScheduler(Scheduler):
         if request is self._returning:  # taken by wake(), back through the engine
             self._ready.append(request)
             return True
+        if request.meta.get("playwright"):
+            # a page to render: the browser's navigation is answered from the response
+            # this worker holds (crawler.browser.route); another worker would fetch it again
+            self._ready.append(request)
+            self.stats.inc_value("scheduler/enqueued/local")
+            return True
         if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
