@@ -17,14 +17,13 @@ from __future__ import annotations
 import codecs
 import re
 import string
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from crawler.outlets import SeedError
+from crawler.outlets import SeedError, read_registry_toml
 from pipelines.searchparse import SearchRules, check_pattern, check_selector
 
 DEFAULT_INTERVAL = 60.0
@@ -111,14 +110,7 @@ class EngineRegistry:
 
 def _read_engines(path: Path) -> dict[str, dict[str, Any]]:
     where = f"outlet registry {path}"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SeedError(f"{where}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SeedError(f"{where}: cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SeedError(f"{where}: invalid TOML ({exc})") from None
+    data = read_registry_toml(path)
     engines = data.get("engines", {})
     if not isinstance(engines, dict):
         raise SeedError(f"{where}: engines: expected [engines.<key>] tables")

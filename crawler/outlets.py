@@ -210,17 +210,23 @@ def _names(outlet: Outlet) -> set[str]:
     return {fold(name) for name, _ in outlet.names()}
 
 
-def _read_registry_file(path: Path) -> dict[str, dict[str, Any]]:
-    """The outlet tables of one file, each field checked for its type."""
+def read_registry_toml(path: Path) -> dict[str, Any]:
+    """A registry file's TOML; SeedError, naming the file, when it cannot be read."""
     where = f"outlet registry {path}"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SeedError(f"{where}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SeedError(f"{where}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SeedError(f"{where}: invalid TOML ({exc})") from None
+
+
+def _read_registry_file(path: Path) -> dict[str, dict[str, Any]]:
+    """The outlet tables of one file, each field checked for its type."""
+    where = f"outlet registry {path}"
+    data = read_registry_toml(path)
     outlets = data.pop("outlets", {})
     data.pop("engines", None)  # crawler.engines reads them
     if data or not isinstance(outlets, dict):
