@@ -111,7 +111,7 @@ def run_demo(store: str, *, port: int = 0, echo: Echo = print) -> None:
         ]
         for what, changes in photos:
             photo = next(c for c in changes.values() if c["kind"] == "image-removed")
-            _check_photo(archive, what, photo, echo)
+            check_photo(archive, what, photo, echo)
         _export(archive, Path(store), [first, second], echo)
 
 
@@ -136,7 +136,7 @@ def _export(archive: Store, root: Path, crawl_ids: list[str], echo: Echo) -> Non
     )
 
 
-def _check_photo(archive: Store, what: str, photo: dict[str, str], echo: Echo) -> None:
+def check_photo(archive: Store, what: str, photo: dict[str, str], echo: Echo) -> None:
     """Get ``photo`` back from the archive and compare it with the original's SHA-256."""
     capture, body = get_payload(archive, photo["image"])
     digest = hashlib.sha256(body).hexdigest()

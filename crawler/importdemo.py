@@ -14,18 +14,17 @@ its own process, as a user's would. pywb comes from ``make pywb`` (``.venv-pywb`
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.demo import Echo, crawl_command, print_scrubbed, serving
+from crawler.demo import Echo, check_photo, crawl_command, print_scrubbed, serving
 from crawler.localweb.archive import LocalArchive
 from crawler.summary import CrawlError
 from history.diff import diff_crawls
-from history.timeline import get_payload, timeline
+from history.timeline import timeline
 from storage import new_crawl_id, open_store
 from storage.captures import CaptureIndex
 from storage.errors import BadInput
@@ -78,13 +77,4 @@ def run_import_demo(store: str, *, pywb_venv: Path, port: int = 0, echo: Echo = 
         for entry in timeline(archived, photo["image"]):
             source = f"  from {entry.imported_from}" if entry.imported_from else ""
             echo(f"  {entry.crawl_id:32} {entry.time} {entry.status or '-':>4}{source}")
-        capture, body = get_payload(archived, photo["image"])
-        digest = hashlib.sha256(body).hexdigest()
-        verdict = "equals" if digest == photo["sha256"] else "DIFFERS FROM"
-        echo(
-            f"\n== scrubwatch get {photo['image']}\n"
-            f"  from crawl {capture.crawl_id}: {len(body)} bytes, sha256 {digest}\n"
-            f"  {verdict} the original photo's sha256 {photo['sha256']}"
-        )
-        if digest != photo["sha256"]:
-            raise CrawlError("the imported copy of the photo does not match the original")
+        check_photo(archived, "the photo, imported from the archive", photo, echo)
