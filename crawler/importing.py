@@ -317,7 +317,7 @@ class Importer:
             )
         records = build_exchange(exchange, original=original, payload_digest=digest)
         # an imported capture has no request we made: only its response (or revisit) is kept
-        (ref,) = self.writer.write(records.members[:1])
+        (ref,) = self.writer.write(records.members[:1], records.index[:1])
         if original is None and raw.status != 304 and len(raw.body) >= self.dedup_min_size:
             self.mine[digest] = Original(memento.url, records.warc_date, records.record_id)
             self.digest_log.add(

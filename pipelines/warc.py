@@ -195,7 +195,7 @@ class WarcCapture:
             make_id=lambda: next(ids, None) or new_record_id(),
         )
         try:
-            locations = self.writer.write(records.members)
+            locations = self.writer.write(records.members, records.index)
         except WarcWriteError as exc:
             if claimed is not None and original is None:
                 self.index.release(digest, claimed)  # no revisit may refer to it
@@ -269,7 +269,7 @@ class WarcCapture:
                 concurrent_to=concurrent_to,
             )
         try:
-            (location,) = self.writer.write([member])
+            (location,) = self.writer.write([member.data], [member.index])
         except WarcWriteError as exc:
             if claimed is not None and original is None:
                 self.index.release(digest, claimed)  # no revisit may refer to it

@@ -5,6 +5,11 @@ passes ``max_size``, so one record never straddles two files. Files are named
 ``{prefix}-{timestamp17}-{serial:05d}-{host}.warc.gz`` and each begins with a
 warcinfo record.
 
+Each member's CDXJ line is made as it is written, when the caller gives the member's
+fields, and the file's lines are kept beside it when it is closed
+(:mod:`storage.cdxjlines`): the crawl's index is then made without reading the files
+back. A file with a member written without its fields gets no lines, and is read.
+
 A write that fails (a full disk: ``ENOSPC``) leaves no trace: the file is cut back
 to where the exchange began and :class:`WarcWriteError` is raised. If even that
 cut fails, the file is set aside (still ``.open``, its good length remembered) and
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pipelines.warcrecords import build_warcinfo, new_record_id
+from storage.cdxjlines import IndexFields, index_line, write_lines
 from storage.layout import OPEN_SUFFIX, open_path
 from storage.records import RecordRef
 
@@ -89,6 +95,8 @@ class RollingWarcFile:
         self._fh: BinaryIO | None = None
         self._name = ""
         self._size = 0
+        #: the current file's CDXJ lines; None once a member came without its fields
+        self._lines: list[bytes] | None = None
 
     @property
     def current_name(self) -> str:
@@ -112,13 +120,17 @@ class RollingWarcFile:
             fh.close()
             path.unlink(missing_ok=True)  # a file without its warcinfo is no WARC file
             raise
-        self._fh, self._size = fh, len(warcinfo)
+        self._fh, self._size, self._lines = fh, len(warcinfo), []
         return fh
 
-    def write(self, members: list[bytes]) -> list[RecordRef]:
+    def write(
+        self, members: list[bytes], index: list[IndexFields | None] | None = None
+    ) -> list[RecordRef]:
         """Append members (one exchange) to the current file; roll over after.
 
-        Raises :class:`WarcWriteError` with none of the members left in any file.
+        ``index``: each member's CDXJ fields (None for one not indexed); without them
+        the file is indexed by reading it. Raises :class:`WarcWriteError` with none of
+        the members left in any file.
         """
         try:
             fh = self._fh or self._open()
@@ -135,6 +147,14 @@ class RollingWarcFile:
             self._cut_back(fh, start)
             raise WarcWriteError(f"{self._name}: {exc}") from exc
         self._size = offset
+        if index is None or len(index) != len(members):
+            self._lines = None
+        elif self._lines is not None:
+            self._lines += [
+                index_line(fields, ref.filename, ref.offset, ref.length)
+                for fields, ref in zip(index, locations, strict=True)
+                if fields is not None
+            ]
         if self._size >= self.max_size:
             self.close()
         return locations
@@ -152,7 +172,7 @@ class RollingWarcFile:
                 exc,
             )
             self.set_aside[self._name] = length
-            self._fh = None
+            self._fh, self._lines = None, None
             with suppress(OSError):  # it was failing already; what it holds is known
                 fh.close()
 
@@ -170,7 +190,14 @@ class RollingWarcFile:
         fh.flush()
         os.fsync(fh.fileno())
         fh.close()
-        return self._rename(self._name)
+        final = self._rename(self._name)
+        lines, self._lines = self._lines, None
+        if lines is not None:
+            try:
+                write_lines(final, lines)
+            except OSError as exc:  # the index is made by reading the file instead
+                logger.warning("CDXJ lines of %s not kept: %s", final.name, exc)
+        return final
 
     def _finish_set_aside(self, name: str, length: int) -> bool:
         path = open_path(self.directory / name)

@@ -23,6 +23,8 @@ from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from storage.cdxjlines import IndexFields, index_fields
+
 WARC_VERSION = "WARC/1.1"
 REVISIT_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 REVISIT_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -97,6 +99,34 @@ class ExchangeRecords:
     warc_date: str
     refers_to: Original | None = None
     sizes: list[int] = field(default_factory=list)
+    #: each member's CDXJ line but for where it lies (None: not indexed, a request)
+    index: list[IndexFields | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One record as a gzip member, and its CDXJ line but for where it lies."""
+
+    data: bytes
+    index: IndexFields | None
+
+
+def record_index(record: ArcWarcRecord) -> IndexFields | None:
+    """The CDXJ fields of a built record, from its headers as cdxj-indexer reads them."""
+    headers, http = record.rec_headers, record.http_headers
+    if record.rec_type in ("response", "revisit"):
+        content_type = http.get_header("Content-Type") if http else None
+        status = http.get_statuscode() if http else None
+    else:
+        content_type, status = headers.get_header("Content-Type"), None
+    return index_fields(
+        record.rec_type,
+        headers.get_header("WARC-Target-URI"),
+        headers.get_header("WARC-Date"),
+        content_type=content_type,
+        status=status,
+        digest=headers.get_header("WARC-Payload-Digest"),
+    )
 
 
 def gzip_member(record_bytes: bytes, level: int = GZIP_LEVEL) -> bytes:
@@ -279,6 +309,7 @@ def build_exchange(
         record_id=response_id,
         warc_date=date,
         refers_to=original,
+        index=[record_index(record), None],
     )
 
 
@@ -290,7 +321,7 @@ def build_resource(
     record_id: str,
     date: str,
     concurrent_to: str | None = None,
-) -> bytes:
+) -> Member:
     """A resource record (what the crawler made, not what a server sent: a screenshot,
     a rendered DOM) as one gzip member; ``concurrent_to``: the record id of the response
     it was made from (WARC 1.1 allows ``WARC-Refers-To`` in revisit, conversion and
@@ -313,7 +344,7 @@ def build_resource(
         warc_headers_dict=warc_headers,
     )
     level = STORED if content_type.startswith(_COMPRESSED_TYPES) else GZIP_LEVEL
-    return gzip_member(serialize(record), level)
+    return Member(gzip_member(serialize(record), level), record_index(record))
 
 
 def build_resource_revisit(
@@ -325,7 +356,7 @@ def build_resource_revisit(
     payload_digest: str,
     original: Original,
     concurrent_to: str | None = None,
-) -> bytes:
+) -> Member:
     """An identical-payload-digest revisit standing for a resource record (``original``,
     which holds the same payload), as one gzip member.
 
@@ -350,7 +381,7 @@ def build_resource_revisit(
     record.rec_headers.add_header("WARC-Refers-To", original.record_id)
     if concurrent_to is not None:
         record.rec_headers.add_header("WARC-Concurrent-To", concurrent_to)
-    return gzip_member(serialize(record))
+    return Member(gzip_member(serialize(record)), record_index(record))
 
 
 def build_warcinfo(

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storage.cdxjlines import read_lines
 from storage.errors import StoreMissing
 from storage.layout import INDEX_NAME, PLAIN_INDEX_NAME, copies_of, index_key
 
@@ -41,18 +42,28 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
-    """The sorted CDXJ lines of the given WARC files (``filename`` is the base name)."""
-    # Imported here: cdxj-indexer brings pyamf and pkg_resources, which a crawl
-    # process needs only once its crawl is over.
-    from cdxj_indexer import CDXJIndexer
+    """The sorted CDXJ lines of the given WARC files (``filename`` is the base name).
 
+    A file's lines are those its writer kept (:mod:`storage.cdxjlines`) when they are
+    for the file as it is; otherwise cdxj-indexer reads the file.
+    """
     lines: list[bytes] = []
     for path in sorted(warc_paths):
-        out = io.StringIO()
-        CDXJIndexer(output=out, inputs=[str(path)]).process_all()
-        lines.extend(line.encode("utf-8") for line in out.getvalue().splitlines() if line.strip())
+        kept = read_lines(path)
+        lines.extend(kept if kept is not None else warc_lines(path))
     lines.sort()
     return b"".join(line + b"\n" for line in lines)
+
+
+def warc_lines(path: Path) -> list[bytes]:
+    """The CDXJ lines of one WARC file, read by cdxj-indexer (unsorted, no newlines)."""
+    # Imported here: cdxj-indexer brings pyamf and pkg_resources (0.3 s), which a crawl
+    # whose writer kept its lines never needs.
+    from cdxj_indexer import CDXJIndexer
+
+    out = io.StringIO()
+    CDXJIndexer(output=out, inputs=[str(path)]).process_all()
+    return [line.encode("utf-8") for line in out.getvalue().splitlines() if line.strip()]
 
 
 def merge_cdxj(indexes: Iterable[bytes]) -> bytes:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.cdxj import build_cdxj, zipnum
+from storage.cdxjlines import lines_path
 from storage.crawlinfo import CrawlInfo
 from storage.errors import StoreError, one_line
 from storage.fixity import entries_ahead
@@ -99,6 +100,8 @@ def write_index(staging_root: Path, crawl_id: str, key: str) -> None:
         tmp = open_path(index.with_name(name))
         tmp.write_bytes(data)
         tmp.replace(index.with_name(name))
+    for warc in warcs:  # the writer's lines are in the index now
+        lines_path(warc).unlink(missing_ok=True)
 
 
 def staged_info(crawl_dir: Path) -> tuple[str | None, CrawlInfo] | None:

@@ -291,3 +291,21 @@ def test_bad_registry_names_file_key_and_field(tmp_path: Path, text: str, messag
 def test_missing_registry_file(tmp_path: Path) -> None:
     with pytest.raises(SeedError, match=r"outlet registry .*nope\.toml: file not found"):
         OutletRegistry.load(tmp_path / "nope.toml")
+
+
+def test_a_registry_is_read_once_while_its_file_is_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "outlets.toml"
+    entry = '[outlets.{key}]\nname = "{name}"\ndomains = ["{key}.example"]\n'
+    entry += 'start_urls = ["https://{key}.example/"]\n'
+    path.write_text(entry.format(key="one", name="One News"))
+    first = OutletRegistry.load(path)
+    assert OutletRegistry.load(path) is first  # the CLI's, then the spider's
+    path.write_text(entry.format(key="two", name="Two News"))  # changed: read again
+    assert list(OutletRegistry.load(path).outlets) == ["two"]
+    path.write_text("[outlets.bad\n")
+    for _ in range(2):  # an error is never kept: each load names it
+        with pytest.raises(SeedError, match="invalid TOML"):
+            OutletRegistry.load(path)
+    path.unlink()
+    with pytest.raises(SeedError, match="file not found"):
+        OutletRegistry.load(path)

@@ -481,7 +481,7 @@ def test_a_resource_revisit_record_byte_for_byte() -> None:
         payload_digest=sha256_digest(STORY_SHOT),
         original=original,
         concurrent_to="<urn:uuid:00000000-0000-0000-0000-000000000002>",
-    )
+    ).data
     assert gzip.decompress(member) == (
         b"WARC/1.1\r\n"
         b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000003>\r\n"
