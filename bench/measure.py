@@ -60,6 +60,10 @@ class Run:
     load_before: float = 0.0  # 1-minute load average when the run started
     load_after: float = 0.0  # and when it ended
     ended: float = 0.0  # when it ended, seconds since the epoch
+    # the whole machine's core-seconds over the run (/proc/stat): left idle, and spent by
+    # every process (the command's, the site's server, this poller, anything else)
+    machine_idle: float = 0.0
+    machine_busy: float = 0.0
 
     @property
     def cpu_total(self) -> float:
@@ -119,6 +123,7 @@ def run(
     """Run ``command`` to its end, polling its memory; output goes to ``log`` (or is kept)."""
     out = log.open("w") if log else subprocess.PIPE
     load_before = os.getloadavg()[0]
+    machine_before = machine_cpu()
     started = time.monotonic()
     try:
         child = subprocess.Popen(
@@ -149,6 +154,7 @@ def run(
             time.sleep(POLL_SECONDS)
         seconds = time.monotonic() - started
         ended = time.time()
+        machine_after = machine_cpu()
         output = child.stdout.read() if child.stdout else ""
     finally:
         if log:
@@ -172,7 +178,19 @@ def run(
         load_before=load_before,
         load_after=os.getloadavg()[0],
         ended=ended,
+        machine_idle=machine_after[0] - machine_before[0],
+        machine_busy=machine_after[1] - machine_before[1],
     )
+
+
+def machine_cpu() -> tuple[float, float]:
+    """The machine's core-seconds so far, idle (idle and iowait) and busy (the rest but
+    steal, which another machine had), from the first line of ``/proc/stat``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, *_ = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    )
+    return (idle + iowait) / ticks, (user + nice + system + irq + softirq) / ticks
 
 
 def check(result: Run, what: str) -> Run:

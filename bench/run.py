@@ -249,6 +249,11 @@ def cpu_text(result: measure.Run) -> str:
     )
 
 
+def others_cpu(result: measure.Run) -> float:
+    """Core-seconds the machine spent on processes other than the command's, during it."""
+    return max(0.0, result.machine_busy - result.cpu_total)
+
+
 def describe(result: measure.Run) -> dict[str, Any]:
     return result.to_dict()
 
@@ -444,7 +449,8 @@ def bench_like(ctx: Context) -> dict[str, Any]:
             f"  {name:9s} run {number + 1}: {result.seconds:6.1f}s wall, CPU "
             f"{result.cpu_main:5.1f}s + {result.cpu_children:5.1f}s in children, "
             f"{len(asked)} requests, tail {result.extra['server/tail_seconds']:.2f}s, "
-            f"load {result.load_before:.1f}-{result.load_after:.1f}",
+            f"load {result.load_before:.1f}-{result.load_after:.1f}; the machine: "
+            f"{result.machine_idle:.1f} core-s idle, {others_cpu(result):.1f} spent by others",
             flush=True,
         )
 
@@ -474,6 +480,8 @@ def bench_like(ctx: Context) -> dict[str, Any]:
             "cpu_main_ms_per_page": per_page_ms(med(name, lambda r: r.cpu_main), pages),
             "cpu_children_ms_per_page": per_page_ms(med(name, lambda r: r.cpu_children), pages),
             "tail_s": med(name, lambda r: r.extra["server/tail_seconds"]),
+            "machine_idle_s": med(name, lambda r: r.machine_idle),
+            "others_cpu_s": med(name, others_cpu),
             "load_min": min(min(r.load_before, r.load_after) for r in done),
             "load_max": max(max(r.load_before, r.load_after) for r in done),
         }
@@ -490,13 +498,16 @@ def bench_like(ctx: Context) -> dict[str, Any]:
     load = f"load {min(f['load_min'] for f in figures.values()):.1f}-" + (
         f"{max(f['load_max'] for f in figures.values()):.1f}"
     )
+    idle, others = project["machine_idle_s"], project["others_cpu_s"]
     ctx.summary.append(
         (
             f"2. like for like, {pages} pages, every contender {asked['project'][0]} requests",
             f"project {project['wall_s']:.1f}s (CPU {project['cpu_main_s']:.1f}s crawl + "
             f"{project['cpu_children_s']:.1f}s extraction; two-core limit {limit:.1f}s), "
             f"naive {naive['wall_s']:.1f}s (CPU {naive['cpu_total_s']:.1f}s), bare Scrapy "
-            f"{bare['wall_s']:.1f}s (CPU {bare['cpu_total_s']:.1f}s); {load}",
+            f"{bare['wall_s']:.1f}s (CPU {bare['cpu_total_s']:.1f}s); {load}; in the "
+            f"project's runs the machine's cores were idle {idle:.1f} core-s and spent "
+            f"{others:.1f} core-s on other processes (the site's server, the poller)",
             f"{speedup:.2f}x naive (runs {paired[0]:.2f}-{paired[-1]:.2f}); at "
             f"{measure.median(of_limit):.0%} of the limit; limit {naive['wall_s'] / limit:.2f}x "
             "naive",

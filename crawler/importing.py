@@ -59,6 +59,7 @@ from storage.layout import (
     local_path,
     staged_dataset,
     staged_dirs,
+    staged_indexes,
     staged_warcs,
 )
 from storage.publish import publish_crawl, write_info
@@ -170,6 +171,7 @@ class Importer:
             prefix=settings.get("WARC_PREFIX"),
             max_size=settings.getint("WARC_MAX_SIZE"),
             warcinfo=fields,
+            lines_dir=staged_indexes(staging_root, crawl_id),
         )
         self.dedup_min_size = max(1, settings.getint("WARC_DEDUP_MIN_SIZE"))
         self.digests = StoreDigests(store, before=crawl_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage.layout import local_path, staged_crawl, staged_warcs
+from storage.layout import local_path, staged_crawl, staged_indexes, staged_warcs
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -25,6 +25,11 @@ def crawl_staging(settings: BaseSettings) -> Path:
 def warc_staging(settings: BaseSettings) -> Path:
     """The folder the crawl's WARC files are staged in."""
     return staged_warcs(staging_root(settings), settings.get("CRAWL_ID"))
+
+
+def index_staging(settings: BaseSettings) -> Path:
+    """The folder the crawl's index files are staged in."""
+    return staged_indexes(staging_root(settings), settings.get("CRAWL_ID"))
 
 
 def staged_file(settings: BaseSettings, key: str) -> Path:

@@ -43,7 +43,7 @@ from scrapy import Request, signals
 from scrapy.utils.asyncio import run_in_thread
 
 from pipelines.digestindex import DigestIndex, MemoryDigestIndex, RedisDigestIndex
-from pipelines.staging import crawl_staging, staged_file, warc_staging
+from pipelines.staging import crawl_staging, index_staging, staged_file, warc_staging
 from pipelines.warcexchange import exchange_from, warcinfo_fields
 from pipelines.warcfile import RollingWarcFile, WarcWriteError
 from pipelines.warcrecords import (
@@ -137,6 +137,7 @@ class WarcCapture:
             max_size=settings.getint("WARC_MAX_SIZE"),
             warcinfo=warcinfo_fields(settings),
             host=worker,
+            lines_dir=index_staging(settings),
         )
         index: DigestIndex = MemoryDigestIndex()
         if redis_url := settings.get("REDIS_URL"):

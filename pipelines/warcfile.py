@@ -5,8 +5,8 @@ passes ``max_size``, so one record never straddles two files. Files are named
 ``{prefix}-{timestamp17}-{serial:05d}-{host}.warc.gz`` and each begins with a
 warcinfo record.
 
-Each member's CDXJ line is made as it is written, when the caller gives the member's
-fields, and the file's lines are kept beside it when it is closed
+With ``lines_dir``, each member's CDXJ line is made as it is written, from the fields
+the caller gives, and a closed file's lines are kept in that folder
 (:mod:`storage.cdxjlines`): the crawl's index is then made without reading the files
 back. A file with a member written without its fields gets no lines, and is read.
 
@@ -76,6 +76,7 @@ class RollingWarcFile:
         make_id: Callable[[], str] = new_record_id,
         first_serial: int = 0,
         open_file: Callable[[Path], BinaryIO] | None = None,
+        lines_dir: Path | None = None,
     ) -> None:
         if max_size <= 0:
             raise ValueError(f"WARC_MAX_SIZE must be positive, got {max_size}")
@@ -89,6 +90,7 @@ class RollingWarcFile:
         self.make_id = make_id
         self.serial = first_serial
         self.open_file = open_file or open_exclusive
+        self.lines_dir = lines_dir
         self.closed_files: list[Path] = []
         #: files set aside after a failed write that could not be cut back: name -> good length
         self.set_aside: dict[str, int] = {}
@@ -120,7 +122,8 @@ class RollingWarcFile:
             fh.close()
             path.unlink(missing_ok=True)  # a file without its warcinfo is no WARC file
             raise
-        self._fh, self._size, self._lines = fh, len(warcinfo), []
+        self._fh, self._size = fh, len(warcinfo)
+        self._lines = [] if self.lines_dir is not None else None
         return fh
 
     def write(
@@ -192,9 +195,9 @@ class RollingWarcFile:
         fh.close()
         final = self._rename(self._name)
         lines, self._lines = self._lines, None
-        if lines is not None:
+        if lines is not None and self.lines_dir is not None:
             try:
-                write_lines(final, lines)
+                write_lines(final, self.lines_dir, lines)
             except OSError as exc:  # the index is made by reading the file instead
                 logger.warning("CDXJ lines of %s not kept: %s", final.name, exc)
         return final

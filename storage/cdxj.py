@@ -41,15 +41,15 @@ DATA_SUFFIX = ".cdxj.gz"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def build_cdxj(warc_paths: Iterable[Path]) -> bytes:
+def build_cdxj(warc_paths: Iterable[Path], lines_dir: Path | None = None) -> bytes:
     """The sorted CDXJ lines of the given WARC files (``filename`` is the base name).
 
-    A file's lines are those its writer kept (:mod:`storage.cdxjlines`) when they are
-    for the file as it is; otherwise cdxj-indexer reads the file.
+    A file's lines are those its writer kept in ``lines_dir`` (:mod:`storage.cdxjlines`)
+    when they are for the file as it is; otherwise cdxj-indexer reads the file.
     """
     lines: list[bytes] = []
     for path in sorted(warc_paths):
-        kept = read_lines(path)
+        kept = read_lines(path, lines_dir) if lines_dir is not None else None
         lines.extend(kept if kept is not None else warc_lines(path))
     lines.sort()
     return b"".join(line + b"\n" for line in lines)

@@ -98,14 +98,15 @@ def index_line(fields: IndexFields, filename: str, offset: int, length: int) -> 
     return f"{fields.key} {fields.timestamp} {data}\n".encode()
 
 
-def lines_path(warc: Path) -> Path:
-    """Where the lines of the WARC file ``warc`` (its final name) are kept."""
-    return warc.with_name(warc.name + LINES_SUFFIX)
+def lines_path(warc: Path, folder: Path) -> Path:
+    """Where the lines of the WARC file ``warc`` (its final name) are kept in ``folder``."""
+    return folder / (warc.name + LINES_SUFFIX)
 
 
-def write_lines(warc: Path, lines: Iterable[bytes]) -> Path:
-    """Keep ``lines`` beside the closed WARC file ``warc``, marked with its size."""
-    path = lines_path(warc)
+def write_lines(warc: Path, folder: Path, lines: Iterable[bytes]) -> Path:
+    """Keep ``lines`` of the closed WARC file ``warc`` in ``folder``, marked with its size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = lines_path(warc, folder)
     tmp = open_path(path)
     with tmp.open("wb") as out:
         out.write(_SIZE_MARK + b"%d\n" % warc.stat().st_size)
@@ -114,11 +115,11 @@ def write_lines(warc: Path, lines: Iterable[bytes]) -> Path:
     return path
 
 
-def read_lines(warc: Path) -> list[bytes] | None:
-    """The kept lines of ``warc``, or None: none kept, or kept for a file of another size
-    (one cut back after a crash, say), which must be read to be indexed."""
+def read_lines(warc: Path, folder: Path) -> list[bytes] | None:
+    """The lines of ``warc`` kept in ``folder``, or None: none kept, or kept for a file of
+    another size (one cut back after a crash, say), which must be read to be indexed."""
     try:
-        with lines_path(warc).open("rb") as fh:
+        with lines_path(warc, folder).open("rb") as fh:
             mark = fh.readline()
             if mark != _SIZE_MARK + b"%d\n" % warc.stat().st_size:
                 return None

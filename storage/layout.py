@@ -363,6 +363,11 @@ def staged_warcs(staging_root: Path, crawl_id: str) -> Path:
     return local_path(staging_root, warc_prefix(crawl_id))
 
 
+def staged_indexes(staging_root: Path, crawl_id: str) -> Path:
+    """The folder the crawl's index files are staged in."""
+    return staged_crawl(staging_root, crawl_id) / INDEX_FOLDER
+
+
 def staged_dataset(staging_root: Path, crawl_id: str, *, jsonl: bool = False) -> Path:
     """The folder the crawl's Parquet parts (its JSON Lines parts with ``jsonl``) are staged in."""
     return local_path(staging_root, dataset_prefix(crawl_id, jsonl=jsonl))

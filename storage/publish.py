@@ -40,6 +40,7 @@ from storage.layout import (
     staged_crawl,
     staged_dirs,
     staged_files,
+    staged_indexes,
     staged_warcs,
     validate_crawl_id,
     worker_file,
@@ -95,13 +96,14 @@ def write_index(staging_root: Path, crawl_id: str, key: str) -> None:
         return
     index = local_path(staging_root, key)
     index.parent.mkdir(parents=True, exist_ok=True)
+    kept = staged_indexes(staging_root, crawl_id)  # the lines the WARC writer kept
     # The data file last: publish_crawl takes its presence for a complete index.
-    for name, data in reversed(zipnum(build_cdxj(warcs), index.name).items()):
+    for name, data in reversed(zipnum(build_cdxj(warcs, kept), index.name).items()):
         tmp = open_path(index.with_name(name))
         tmp.write_bytes(data)
         tmp.replace(index.with_name(name))
-    for warc in warcs:  # the writer's lines are in the index now
-        lines_path(warc).unlink(missing_ok=True)
+    for warc in warcs:  # in the index now
+        lines_path(warc, kept).unlink(missing_ok=True)
 
 
 def staged_info(crawl_dir: Path) -> tuple[str | None, CrawlInfo] | None:

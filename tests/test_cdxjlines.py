@@ -18,7 +18,7 @@ from pipelines.warcrecords import (
 )
 from storage.cdxj import build_cdxj, cdxj_lines, warc_lines
 from storage.cdxjlines import lines_path, read_lines
-from storage.layout import INDEX_NAME, index_key, staged_warcs
+from storage.layout import INDEX_NAME, index_key, staged_crawl, staged_indexes, staged_warcs
 from storage.publish import write_index
 
 DATE = datetime(2026, 12, 6, 5, 30, 1, 250000, tzinfo=UTC)
@@ -83,8 +83,14 @@ def write_everything(writer: RollingWarcFile) -> None:
         writer.write([member.data], [member.index])
 
 
-def rolling(tmp_path: Path, max_size: int = 10**9) -> RollingWarcFile:
-    return RollingWarcFile(tmp_path, prefix="t", max_size=max_size, warcinfo={"software": "t"})
+def rolling(folder: Path, max_size: int = 10**9) -> RollingWarcFile:
+    return RollingWarcFile(
+        folder / "warc",
+        prefix="t",
+        max_size=max_size,
+        warcinfo={"software": "t"},
+        lines_dir=folder / "indexes",
+    )
 
 
 @pytest.mark.parametrize("max_size", [10**9, 1500])  # one file; a file every few records
@@ -92,11 +98,12 @@ def test_kept_lines_are_what_cdxj_indexer_reads_back(tmp_path: Path, max_size: i
     writer = rolling(tmp_path, max_size)
     write_everything(writer)
     writer.close()
-    warcs = sorted(tmp_path.glob("*.warc.gz"))
+    warcs = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert sorted((tmp_path / "warc").iterdir()) == warcs  # WARC files only
     assert len(warcs) == (1 if max_size > 10**6 else len(writer.closed_files)) >= 1
     read_back = []
     for warc in warcs:
-        kept = read_lines(warc)
+        kept = read_lines(warc, tmp_path / "indexes")
         assert kept is not None, warc.name
         assert kept == warc_lines(warc), warc.name
         read_back += kept
@@ -104,9 +111,7 @@ def test_kept_lines_are_what_cdxj_indexer_reads_back(tmp_path: Path, max_size: i
     assert len(read_back) == len(EXCHANGES) + 1 + 3
     assert any(b'"mime": "warc/revisit"' in line for line in read_back)
     expected = b"".join(sorted(line + b"\n" for line in read_back))
-    assert build_cdxj(warcs) == expected
-    for warc in warcs:
-        lines_path(warc).unlink()
+    assert build_cdxj(warcs, tmp_path / "indexes") == expected
     assert build_cdxj(warcs) == expected  # read with cdxj-indexer: the same index
 
 
@@ -116,8 +121,8 @@ def test_a_file_with_a_member_written_without_its_fields_keeps_no_lines(tmp_path
     writer.write(records.members, records.index)
     writer.write(build_exchange(EXCHANGES[3]).members)  # as a caller that knows no fields
     (warc,) = [writer.close()]
-    assert warc is not None and not lines_path(warc).exists()
-    assert build_cdxj([warc]).count(b"\n") == 2  # both, read from the file
+    assert warc is not None and not lines_path(warc, tmp_path / "indexes").exists()
+    assert build_cdxj([warc], tmp_path / "indexes").count(b"\n") == 2  # read from the file
 
 
 def test_lines_of_a_file_of_another_size_are_not_taken(tmp_path: Path) -> None:
@@ -129,21 +134,22 @@ def test_lines_of_a_file_of_another_size_are_not_taken(tmp_path: Path) -> None:
     with warc.open("ab") as fh:  # a record the lines do not know of
         records = build_exchange(EXCHANGES[1])
         fh.write(records.members[0])
-    assert read_lines(warc) is None
-    assert build_cdxj([warc]).count(b"\n") == len(whole) + 1
-    lines_path(warc).write_bytes(b"not a mark\n")
-    assert read_lines(warc) is None
+    kept = tmp_path / "indexes"
+    assert read_lines(warc, kept) is None
+    assert build_cdxj([warc], kept).count(b"\n") == len(whole) + 1
+    lines_path(warc, kept).write_bytes(b"not a mark\n")
+    assert read_lines(warc, kept) is None
 
 
 def test_the_crawl_index_is_made_from_the_kept_lines_which_then_go(tmp_path: Path) -> None:
-    warcs = staged_warcs(tmp_path, "c1")
-    writer = rolling(warcs)
+    writer = rolling(staged_crawl(tmp_path, "c1"))
     write_everything(writer)
     warc = writer.close()
-    assert warc is not None and lines_path(warc).exists()
-    kept = read_lines(warc)
+    folder = staged_indexes(tmp_path, "c1")
+    assert warc is not None and warc.parent == staged_warcs(tmp_path, "c1")
+    kept = read_lines(warc, folder)
     key = index_key("c1", INDEX_NAME)
     write_index(tmp_path, "c1", key)
     index = (tmp_path / key).read_bytes()
     assert cdxj_lines(index) == b"".join(sorted(line + b"\n" for line in kept or []))
-    assert not lines_path(warc).exists()  # never published, and not left behind
+    assert not lines_path(warc, folder).exists()  # never published, and not left behind
