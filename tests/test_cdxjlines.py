@@ -20,25 +20,14 @@ from storage.cdxj import build_cdxj, cdxj_lines, warc_lines
 from storage.cdxjlines import lines_path, read_lines
 from storage.layout import INDEX_NAME, index_key, staged_crawl, staged_indexes, staged_warcs
 from storage.publish import write_index
+from tests.fixtures.rendered import exchange as fetched
 
 DATE = datetime(2026, 12, 6, 5, 30, 1, 250000, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
 def exchange(url: str, status: int, headers: list[tuple[str, str]], body: bytes) -> Exchange:
-    return Exchange(
-        url=url,
-        method="GET",
-        request_target=url.split("/", 3)[-1],
-        request_headers=[("Host", "news.example"), ("Cookie", "secret")],
-        request_body=b"",
-        protocol="HTTP/1.1",
-        status=status,
-        response_headers=headers,
-        body=body,
-        date=DATE,
-        ip_address="127.0.0.1",
-    )
+    return fetched(url, status, headers, body, DATE)
 
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
