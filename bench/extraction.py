@@ -51,10 +51,11 @@ from pipelines.datasetfile import PartSizes  # noqa: E402
 from pipelines.extraction import extract_page, make_options  # noqa: E402
 from pipelines.extractpool import Page  # noqa: E402
 from pipelines.reextract import reextract  # noqa: E402
-from pipelines.warcpages import Capture, Pages  # noqa: E402
+from pipelines.warcpages import Pages  # noqa: E402
 from storage import open_store  # noqa: E402
 from storage.contentcoding import decode_content  # noqa: E402
 from storage.layout import dataset_prefix, local_path  # noqa: E402
+from storage.records import Record  # noqa: E402
 from tests.test_extraction import shingle_f1  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "extraction-sample"
@@ -149,7 +150,7 @@ BARE = "single process: trafilatura.extract, defaults"
 OURS = "single process: extract_page (a worker's work)"
 
 
-def warc_pages(store_uri: str) -> Iterator[tuple[Capture, Page]]:
+def warc_pages(store_uri: str) -> Iterator[tuple[Record, Page]]:
     """The crawl's pages as read from its WARC files (content-encoded, as archived)."""
     with tempfile.TemporaryDirectory() as tmp:
         yield from Pages(open_store(store_uri), "bench", Path(tmp), EXTRACT_MAX_BYTES)
