@@ -15,6 +15,7 @@ import pytest
 
 from crawler.outlets import OutletRegistry
 from crawler.seeds import load_seed, read_seeds
+from tests.fixtures.article import ARTICLE, ARTICLE_OUTLETS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = Path(__file__).parent / "data" / "articles"
@@ -80,20 +81,9 @@ def test_traps_name_nothing(registry: OutletRegistry, name: str) -> None:
 
 
 def test_shipped_article_still_names_exactly_its_ten(registry: OutletRegistry) -> None:
-    article = str(ROOT / "seeds" / "dong-jingwei" / "article.txt")
+    article = str(ARTICLE)
     reading = read_seeds([article], registry)
-    assert [c.outlet for c in reading.citations] == [
-        "the-stream",
-        "daily-telegraph-au",
-        "baidu",
-        "twitter",
-        "abc-au",
-        "rumble",
-        "scmp",
-        "upi",
-        "spytalk",
-        "liberty-times",
-    ]
+    assert [c.outlet for c in reading.citations] == ARTICLE_OUTLETS
     assert reading.unresolved == []
     assert reading.citations == load_seed(article, registry)
 

@@ -7,25 +7,11 @@ from pathlib import Path
 import pytest
 
 from crawler.outlets import OutletRegistry, SeedError, sentence_finder
+from tests.fixtures.article import ARTICLE, ARTICLE_OUTLETS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "seeds" / "outlets.toml"
-ARTICLE = ROOT / "seeds" / "dong-jingwei" / "article.txt"
 LOCAL = Path(__file__).parent / "data" / "seeds" / "local-outlets.toml"
-
-# Every outlet the shipped article names, in the order it first names them.
-ARTICLE_OUTLETS = [
-    "the-stream",
-    "daily-telegraph-au",
-    "baidu",
-    "twitter",
-    "abc-au",
-    "rumble",
-    "scmp",
-    "upi",
-    "spytalk",
-    "liberty-times",
-]
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,10 @@ from crawler.seeds import (
     load_seed,
     load_seeds,
 )
+from tests.fixtures.article import ARTICLE, ARTICLE_OUTLETS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "seeds"
-ARTICLE = ROOT / "seeds" / "dong-jingwei" / "article.txt"
 REGISTRY = OutletRegistry.load(ROOT / "seeds" / "outlets.toml")
 
 
@@ -32,18 +32,7 @@ def urls(citations: list[Citation]) -> list[str]:
 def test_shipped_article_cites_every_outlet_it_names() -> None:
     citations = load_seed(str(ARTICLE), REGISTRY)
 
-    assert [c.outlet for c in citations] == [
-        "the-stream",
-        "daily-telegraph-au",
-        "baidu",
-        "twitter",
-        "abc-au",
-        "rumble",
-        "scmp",
-        "upi",
-        "spytalk",
-        "liberty-times",
-    ]
+    assert [c.outlet for c in citations] == ARTICLE_OUTLETS
     for citation in citations:
         assert citation.outlet is not None
         assert citation.source == "named"
