@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from history.diffresult import Delta, Diff, PageDiff, Scrub
+from tests.fixtures.documents import replaced_at
 
 PHOTO = "https://image.example/dong.png"
 PAGE = "https://news.example/a"
@@ -89,12 +90,7 @@ def test_a_diff_saved_before_the_evidence_fields_reads_back() -> None:
 
 
 def _with(path: list[Any], value: Any) -> dict[str, Any]:
-    data = _diff().to_dict()
-    target = data
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return data
+    return replaced_at(_diff().to_dict(), path, value)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from history.searchresult import (
     SearchSide,
     search_summary,
 )
+from tests.fixtures.documents import replaced_at
 
 PAGE = "https://image.example/search?word=x"
 PHOTO = "https://image.example/it/1.png"
@@ -92,12 +93,7 @@ def test_a_diff_saved_before_searches_has_none() -> None:
 
 
 def _with(path: list[Any], value: Any) -> dict[str, Any]:
-    data = _diff().to_dict()
-    target = data
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return data
+    return replaced_at(_diff().to_dict(), path, value)
 
 
 @pytest.mark.parametrize(
