@@ -36,8 +36,8 @@ from crawler.requisites import page_requisites
 from crawler.seeds import citations_from_html, load_seed
 from crawler.spiders.cited import is_url
 from crawler.summary import CrawlError
-from pipelines.dataset import part_sizes
-from pipelines.datasetfile import DatasetWriter, make_row
+from pipelines.dataset import staged_writer
+from pipelines.datasetfile import make_row
 from pipelines.extraction import make_options
 from pipelines.extractpool import ExtractorPool
 from pipelines.items import FailureItem, PageItem
@@ -364,12 +364,7 @@ class Importer:
 def extract_rows(importer: Importer, staging_root: Path, settings: Settings) -> int:
     """The dataset rows of the imported HTML pages, extracted as a crawl's are."""
     crawl_id = importer.crawl_id
-    writer = DatasetWriter(
-        staged_dataset(staging_root, crawl_id),
-        staged_dataset(staging_root, crawl_id, jsonl=True),
-        crawl_id,
-        part_sizes(settings),
-    )
+    writer = staged_writer(settings, staging_root, crawl_id, staged_dataset)
     if importer.pages and settings.getbool("EXTRACT_ENABLED"):
         # The latest capture of a URL first: its row is the one readers take for the URL
         # (history.snapshots), as its crawl-log line, written last, is.

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pipelines.datasetfile import COLUMNS, DatasetWriter, PartSizes, make_row
+from pipelines.datasetfile import COLUMNS, FIELDS, DatasetWriter, Fields, PartSizes, make_row
 from pipelines.staging import staging_root
 from storage.layout import staged_dataset
 
@@ -44,6 +45,34 @@ def part_sizes(settings: BaseSettings) -> PartSizes:
     )
 
 
+class StagedFolder(Protocol):
+    """Where a dataset's Parquet parts (JSON Lines parts with ``jsonl``) are staged:
+    :func:`storage.layout.staged_dataset`, :func:`storage.layout.staged_searches`."""
+
+    def __call__(self, staging_root: Path, crawl_id: str, *, jsonl: bool = False) -> Path: ...
+
+
+def staged_writer(
+    settings: BaseSettings,
+    root: Path,
+    crawl_id: str,
+    staged: StagedFolder,
+    fields: Fields = FIELDS,
+) -> DatasetWriter:
+    """The writer of a dataset of ``crawl_id`` staged in ``root``'s ``staged`` folders, its
+    parts sized by the ``DATASET_*`` settings and named after the ``WORKER_ID`` of a
+    shared crawl's worker."""
+    worker = settings.get("WORKER_ID")
+    return DatasetWriter(
+        staged(root, crawl_id),
+        staged(root, crawl_id, jsonl=True),
+        crawl_id,
+        part_sizes(settings),
+        part_prefix=f"part-{worker}" if worker else "part",
+        fields=fields,
+    )
+
+
 class DatasetPipeline:
     def __init__(self, writer: DatasetWriter, stats: StatsCollector) -> None:
         self.writer = writer
@@ -53,13 +82,8 @@ class DatasetPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        root, crawl_id = staging_root(settings), settings.get("CRAWL_ID")
-        writer = DatasetWriter(
-            staged_dataset(root, crawl_id),
-            staged_dataset(root, crawl_id, jsonl=True),
-            crawl_id,
-            part_sizes(settings),
-            part_prefix=f"part-{worker}" if (worker := settings.get("WORKER_ID")) else "part",
+        writer = staged_writer(
+            settings, staging_root(settings), settings.get("CRAWL_ID"), staged_dataset
         )
         assert crawler.stats is not None
         return cls(writer, crawler.stats)

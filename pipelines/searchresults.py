@@ -23,7 +23,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from pipelines.dataset import part_sizes
+from pipelines.dataset import staged_writer
 from pipelines.datasetfile import DatasetWriter
 from pipelines.items import FailureItem, PageItem
 from pipelines.searchparse import ParsedPage, SearchPage, parse_search_page
@@ -50,15 +50,7 @@ class SearchResultsPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         root, crawl_id = staging_root(settings), settings.get("CRAWL_ID")
-        worker = settings.get("WORKER_ID")
-        writer = DatasetWriter(
-            staged_searches(root, crawl_id),
-            staged_searches(root, crawl_id, jsonl=True),
-            crawl_id,
-            part_sizes(settings),
-            part_prefix=f"part-{worker}" if worker else "part",
-            fields=FIELDS,
-        )
+        writer = staged_writer(settings, root, crawl_id, staged_searches, fields=FIELDS)
         assert crawler.stats is not None
         return cls(writer, crawler.stats)
 
