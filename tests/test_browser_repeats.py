@@ -22,6 +22,7 @@ import pytest
 
 from tests.fixtures.cli import FAST, run_cli
 from tests.fixtures.rendered import png
+from tests.fixtures.serve import send
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -67,11 +68,7 @@ def site() -> Iterator[dict[str, Any]]:
         def do_GET(self) -> None:
             asked[self.path] += 1
             kind, body = routes.get(self.path, ("text/plain", b"not here"))
-            self.send_response(200 if self.path in routes else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send(self, 200 if self.path in routes else 404, kind, body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
