@@ -23,7 +23,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +35,8 @@ from crawler.searches import parse_search
 from crawler.spiders.cited import is_url
 from storage import STORE_SCHEMES
 from storage.errors import BadInput
+
+T = TypeVar("T")
 
 DEFAULT_JOBS_FILE = "scrubwatch.toml"
 STATE_DIRNAME = ".scrubwatch-state"
@@ -230,12 +232,15 @@ class _JobReader:
         except ValueError as exc:
             raise self.fail("schedule", f'cron "{expression}" is invalid: {exc}') from None
 
+    def one_of(self, field_name: str, value: Any, choices: tuple[T, ...]) -> T:
+        for choice in choices:
+            if value == choice:
+                return choice
+        names = ", ".join(f'"{choice}"' for choice in choices)
+        raise self.fail(field_name, f"must be one of {names}, not {value!r}")
+
     def browser(self, value: Any) -> BrowserMode:
-        for mode in BROWSER_MODES:
-            if value == mode:
-                return mode
-        choices = ", ".join(f'"{mode}"' for mode in BROWSER_MODES)
-        raise self.fail("browser", f"must be one of {choices}, not {value!r}")
+        return self.one_of("browser", value, BROWSER_MODES)
 
     def notify(self, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list):
@@ -247,11 +252,7 @@ class _JobReader:
         return urls
 
     def notify_on(self, value: Any) -> NotifyOn:
-        for when in NOTIFY_ON:
-            if value == when:
-                return when
-        choices = ", ".join(f'"{when}"' for when in NOTIFY_ON)
-        raise self.fail("notify_on", f"must be one of {choices}, not {value!r}")
+        return self.one_of("notify_on", value, NOTIFY_ON)
 
     def settings(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
