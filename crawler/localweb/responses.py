@@ -171,56 +171,56 @@ def _image_seed(outlet: str, path: str) -> int:
 _SCRIPTED_SIZES = {path: (width, height) for _, path, width, height, _ in content.SCRIPTED_IMAGES}
 
 
-def _baidu_results(bases: dict[str, str], removed: set[str]) -> Response:
-    """The image search's JSON, as Baidu's ``acjson`` gives it (the list ends with ``{}``)."""
-    data: list[dict[str, object]] = [
-        {
-            "thumbURL": bases["baidu"] + image,
-            "width": _SCRIPTED_SIZES[image][0],
-            "height": _SCRIPTED_SIZES[image][1],
-            "type": "png",
-            "fromPageTitleEnc": caption,
-            "bdImgnewsDate": date,
-        }
-        for image, caption, date in content.BAIDU_RESULTS
-        if image not in removed
-    ]
-    [word] = parse_qs(urlsplit(content.BAIDU_IMAGES).query)["word"]
-    results = {
-        "queryExt": word,
+def _acjson(query: str, data: list[dict[str, object]], tip: str | None = None) -> Response:
+    """A list of image results as Baidu's ``acjson`` gives it (the list ends with ``{}``)."""
+    results: dict[str, object] = {
+        "queryExt": query,
         "listNum": len(data),
         "displayNum": len(data),
         "bdFmtDispNum": f"约{len(data)}",
         "data": [*data, {}],
     }
+    if tip is not None:
+        results["tip"] = tip
     return _json(results)
+
+
+def _acjson_image(
+    bases: dict[str, str], image: str, size: tuple[int, int], caption: str, **more: object
+) -> dict[str, object]:
+    """One image of an ``acjson`` list."""
+    width, height = size
+    return {
+        "thumbURL": bases["baidu"] + image,
+        "width": width,
+        "height": height,
+        "type": "png",
+        "fromPageTitleEnc": caption,
+        **more,
+    }
+
+
+def _baidu_results(bases: dict[str, str], removed: set[str]) -> Response:
+    """The image search's JSON."""
+    data = [
+        _acjson_image(bases, image, _SCRIPTED_SIZES[image], caption, bdImgnewsDate=date)
+        for image, caption, date in content.BAIDU_RESULTS
+        if image not in removed
+    ]
+    [word] = parse_qs(urlsplit(content.BAIDU_IMAGES).query)["word"]
+    return _acjson(word, data)
 
 
 def _name_results(bases: dict[str, str], version: int) -> Response:
     """The name search's JSON: version 2 lists fewer photos and says results were withheld."""
     sizes = {**{p: (w, h) for _, p, w, h, _ in content.IMAGES}, **_SCRIPTED_SIZES}
     removed = content.V2_NAME_REMOVED if version == 2 else ()
-    data: list[dict[str, object]] = [
-        {
-            "thumbURL": bases["baidu"] + image,
-            "width": sizes[image][0],
-            "height": sizes[image][1],
-            "type": "png",
-            "fromPageTitleEnc": caption,
-        }
+    data = [
+        _acjson_image(bases, image, sizes[image], caption)
         for image, caption in content.BAIDU_NAME_RESULTS
         if image not in removed
     ]
-    results: dict[str, object] = {
-        "queryExt": content.NAME,
-        "listNum": len(data),
-        "displayNum": len(data),
-        "bdFmtDispNum": f"约{len(data)}",
-        "data": [*data, {}],
-    }
-    if version == 2:
-        results["tip"] = content.FILTERED_NOTICE
-    return _json(results)
+    return _acjson(content.NAME, data, content.FILTERED_NOTICE if version == 2 else None)
 
 
 def _tweet(bases: dict[str, str]) -> Response:
