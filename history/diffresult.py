@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:
     from history.searchresult import SearchDiff
 
+from history.jsonfields import field_of, literal_of, optional_of, strings_of
 from history.soft404 import BYS, By
 
 Change = Literal["unchanged", "changed", "removed", "unreachable", "added", "missing"]
@@ -45,37 +46,6 @@ SCRUB_KINDS: tuple[ScrubKind, ...] = get_args(ScrubKind)
 WHYS: tuple[Why, ...] = get_args(Why)
 
 
-def _field(data: object, name: str, kind: type | tuple[type, ...]) -> Any:
-    """``data[name]`` if ``data`` is a JSON object and the value is a ``kind``; else ValueError."""
-    if not isinstance(data, dict) or name not in data:
-        raise ValueError(f"no {name!r} in {data!r}")
-    value = data[name]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ValueError(f"{name!r} has the wrong type: {value!r}")
-    return value
-
-
-def _strings(data: object, name: str) -> list[str]:
-    values = _field(data, name, list)
-    if not all(isinstance(v, str) for v in values):
-        raise ValueError(f"{name!r} is not a list of strings: {values!r}")
-    return list(values)
-
-
-def _literal(data: object, name: str, allowed: tuple[str, ...]) -> Any:
-    value = _field(data, name, str)
-    if value not in allowed:
-        raise ValueError(f"{name!r} is {value!r}, not one of {', '.join(allowed)}")
-    return value
-
-
-def _optional(data: object, name: str, allowed: tuple[str, ...] | None = None) -> Any:
-    """``data[name]``: None when absent (a diff saved before the field) or null."""
-    if isinstance(data, dict) and data.get(name) is None:
-        return None
-    return _literal(data, name, allowed) if allowed else _field(data, name, str)
-
-
 @dataclass
 class Delta:
     """What one side of a comparison lost and gained: paragraphs, images or links."""
@@ -91,7 +61,7 @@ class Delta:
 
     @classmethod
     def from_dict(cls, data: object) -> Delta:
-        return cls(_strings(data, "removed"), _strings(data, "added"))
+        return cls(strings_of(data, "removed"), strings_of(data, "added"))
 
     @classmethod
     def between(cls, before: list[str], after: list[str]) -> Delta:
@@ -134,19 +104,19 @@ class PageDiff:
 
     @classmethod
     def from_dict(cls, data: object) -> PageDiff:
-        status = _field(data, "status", dict)
-        redirect = _field(data, "redirect", (dict, type(None)))
+        status = field_of(data, "status", dict)
+        redirect = field_of(data, "redirect", (dict, type(None)))
         return cls(
-            url=_field(data, "url", str),
-            change=_literal(data, "change", CHANGES),
-            status_from=_field(status, "from", (int, type(None))),
-            status_to=_field(status, "to", (int, type(None))),
-            redirect=_field(redirect, "to", str) if redirect is not None else None,
-            text=Delta.from_dict(_field(data, "text", dict)),
-            images=Delta.from_dict(_field(data, "images", dict)),
-            links=Delta.from_dict(_field(data, "links", dict)),
-            why=_optional(data, "why"),
-            by=_optional(data, "by", BYS),
+            url=field_of(data, "url", str),
+            change=literal_of(data, "change", CHANGES),
+            status_from=field_of(status, "from", (int, type(None))),
+            status_to=field_of(status, "to", (int, type(None))),
+            redirect=field_of(redirect, "to", str) if redirect is not None else None,
+            text=Delta.from_dict(field_of(data, "text", dict)),
+            images=Delta.from_dict(field_of(data, "images", dict)),
+            links=Delta.from_dict(field_of(data, "links", dict)),
+            why=optional_of(data, "why"),
+            by=optional_of(data, "by", BYS),
         )
 
 
@@ -175,12 +145,12 @@ class Scrub:
     @classmethod
     def from_dict(cls, data: object) -> Scrub:
         return cls(
-            url=_field(data, "url", str),
-            kind=_literal(data, "kind", SCRUB_KINDS),
-            page=_field(data, "page", str),
-            archived_in=_field(data, "archived_in", (str, type(None))),
-            why=_optional(data, "why", WHYS),
-            by=_optional(data, "by", BYS),
+            url=field_of(data, "url", str),
+            kind=literal_of(data, "kind", SCRUB_KINDS),
+            page=field_of(data, "page", str),
+            archived_in=field_of(data, "archived_in", (str, type(None))),
+            why=optional_of(data, "why", WHYS),
+            by=optional_of(data, "by", BYS),
         )
 
 
@@ -214,12 +184,12 @@ class Diff:
         from history.searchresult import SearchDiff
 
         saved_searches = isinstance(data, dict) and "searches" in data
-        searches = _field(data, "searches", list) if saved_searches else []
+        searches = field_of(data, "searches", list) if saved_searches else []
         return cls(
-            from_id=_field(data, "from", str),
-            to_id=_field(data, "to", str),
-            pages=[PageDiff.from_dict(p) for p in _field(data, "pages", list)],
-            scrubbed=[Scrub.from_dict(s) for s in _field(data, "scrubbed", list)],
+            from_id=field_of(data, "from", str),
+            to_id=field_of(data, "to", str),
+            pages=[PageDiff.from_dict(p) for p in field_of(data, "pages", list)],
+            scrubbed=[Scrub.from_dict(s) for s in field_of(data, "scrubbed", list)],
             searches=[SearchDiff.from_dict(s) for s in searches],
         )
 

@@ -10,34 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from history.jsonfields import NUMBER, TEXT, field_of, literal_of, strings_of
+
 SearchChange = Literal["unchanged", "changed", "unreachable", "added", "missing"]
 SEARCH_CHANGES: tuple[SearchChange, ...] = get_args(SearchChange)
 #: outcomes of a result page a comparison can use; any other makes it ``unreachable``
 COMPARABLE = ("results", "no-results")
-
-
-def _get(data: object, name: str, kind: type | tuple[type, ...]) -> Any:
-    if not isinstance(data, dict) or name not in data:
-        raise ValueError(f"no {name!r} in {data!r}")
-    value = data[name]
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
-        raise ValueError(f"{name!r} has the wrong type: {value!r}")
-    return value
-
-
-def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _strings(data: object, name: str) -> list[str]:
-    values = _get(data, name, list)
-    if not all(isinstance(v, str) for v in values):
-        raise ValueError(f"{name!r} is not a list of strings: {values!r}")
-    return list(values)
-
-
-_TEXT = (str, type(None))
-_NUMBER = (int, type(None))
 
 
 @dataclass(frozen=True)
@@ -71,13 +49,13 @@ class SearchResult:
     @classmethod
     def from_dict(cls, data: object) -> SearchResult:
         return cls(
-            rank=_get(data, "rank", int),
-            url=_get(data, "url", str),
-            page=_get(data, "page", int),
-            target=_get(data, "target", _TEXT),
-            title=_get(data, "title", _TEXT),
-            snippet=_get(data, "snippet", _TEXT),
-            thumbnail=_get(data, "thumbnail", _TEXT),
+            rank=field_of(data, "rank", int),
+            url=field_of(data, "url", str),
+            page=field_of(data, "page", int),
+            target=field_of(data, "target", TEXT),
+            title=field_of(data, "title", TEXT),
+            snippet=field_of(data, "snippet", TEXT),
+            thumbnail=field_of(data, "thumbnail", TEXT),
         )
 
 
@@ -109,12 +87,12 @@ class SearchPageState:
     @classmethod
     def from_dict(cls, data: object) -> SearchPageState:
         return cls(
-            page=_get(data, "page", int),
-            url=_get(data, "url", str),
-            outcome=_get(data, "outcome", str),
-            status=_get(data, "status", _NUMBER),
-            rendered=_get(data, "rendered", bool),
-            reason=_get(data, "reason", _TEXT),
+            page=field_of(data, "page", int),
+            url=field_of(data, "url", str),
+            outcome=field_of(data, "outcome", str),
+            status=field_of(data, "status", NUMBER),
+            rendered=field_of(data, "rendered", bool),
+            reason=field_of(data, "reason", TEXT),
         )
 
 
@@ -145,12 +123,12 @@ class SearchSide:
     @classmethod
     def from_dict(cls, data: object) -> SearchSide:
         return cls(
-            pages=[SearchPageState.from_dict(p) for p in _get(data, "pages", list)],
-            count=_get(data, "count", _NUMBER),
-            count_text=_get(data, "count_text", _TEXT),
-            notices=_strings(data, "notices"),
-            notice_texts=_strings(data, "notice_texts"),
-            results=[SearchResult.from_dict(r) for r in _get(data, "results", list)],
+            pages=[SearchPageState.from_dict(p) for p in field_of(data, "pages", list)],
+            count=field_of(data, "count", NUMBER),
+            count_text=field_of(data, "count_text", TEXT),
+            notices=strings_of(data, "notices"),
+            notice_texts=strings_of(data, "notice_texts"),
+            results=[SearchResult.from_dict(r) for r in field_of(data, "results", list)],
         )
 
 
@@ -167,7 +145,9 @@ class Moved:
 
     @classmethod
     def from_dict(cls, data: object) -> Moved:
-        return cls(_get(data, "url", str), _get(data, "from", int), _get(data, "to", int))
+        return cls(
+            field_of(data, "url", str), field_of(data, "from", int), field_of(data, "to", int)
+        )
 
 
 @dataclass
@@ -207,21 +187,22 @@ class SearchDiff:
 
     @classmethod
     def from_dict(cls, data: object) -> SearchDiff:
-        change = _get(data, "change", str)
-        if change not in SEARCH_CHANGES:
-            raise ValueError(f"'change' is {change!r}, not one of {', '.join(SEARCH_CHANGES)}")
-        before, after = _get(data, "from", (dict, type(None))), _get(data, "to", (dict, type(None)))
-        results = _get(data, "results", dict)
+        change = literal_of(data, "change", SEARCH_CHANGES)
+        before, after = (
+            field_of(data, "from", (dict, type(None))),
+            field_of(data, "to", (dict, type(None))),
+        )
+        results = field_of(data, "results", dict)
         return cls(
-            engine=_get(data, "engine", str),
-            query=_get(data, "query", str),
+            engine=field_of(data, "engine", str),
+            query=field_of(data, "query", str),
             change=change,
             before=SearchSide.from_dict(before) if before is not None else None,
             after=SearchSide.from_dict(after) if after is not None else None,
-            why=_get(data, "why", _TEXT),
-            removed=_strings(results, "removed"),
-            added=_strings(results, "added"),
-            moved=[Moved.from_dict(m) for m in _get(results, "moved", list)],
+            why=field_of(data, "why", TEXT),
+            removed=strings_of(results, "removed"),
+            added=strings_of(results, "added"),
+            moved=[Moved.from_dict(m) for m in field_of(results, "moved", list)],
         )
 
 
